@@ -1,0 +1,140 @@
+/**
+ * The only reader of process.env: turns the environment into one validated Config. Every error names
+ * the variable, the value given and what was expected.
+ */
+import { parseDuration } from '../profiles/units.ts';
+import { ValidationError } from '../profiles/validation-error.ts';
+import {
+  DEFAULT_CONTROL_PORT,
+  DEFAULT_EXPORT_INTERVAL_MS,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_OTLP_ENDPOINT,
+  type EnvVarName,
+} from './defaults.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  profile: string;
+  profileFile: string | undefined;
+  processCount: number | undefined;
+  durationMs: number | undefined;
+  seed: number | undefined;
+  autoStart: boolean;
+  enableChaos: boolean;
+  maxProcesses: number;
+  metricsHost: string;
+  metricsPort: number;
+  controlHost: string;
+  controlPort: number;
+  simulationAttributes: boolean;
+  otlp: {
+    enabled: boolean;
+    endpoint: string;
+    /** gRPC metadata from OTEL_EXPORTER_OTLP_HEADERS */
+    headers: Record<string, string>;
+  };
+  exportIntervalMs: number;
+  serviceName: string;
+  logLevel: LogLevel;
+}
+
+type Env = Partial<Record<EnvVarName, string>> & Record<string, string | undefined>;
+
+/**
+ * Reads the configuration from `env`.
+ * @throws ValidationError listing every bad variable with its value
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const issues: Array<{ path: string; message: string; value?: unknown }> = [];
+  const read = <T>(name: EnvVarName, fallback: T, parse: (text: string) => T): T => {
+    const text = env[name];
+    if (text === undefined || text.trim() === '') return fallback;
+    try {
+      return parse(text.trim());
+    } catch (error) {
+      issues.push({ path: name, value: text, message: (error as Error).message });
+      return fallback;
+    }
+  };
+
+  const config: Config = {
+    profile: read('PROFILE', 'realistic', (text) => text),
+    profileFile: read<string | undefined>('PROFILE_FILE', undefined, (text) => text),
+    processCount: read<number | undefined>('PROCESS_COUNT', undefined, integer(0, 100_000)),
+    durationMs: read<number | undefined>('DURATION', undefined, positiveDuration),
+    seed: read<number | undefined>('SEED', undefined, integer(0, 2 ** 31 - 1)),
+    autoStart: read('AUTO_START', true, boolean),
+    enableChaos: read('ENABLE_CHAOS', false, boolean),
+    maxProcesses: read('MAX_PROCESSES', 12_000, integer(1, 100_000)),
+    metricsHost: read('METRICS_HOST', '0.0.0.0', (text) => text),
+    metricsPort: read('METRICS_PORT', DEFAULT_METRICS_PORT, integer(0, 65_535)),
+    controlHost: read('CONTROL_HOST', '127.0.0.1', (text) => text),
+    controlPort: read('CONTROL_PORT', DEFAULT_CONTROL_PORT, integer(0, 65_535)),
+    simulationAttributes: read('SIMULATION_ATTRIBUTES', true, boolean),
+    otlp: {
+      enabled: read('OTEL_METRICS_EXPORTER', true, (text) => {
+        if (text === 'otlp') return true;
+        if (text === 'none') return false;
+        throw new Error('expected "otlp" or "none"');
+      }),
+      endpoint: read('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', read('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_OTLP_ENDPOINT, endpoint), endpoint),
+      headers: read('OTEL_EXPORTER_OTLP_HEADERS', {}, headers),
+    },
+    exportIntervalMs: read('OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_EXPORT_INTERVAL_MS, integer(100, 3_600_000)),
+    serviceName: read('OTEL_SERVICE_NAME', 'process-simulator', (text) => text),
+    logLevel: read('LOG_LEVEL', 'info', (text) => {
+      if (['debug', 'info', 'warn', 'error'].includes(text)) return text as LogLevel;
+      throw new Error('expected debug, info, warn or error');
+    }),
+  };
+  if (issues.length > 0) throw new ValidationError('environment', issues);
+  return config;
+}
+
+function integer(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || value < min || value > max) {
+      throw new Error(`expected an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function boolean(text: string): boolean {
+  const lower = text.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new Error('expected true or false');
+}
+
+function positiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms <= 0) throw new Error('expected a duration > 0 such as 90s, 10m, 1h');
+  return ms;
+}
+
+/**
+ * An OTLP/gRPC endpoint URL. A bare host:port is taken as plain text (http://), the common case of a
+ * local collector; say https:// for TLS.
+ */
+function endpoint(text: string): string {
+  const withScheme = /^[a-z]+:\/\//i.test(text) ? text : `http://${text}`;
+  const url = new URL(withScheme);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http:// or https:// URL, or host:port');
+  if (!url.port) throw new Error('expected a port, e.g. localhost:4317');
+  return withScheme;
+}
+
+/** W3C-baggage-like `k1=v1,k2=v2` with percent-encoded values, as the OTel spec defines. */
+function headers(text: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (!pair.trim()) continue;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`expected key=value pairs separated by commas, got ${JSON.stringify(pair)}`);
+    result[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return result;
+}

@@ -1,0 +1,42 @@
+/**
+ * Defaults and the environment variables the simulator reads. Kept apart from the parser so that the
+ * docker-compose file, the Dockerfile and the README can be checked against one list in tests.
+ */
+
+/** Port of the Prometheus endpoint (`/metrics`). Also the port the seed used. */
+export const DEFAULT_METRICS_PORT = 8888;
+/** Port of the control API (`/health`, `/info`, `/api/v1/...`). */
+export const DEFAULT_CONTROL_PORT = 8090;
+/** OTLP/gRPC endpoint; plain text unless the URL says https. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
+/** Interval of OTLP exports and of /proc sampling, in milliseconds. */
+export const DEFAULT_EXPORT_INTERVAL_MS = 10_000;
+/** Prefix of the simulation attributes (priority, profile, simulation id, patterns). */
+export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
+
+/** Every environment variable the simulator reads, with a one-line description for --help and README. */
+export const ENV_VARS = {
+  PROFILE: 'built-in profile: realistic | high-cardinality | process-churn (alias high-churn) | chaos',
+  PROFILE_FILE: 'path of a profile file (YAML or JSON); overrides PROFILE',
+  PROCESS_COUNT: 'number of simulated processes (scales the profile)',
+  DURATION: 'how long to run, e.g. 90s, 10m, 1h (default: until stopped)',
+  SEED: 'integer seed: same names, patterns and churn schedule on every run',
+  AUTO_START: 'start the simulation at launch (default true)',
+  ENABLE_CHAOS: 'inject random failures and resource spikes (default false; the chaos profile enables it)',
+  MAX_PROCESSES: 'global cap on simulated processes (default 12000)',
+  METRICS_PORT: `Prometheus /metrics port (default ${DEFAULT_METRICS_PORT})`,
+  METRICS_HOST: 'Prometheus bind address (default 0.0.0.0)',
+  CONTROL_PORT: `control API port (default ${DEFAULT_CONTROL_PORT})`,
+  CONTROL_HOST: 'control API bind address (default 127.0.0.1; 0.0.0.0 in the container image)',
+  SIMULATION_ATTRIBUTES: `add ${SIMULATION_ATTRIBUTE_PREFIX}* attributes to every series (default true; false = exactly a real host's shape)`,
+  OTEL_EXPORTER_OTLP_ENDPOINT: `OTLP/gRPC endpoint (default ${DEFAULT_OTLP_ENDPOINT})`,
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'OTLP/gRPC endpoint for metrics; overrides OTEL_EXPORTER_OTLP_ENDPOINT',
+  OTEL_EXPORTER_OTLP_HEADERS: 'gRPC metadata sent with every export, k1=v1,k2=v2',
+  OTEL_METRIC_EXPORT_INTERVAL: `export and sampling interval in ms (default ${DEFAULT_EXPORT_INTERVAL_MS})`,
+  OTEL_METRICS_EXPORTER: 'otlp (default) or none: turn the OTLP push off',
+  OTEL_SERVICE_NAME: 'service.name of the simulator resource (default process-simulator)',
+  OTEL_RESOURCE_ATTRIBUTES: 'extra resource attributes, k1=v1,k2=v2',
+  LOG_LEVEL: 'debug | info | warn | error (default info)',
+} as const;
+
+export type EnvVarName = keyof typeof ENV_VARS;

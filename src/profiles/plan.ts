@@ -1,0 +1,66 @@
+/**
+ * Expands a profile into the concrete processes a run starts: names, priorities, patterns and lifetimes,
+ * all derived from the seed. Pure: the engine spawns what this returns, the `plan` command prints it.
+ */
+import { peakOf } from './patterns.ts';
+import { unitRandom } from './random.ts';
+import { expandName, type Priority, type Profile, type Template } from './schema.ts';
+
+/** One process slot of a run: instance `index` of template `templateIndex`. */
+export interface PlannedProcess {
+  templateIndex: number;
+  /** 1-based within its template */
+  index: number;
+  template: Template;
+  priority: Priority;
+  /** name of generation 0 */
+  name: string;
+}
+
+/**
+ * Scales the template counts so that they add up to `total` (largest remainder), keeping proportions.
+ * Templates with count 0 stay at 0. Returns a new profile.
+ */
+export function scaleProfile(profile: Profile, total: number | undefined): Profile {
+  if (total === undefined) return profile;
+  const current = profile.templates.reduce((sum, t) => sum + t.count, 0);
+  if (current === 0 || current === total) return profile;
+  const exact = profile.templates.map((t) => (t.count * total) / current);
+  const counts = exact.map(Math.floor);
+  let missing = total - counts.reduce((a, b) => a + b, 0);
+  const order = exact.map((value, i) => ({ i, rest: value - Math.floor(value) })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  for (const { i } of order) {
+    if (missing <= 0) break;
+    counts[i] = (counts[i] as number) + 1;
+    missing--;
+  }
+  return { ...profile, templates: profile.templates.map((t, i) => ({ ...t, count: counts[i] as number })) };
+}
+
+/** Every process of a run, in a stable order (template by template). */
+export function planProcesses(profile: Profile): PlannedProcess[] {
+  const planned: PlannedProcess[] = [];
+  profile.templates.forEach((template, templateIndex) => {
+    for (let index = 1; index <= template.count; index++) {
+      planned.push({ templateIndex, index, template, priority: template.priority, name: expandName(template.name, index, 0) });
+    }
+  });
+  return planned;
+}
+
+/** Key that identifies one generation of one process slot in a seeded run. */
+export function processSeedKey(seed: number, templateIndex: number, index: number, generation: number): string {
+  return `${seed}/${templateIndex}/${index}/${generation}`;
+}
+
+/** Lifetime in ms of one generation of a process slot, or undefined when it lives until stopped. */
+export function lifetimeOf(template: Template, seedKey: string): number | undefined {
+  if (!template.lifetime) return undefined;
+  const { min, max } = template.lifetime;
+  return Math.round(min + unitRandom(seedKey, 'lifetime') * (max - min));
+}
+
+/** Peak memory (MiB) a profile may hold at once; used to refuse runs the machine cannot hold. */
+export function peakMemoryMiB(profile: Profile, floorMiB: number): number {
+  return profile.templates.reduce((sum, t) => sum + t.count * Math.max(floorMiB, peakOf(t.memory)), 0);
+}

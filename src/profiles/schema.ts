@@ -1,0 +1,141 @@
+/**
+ * The profile format: a profile is data (a list of process templates), so users can write their own in
+ * YAML or JSON. Validated with zod; every error names the field path and the offending value.
+ */
+import { z } from 'zod';
+import { parseDuration } from './units.ts';
+
+export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Linux keeps at most 15 bytes of a process name (comm); longer names would not reach /proc intact. */
+export const MAX_COMM_BYTES = 15;
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    try {
+      return parseDuration(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
+      return z.NEVER;
+    }
+  });
+
+const nonNegative = z.number().finite().min(0);
+
+/** How a value (CPU % of one core, or memory MiB) changes over the life of the running process. */
+const patternObject = z.discriminatedUnion('pattern', [
+  z.strictObject({ pattern: z.literal('steady'), value: nonNegative }),
+  z.strictObject({
+    pattern: z.literal('spiky'),
+    base: nonNegative,
+    peak: nonNegative,
+    /** time between the starts of two spikes */
+    every: duration,
+    /** how long each spike lasts */
+    for: duration,
+  }),
+  z.strictObject({
+    pattern: z.literal('growing'),
+    start: nonNegative,
+    max: nonNegative,
+    per_minute: nonNegative,
+    /** start over from `start` when `max` is reached (a leak fixed by a restart) instead of staying there */
+    reset: z.boolean().default(false),
+  }),
+  z.strictObject({ pattern: z.literal('random'), min: nonNegative, max: nonNegative, every: duration }),
+]);
+
+/** A pattern, or a bare number meaning a steady value. */
+export const patternSchema = z.union([nonNegative.transform((value) => ({ pattern: 'steady' as const, value })), patternObject]);
+export type Pattern = z.output<typeof patternObject>;
+export type PatternName = Pattern['pattern'];
+
+const lifetime = z.union([
+  duration.transform((ms) => ({ min: ms, max: ms })),
+  z.strictObject({ min: duration, max: duration }),
+]);
+
+const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
+
+export const templateSchema = z
+  .strictObject({
+    /** Process name; `{i}` is the 1-based instance number, `{g}` the generation (restarts, wraps at 1000). */
+    name: z.string().min(1).regex(NAME_CHARS, 'letters, digits, . _ : + @ - and the placeholders {i} {g}'),
+    count: z.number().int().min(0).max(100_000),
+    priority: z.enum(PRIORITIES),
+    /** CPU in percent of one core (0-100). */
+    cpu: patternSchema.default({ pattern: 'steady', value: 0 }),
+    /** Resident memory in MiB; below the worker's floor (~0.5 MiB) the process simply stays at its floor. */
+    memory: patternSchema.default({ pattern: 'steady', value: 0 }),
+    threads: z.number().int().min(1).max(4096).default(1),
+    /** Entries in /proc/PID/fd, including stdin/stdout/stderr. */
+    fds: z.number().int().min(3).max(65_536).default(3),
+    /** Command-line arguments shown after the name (display only: nothing interprets them). */
+    args: z.array(z.string().max(256)).max(32).default([]),
+    /** How long each process lives; omitted means until the simulation stops. */
+    lifetime: lifetime.optional(),
+    /** What happens when a process exits: replaced always, only after a failure, or never. */
+    restart: z.enum(['always', 'on-failure', 'never']).default('always'),
+    restart_delay: duration.default(0),
+  })
+  .superRefine((template, ctx) => {
+    const widest = expandName(template.name, template.count || 1, 999);
+    if (Buffer.byteLength(widest) > MAX_COMM_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        input: template.name,
+        message: `expands to "${widest}" (${Buffer.byteLength(widest)} bytes); Linux keeps only ${MAX_COMM_BYTES} bytes of a process name`,
+      });
+    }
+    for (const key of ['cpu', 'memory'] as const) {
+      const pattern = template[key];
+      if (pattern.pattern === 'spiky' && pattern.for > pattern.every) {
+        ctx.addIssue({ code: 'custom', path: [key, 'for'], input: pattern.for, message: 'a spike cannot last longer than `every`' });
+      }
+      if ((pattern.pattern === 'growing' && pattern.max < pattern.start) || (pattern.pattern === 'random' && pattern.max < pattern.min)) {
+        ctx.addIssue({ code: 'custom', path: [key, 'max'], input: pattern.max, message: 'max must be >= start/min' });
+      }
+    }
+    const cpu = template.cpu;
+    const cpuMax = cpu.pattern === 'steady' ? cpu.value : cpu.pattern === 'spiky' ? Math.max(cpu.base, cpu.peak) : cpu.max;
+    if (cpuMax > 100) {
+      ctx.addIssue({ code: 'custom', path: ['cpu'], input: cpuMax, message: 'CPU is a share of one core: at most 100 (%)' });
+    }
+    if (template.lifetime && template.lifetime.max < template.lifetime.min) {
+      ctx.addIssue({ code: 'custom', path: ['lifetime', 'max'], input: template.lifetime.max, message: 'max must be >= min' });
+    }
+  });
+export type Template = z.output<typeof templateSchema>;
+export type TemplateInput = z.input<typeof templateSchema>;
+
+export const chaosSchema = z.strictObject({
+  /** Random kills (SIGKILL) of non-critical processes, per minute across the simulation. */
+  failures_per_minute: nonNegative.default(2),
+  /** Random CPU spikes on non-critical processes, per minute. */
+  spikes_per_minute: nonNegative.default(2),
+  spike_percent: z.number().min(1).max(100).default(80),
+  spike_duration: duration.default('15s'),
+  /** Random memory leaks on non-critical processes, per minute. */
+  leaks_per_minute: nonNegative.default(0.5),
+  leak_mib_per_minute: nonNegative.default(20),
+  leak_duration: duration.default('1m'),
+});
+export type ChaosSettings = z.output<typeof chaosSchema>;
+
+export const profileSchema = z.strictObject({
+  name: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
+  description: z.string().max(500).default(''),
+  templates: z.array(templateSchema).min(1).max(1000),
+  /** Random faults; applied when the profile or the run enables chaos. */
+  chaos: chaosSchema.optional(),
+});
+export type Profile = z.output<typeof profileSchema>;
+export type ProfileInput = z.input<typeof profileSchema>;
+
+/** The name of instance `index` (1-based) at generation `generation` of a template name. */
+export function expandName(name: string, index: number, generation: number): string {
+  return name.replaceAll('{i}', String(index)).replaceAll('{g}', String(generation % 1000));
+}
