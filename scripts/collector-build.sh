@@ -30,7 +30,8 @@ mkdir -p "$root/otel-collector/build" "$cache_root"
 # Two clones (or two terminals) building the same manifest would write the same
 # directory; the second waits and then finds the binary ready.
 exec 9>"$cache_root/build.lock"
-flock 9
+# flock is util-linux; without it (macOS) builds are simply not serialised.
+if command -v flock >/dev/null; then flock 9; fi
 
 if [[ ! -x "$binary" ]]; then
   command -v go >/dev/null || { echo "collector-build: Go is required (go not found on PATH)" >&2; exit 1; }
@@ -56,4 +57,6 @@ if [[ ! -x "$binary" ]]; then
 fi
 
 ln -sfn "$binary" "$link"
-"$link" --version
+# A smoke run: the binary starts and lists its components.
+"$link" components >/dev/null
+echo "collector-build: ready: otel-collector/build/$name -> $binary"
