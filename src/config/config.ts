@@ -36,6 +36,10 @@ export interface Config {
   };
   exportIntervalMs: number;
   serviceName: string;
+  /** from OTEL_RESOURCE_ATTRIBUTES */
+  resourceAttributes: Record<string, string>;
+  /** also emit context switches, paging faults and uptime (off by default in the hostmetrics receiver too) */
+  optionalMetrics: boolean;
   logLevel: LogLevel;
 }
 
@@ -79,10 +83,12 @@ export function loadConfig(env: Env = process.env): Config {
         throw new Error('expected "otlp" or "none"');
       }),
       endpoint: read('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', read('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_OTLP_ENDPOINT, endpoint), endpoint),
-      headers: read('OTEL_EXPORTER_OTLP_HEADERS', {}, headers),
+      headers: read('OTEL_EXPORTER_OTLP_HEADERS', {}, (text) => lowerCaseKeys(keyValues(text))),
     },
     exportIntervalMs: read('OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_EXPORT_INTERVAL_MS, integer(100, 3_600_000)),
     serviceName: read('OTEL_SERVICE_NAME', 'process-simulator', (text) => text),
+    resourceAttributes: read('OTEL_RESOURCE_ATTRIBUTES', {}, keyValues),
+    optionalMetrics: read('OPTIONAL_METRICS', false, boolean),
     logLevel: read('LOG_LEVEL', 'info', (text) => {
       if (['debug', 'info', 'warn', 'error'].includes(text)) return text as LogLevel;
       throw new Error('expected debug, info, warn or error');
@@ -127,14 +133,18 @@ function endpoint(text: string): string {
   return withScheme;
 }
 
+function lowerCaseKeys(pairs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(pairs).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
 /** W3C-baggage-like `k1=v1,k2=v2` with percent-encoded values, as the OTel spec defines. */
-function headers(text: string): Record<string, string> {
+function keyValues(text: string): Record<string, string> {
   const result: Record<string, string> = {};
   for (const pair of text.split(',')) {
     if (!pair.trim()) continue;
     const at = pair.indexOf('=');
     if (at <= 0) throw new Error(`expected key=value pairs separated by commas, got ${JSON.stringify(pair)}`);
-    result[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+    result[pair.slice(0, at).trim()] = decodeURIComponent(pair.slice(at + 1).trim());
   }
   return result;
 }

@@ -36,6 +36,7 @@ export const ENV_VARS = {
   OTEL_METRICS_EXPORTER: 'otlp (default) or none: turn the OTLP push off',
   OTEL_SERVICE_NAME: 'service.name of the simulator resource (default process-simulator)',
   OTEL_RESOURCE_ATTRIBUTES: 'extra resource attributes, k1=v1,k2=v2',
+  OPTIONAL_METRICS: 'also emit process.context_switches, process.paging.faults, process.uptime (default false, as in the hostmetrics receiver)',
   LOG_LEVEL: 'debug | info | warn | error (default info)',
 } as const;
 

@@ -1,0 +1,58 @@
+import type { PlannedProcess } from '../profiles/plan.ts';
+import type { Priority, Template } from '../profiles/schema.ts';
+import type { SlotTargets } from '../workload/control-table.ts';
+import type { ExitReason } from './events.ts';
+import type { SpawnedChild } from './spawner.ts';
+
+/** One live simulated process as the engine tracks it. */
+export interface ManagedProcess {
+  readonly pid: number;
+  readonly name: string;
+  readonly simulationId: string;
+  readonly profile: string;
+  readonly planned: PlannedProcess;
+  readonly template: Template;
+  readonly priority: Priority;
+  readonly generation: number;
+  /** seeds this generation's pattern phases and lifetime */
+  readonly seedKey: string;
+  readonly slot: number;
+  readonly startedAtMs: number;
+  /** when the engine ends it (template lifetime); undefined = runs until stopped */
+  readonly deadlineMs: number | undefined;
+  readonly child: SpawnedChild;
+  /** set once the engine decided to end it; decides the recorded exit reason */
+  stopReason: ExitReason | undefined;
+  /** last targets written to its control slot */
+  targets: SlotTargets;
+}
+
+/** What the sampler and the API may know about a live process (no handles, no mutability). */
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly name: string;
+  readonly simulationId: string;
+  readonly profile: string;
+  readonly priority: Priority;
+  readonly cpuPattern: string;
+  readonly memoryPattern: string;
+  readonly startedAtMs: number;
+  readonly generation: number;
+  /** what the process is currently told to hold */
+  readonly targets: Readonly<SlotTargets>;
+}
+
+export function toProcessInfo(process: ManagedProcess): ProcessInfo {
+  return {
+    pid: process.pid,
+    name: process.name,
+    simulationId: process.simulationId,
+    profile: process.profile,
+    priority: process.priority,
+    cpuPattern: process.template.cpu.pattern,
+    memoryPattern: process.template.memory.pattern,
+    startedAtMs: process.startedAtMs,
+    generation: process.generation,
+    targets: process.targets,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The engine's private runtime directory: the control file and one hard link to the worker per process
+ * name. Exec'ing the worker through a link named `nginx-worker` makes the kernel set comm (status Name,
+ * `ps -o comm`) and /proc/PID/exe to that name from the first instruction, with no rename race.
+ */
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DIR_PREFIX = 'process-simulator-';
+
+export interface RuntimeDir {
+  readonly path: string;
+  /** path of the control file (on tmpfs when /dev/shm exists) */
+  readonly controlFile: string;
+  /** an executable named `name` that runs the worker, created on first use */
+  executableFor(name: string): string;
+  /** removes the directory and the control file */
+  remove(): void;
+}
+
+/**
+ * Creates the runtime directory of this engine (keyed by its PID) and removes those of engines that no
+ * longer run (a crashed engine cannot clean up after itself).
+ */
+export function createRuntimeDir(workerPath: string, base = tmpdir()): RuntimeDir {
+  removeStaleDirs(base);
+  const path = join(base, `${DIR_PREFIX}${process.pid}`);
+  const bin = join(path, 'bin');
+  mkdirSync(bin, { recursive: true, mode: 0o755 });
+  // A private copy so that the links sit on the same filesystem as their target (hard links cannot
+  // cross filesystems) and so a rebuild of the worker does not change running processes.
+  const worker = join(path, 'worker');
+  copyFileSync(workerPath, worker);
+  const shm = existsSync('/dev/shm') && statSync('/dev/shm').isDirectory() ? '/dev/shm' : path;
+  const controlFile = join(shm, `${DIR_PREFIX}${process.pid}.ctl`);
+  const made = new Set<string>();
+  return {
+    path,
+    controlFile,
+    executableFor(name) {
+      const file = join(bin, name);
+      if (!made.has(name)) {
+        try {
+          linkSync(worker, file);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+            // left from an earlier simulation in this engine: same target, keep it
+          } else if ((error as NodeJS.ErrnoException).code === 'EXDEV' || (error as NodeJS.ErrnoException).code === 'EPERM') {
+            copyFileSync(worker, file);
+          } else {
+            throw error;
+          }
+        }
+        made.add(name);
+      }
+      return file;
+    },
+    remove() {
+      rmSync(path, { recursive: true, force: true });
+      rmSync(controlFile, { force: true });
+    },
+  };
+}
+
+function removeStaleDirs(base: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const match = /^process-simulator-(\d+)(\.ctl)?$/.exec(entry);
+    if (!match || Number(match[1]) === process.pid || isAlive(Number(match[1]))) continue;
+    rmSync(join(base, entry), { recursive: true, force: true });
+    rmSync(join('/dev/shm', `${DIR_PREFIX}${match[1]}.ctl`), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One simulation's state and its ground truth: what it started, what exited and why, its peak, its
+ * churn and the chaos that hit it. The engine drives it; this file only keeps the books.
+ */
+import { type PlannedProcess, planProcesses } from '../profiles/plan.ts';
+import { PRIORITIES, type Priority, type Profile } from '../profiles/schema.ts';
+import type { ExitReason } from './events.ts';
+import type { ManagedProcess } from './managed-process.ts';
+
+export type SimulationState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+
+export interface SimulationSpec {
+  name: string;
+  profile: Profile;
+  seed: number;
+  durationMs: number | undefined;
+  chaos: boolean;
+}
+
+export const EXIT_REASONS: readonly ExitReason[] = ['lifetime', 'stopped', 'killed', 'crashed'];
+
+type ByPriority = Record<Priority, number>;
+const zeroByPriority = (): ByPriority => ({ critical: 0, high: 0, medium: 0, low: 0 });
+
+export interface ChaosRecord {
+  faultId: string;
+  kind: string;
+  origin: string;
+  atMs: number;
+  pids: number[];
+  names: string[];
+  endedAtMs?: number;
+}
+
+export class Simulation {
+  readonly id: string;
+  readonly spec: SimulationSpec;
+  readonly planned: PlannedProcess[];
+  readonly createdAtMs = Date.now();
+  readonly processes = new Map<number, ManagedProcess>();
+  /** respawns waiting for their restart delay, so stop can cancel them */
+  readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  state: SimulationState = 'created';
+  startedAtMs: number | undefined;
+  endedAtMs: number | undefined;
+  failureReason: string | undefined;
+  /** why the ramp stopped early, if it did */
+  rampWarning: string | undefined;
+  readonly starts = zeroByPriority();
+  readonly exits: Record<ExitReason, ByPriority> = {
+    lifetime: zeroByPriority(),
+    stopped: zeroByPriority(),
+    killed: zeroByPriority(),
+    crashed: zeroByPriority(),
+  };
+  readonly crashes: Array<{ pid: number; name: string; exitCode: number | undefined; signal: string | undefined; atMs: number }> = [];
+  readonly chaos: ChaosRecord[] = [];
+  peakLive = 0;
+  readonly peakLiveByPriority = zeroByPriority();
+  /** exit times of the last minute, for churn per minute */
+  readonly #recentExits: number[] = [];
+
+  constructor(id: string, spec: SimulationSpec) {
+    this.id = id;
+    this.spec = spec;
+    this.planned = planProcesses(spec.profile);
+  }
+
+  get isActive(): boolean {
+    return this.state === 'starting' || this.state === 'running';
+  }
+
+  recordStart(process: ManagedProcess): void {
+    this.processes.set(process.pid, process);
+    this.starts[process.priority]++;
+    this.peakLive = Math.max(this.peakLive, this.processes.size);
+    const live = this.liveByPriority();
+    for (const priority of PRIORITIES) this.peakLiveByPriority[priority] = Math.max(this.peakLiveByPriority[priority], live[priority]);
+  }
+
+  recordExit(process: ManagedProcess, reason: ExitReason, exitCode: number | undefined, signal: string | undefined): void {
+    this.processes.delete(process.pid);
+    this.exits[reason][process.priority]++;
+    const now = Date.now();
+    this.#recentExits.push(now);
+    this.#pruneExits(now);
+    if (reason === 'crashed') {
+      this.crashes.push({ pid: process.pid, name: process.name, exitCode, signal, atMs: now });
+      if (this.crashes.length > 1000) this.crashes.shift();
+    }
+  }
+
+  liveByPriority(): ByPriority {
+    const counts = zeroByPriority();
+    for (const process of this.processes.values()) counts[process.priority]++;
+    return counts;
+  }
+
+  /** Exits during the last 60 s. */
+  churnPerMinute(): number {
+    this.#pruneExits(Date.now());
+    return this.#recentExits.length;
+  }
+
+  #pruneExits(now: number): void {
+    while (this.#recentExits.length > 0 && (this.#recentExits[0] as number) < now - 60_000) this.#recentExits.shift();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The sampling loop: once per interval, reads every live simulated process from /proc and publishes one
+ * snapshot. Never overlaps itself, never rejects, never keeps the process alive, and yields to the event
+ * loop between chunks so the API stays responsive with thousands of processes.
+ */
+import type { ProcessInfo } from '../engine/managed-process.ts';
+import type { ProcessIdentity, ProcReader } from '../proc/reader.ts';
+import type { SampledProcess, SnapshotStore } from './snapshot.ts';
+
+/** Where the sampler learns which PIDs to read (the engine). */
+export interface SampleSource {
+  liveProcesses(): ProcessInfo[];
+  /** still alive now (a process may exit while a long sample is being read) */
+  owns(pid: number): boolean;
+}
+
+export interface SamplerOptions {
+  source: SampleSource;
+  reader: ProcReader;
+  store: SnapshotStore;
+  /** @default 10000 */
+  intervalMs?: number;
+  /** processes read between two yields to the event loop @default 500 */
+  chunkSize?: number;
+  /** told about each finished sample (duration, processes read) */
+  onSample?: (stats: { durationMs: number; processes: number; vanished: number }) => void;
+}
+
+export class Sampler {
+  readonly #options: Required<Omit<SamplerOptions, 'onSample'>> & Pick<SamplerOptions, 'onSample'>;
+  /** identity (exe, cmdline, owner) never changes for a PID of ours: read it once */
+  readonly #identities = new Map<number, ProcessIdentity>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: SamplerOptions) {
+    this.#options = { intervalMs: 10_000, chunkSize: 500, ...options };
+  }
+
+  /** Samples now, then every interval. */
+  start(): void {
+    this.#stopped = false;
+    void this.sampleNow();
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      void this.sampleNow().finally(() => this.#schedule());
+    }, this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Takes one sample now (or joins the one in progress). Never rejects. */
+  sampleNow(): Promise<void> {
+    this.#running ??= this.#sample()
+      .catch((error: Error) => {
+        process.emitWarning(`sampling failed: ${error.message}`);
+      })
+      .finally(() => {
+        this.#running = undefined;
+      });
+    return this.#running;
+  }
+
+  async #sample(): Promise<void> {
+    const { source, reader, store, chunkSize } = this.#options;
+    const started = Date.now();
+    const startedPerf = performance.now();
+    const live = source.liveProcesses();
+    const processes = new Map<number, SampledProcess>();
+    let vanished = 0;
+    for (let i = 0; i < live.length; i++) {
+      const info = live[i] as ProcessInfo;
+      let identity = this.#identities.get(info.pid);
+      if (!identity) {
+        identity = reader.readIdentity(info.pid);
+        if (identity) this.#identities.set(info.pid, identity);
+      }
+      const sample = identity ? reader.readProcess(info.pid) : undefined;
+      // A process that exited since the engine listed it is normal: it is simply not in this snapshot.
+      if (!identity || !sample) vanished++;
+      else processes.set(info.pid, { info, identity, sample });
+      if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const pid of processes.keys()) if (!source.owns(pid)) processes.delete(pid);
+    for (const pid of this.#identities.keys()) if (!processes.has(pid)) this.#identities.delete(pid);
+    const durationMs = performance.now() - startedPerf;
+    store.publish({ takenAtMs: started, durationMs, processes });
+    this.#options.onSample?.({ durationMs, processes: processes.size, vanished });
+  }
+}

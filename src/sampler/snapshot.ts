@@ -1,0 +1,52 @@
+/**
+ * The latest reading of every live simulated process: written by the sampler once per interval, read by
+ * both exporters (OTLP and Prometheus) so they always agree and /proc is read once, not once per reader.
+ */
+import type { ProcessInfo } from '../engine/managed-process.ts';
+import type { ProcessIdentity, ProcessSample } from '../proc/reader.ts';
+
+export interface SampledProcess {
+  readonly info: ProcessInfo;
+  readonly identity: ProcessIdentity;
+  readonly sample: ProcessSample;
+}
+
+export interface Snapshot {
+  /** when the sample started, epoch ms */
+  readonly takenAtMs: number;
+  /** how long reading every process took */
+  readonly durationMs: number;
+  readonly processes: ReadonlyMap<number, SampledProcess>;
+}
+
+const EMPTY: Snapshot = { takenAtMs: 0, durationMs: 0, processes: new Map() };
+
+export class SnapshotStore {
+  #latest: Snapshot = EMPTY;
+  #listeners: Array<(snapshot: Snapshot) => void> = [];
+
+  latest(): Snapshot {
+    return this.#latest;
+  }
+
+  /** Publishes a new snapshot and tells the listeners (the OTLP reader exports right after). */
+  publish(snapshot: Snapshot): void {
+    this.#latest = snapshot;
+    for (const listener of this.#listeners) listener(snapshot);
+  }
+
+  /**
+   * Forgets a process that exited, at once: its series leave both exporters at the next collect, not
+   * one interval later.
+   */
+  drop(pid: number): void {
+    if (!this.#latest.processes.has(pid)) return;
+    const processes = new Map(this.#latest.processes);
+    processes.delete(pid);
+    this.#latest = { ...this.#latest, processes };
+  }
+
+  onPublish(listener: (snapshot: Snapshot) => void): void {
+    this.#listeners.push(listener);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Builds and starts the whole simulator from a Config, in the data's direction:
+ * profile -> engine (spawns) -> sampler (reads /proc) -> telemetry (OTLP, Prometheus) and the API
+ * beside them; `stop()` tears it down in the reverse order, flushing the last export.
+ */
+import type { ApiServer } from './api/server.ts';
+import { createApp } from './api/app.ts';
+import { startApiServer } from './api/server.ts';
+import type { Config } from './config/config.ts';
+import { SIMULATION_ATTRIBUTE_PREFIX } from './config/defaults.ts';
+import { Engine } from './engine/engine.ts';
+import type { Simulation } from './engine/simulation.ts';
+import type { Logger } from './log.ts';
+import { createProcReader } from './proc/reader.ts';
+import { builtinProfile, loadProfileFile } from './profiles/load.ts';
+import { scaleProfile } from './profiles/plan.ts';
+import { randomSeed } from './profiles/random.ts';
+import type { Profile } from './profiles/schema.ts';
+import { Sampler } from './sampler/sampler.ts';
+import { SnapshotStore } from './sampler/snapshot.ts';
+import { createResource } from './telemetry/resource.ts';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { VERSION } from './version.ts';
+
+export interface RunningSimulator {
+  readonly engine: Engine;
+  readonly telemetry: Telemetry;
+  readonly sampler: Sampler;
+  readonly store: SnapshotStore;
+  readonly api: ApiServer;
+  /** the simulation started from the environment (AUTO_START), if any */
+  readonly simulation: Simulation | undefined;
+  /** resolves when the auto-started simulation ends (completed, failed or stopped) */
+  readonly finished: Promise<Simulation | undefined>;
+  /** stops sampling, flushes the last export, stops every child, closes the servers */
+  stop(): Promise<void>;
+}
+
+/** The profile the environment asks for, scaled to PROCESS_COUNT. */
+export function profileFromConfig(config: Config): Profile {
+  const profile = config.profileFile ? loadProfileFile(config.profileFile) : builtinProfile(config.profile);
+  return scaleProfile(profile, config.processCount);
+}
+
+export async function startSimulator(config: Config, log: Logger): Promise<RunningSimulator> {
+  const profile = profileFromConfig(config);
+  const engine = new Engine({ maxProcesses: config.maxProcesses });
+  const store = new SnapshotStore();
+  let telemetry: Telemetry | undefined;
+  let api: ApiServer | undefined;
+  try {
+    const liveByPriority = () => {
+      const counts = { critical: 0, high: 0, medium: 0, low: 0 };
+      for (const process of engine.liveProcesses()) counts[process.priority]++;
+      return counts;
+    };
+    let failing = 0;
+    telemetry = await createTelemetry({
+      resource: await createResource({ serviceName: config.serviceName, serviceVersion: VERSION, extra: config.resourceAttributes }),
+      store,
+      events: engine.events,
+      liveByPriority,
+      simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
+      optionalMetrics: config.optionalMetrics,
+      scope: { name: 'process-simulator', version: VERSION },
+      prometheus: { host: config.metricsHost, port: config.metricsPort },
+      otlp: config.otlp.enabled ? { endpoint: config.otlp.endpoint, headers: config.otlp.headers, timeoutMs: Math.min(10_000, config.exportIntervalMs) } : undefined,
+      onExport: (outcome) => {
+        // An outage is logged once when it starts and once when it ends, not at every interval.
+        if (!outcome.ok && failing++ === 0) {
+          log.warn('OTLP export failing; retrying at every interval', { endpoint: config.otlp.endpoint, error: outcome.error?.message });
+        } else if (outcome.ok && failing > 0) {
+          log.info('OTLP export recovered', { endpoint: config.otlp.endpoint, failedExports: failing });
+          failing = 0;
+        }
+      },
+    });
+    const readyTelemetry = telemetry;
+    const sampler = new Sampler({
+      source: engine,
+      reader: createProcReader(),
+      store,
+      intervalMs: config.exportIntervalMs,
+      onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
+    });
+    engine.events.subscribe((event) => {
+      if (event.type === 'ProcessExited') store.drop(event.pid);
+      if (event.type.startsWith('Simulation') || event.type === 'RampStopped' || event.type === 'ChaosStarted') {
+        const { type, ...fields } = event;
+        log.info(type, fields);
+      } else {
+        log.debug(event.type, { ...event, type: undefined });
+      }
+    });
+    store.onPublish(() => void readyTelemetry.exportNow());
+    sampler.start();
+    api = await startApiServer(
+      createApp({
+        engine,
+        ready: () => true,
+        exportStatus: telemetry.exportStatus,
+        endpoints: { metrics: telemetry.prometheusUrl, otlp: config.otlp.enabled ? config.otlp.endpoint : undefined },
+      }),
+      config.controlHost,
+      config.controlPort,
+    );
+    log.info('process-simulator ready', {
+      metrics: telemetry.prometheusUrl,
+      api: api.url,
+      otlp: config.otlp.enabled ? config.otlp.endpoint : 'off',
+      worker: engine.workerKind,
+    });
+
+    let simulation: Simulation | undefined;
+    let finished: Promise<Simulation | undefined> = Promise.resolve(undefined);
+    if (config.autoStart) {
+      const seed = config.seed ?? randomSeed();
+      simulation = engine.createSimulation({
+        name: `${profile.name}-${seed}`,
+        profile,
+        seed,
+        durationMs: config.durationMs,
+        chaos: config.enableChaos || profile.chaos !== undefined,
+      });
+      const started = simulation;
+      finished = new Promise((resolve) => {
+        const unsubscribe = engine.events.subscribe((event) => {
+          if (event.simulationId !== started.id) return;
+          if (event.type === 'SimulationCompleted' || event.type === 'SimulationFailed' || event.type === 'SimulationStopped') {
+            unsubscribe();
+            resolve(started);
+          }
+        });
+      });
+      await engine.startSimulation(simulation.id);
+      log.info('simulation running', {
+        profile: profile.name,
+        seed,
+        processes: simulation.processes.size,
+        planned: simulation.planned.length,
+        warning: simulation.rampWarning,
+      });
+      await sampler.sampleNow();
+    }
+
+    const runningApi = api;
+    const runningTelemetry = telemetry;
+    let stopping: Promise<void> | undefined;
+    return {
+      engine,
+      telemetry,
+      sampler,
+      store,
+      api,
+      simulation,
+      finished,
+      stop: () => {
+        stopping ??= (async () => {
+          sampler.stop();
+          // Last look at the processes, pushed before they go, so the final values are not lost.
+          await sampler.sampleNow();
+          await runningTelemetry.exportNow();
+          await engine.shutdown();
+          await sampler.sampleNow();
+          await runningTelemetry.shutdown();
+          await runningApi.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await engine.shutdown();
+    await telemetry?.shutdown();
+    await api?.close();
+    throw error;
+  }
+}

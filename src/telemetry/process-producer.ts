@@ -1,0 +1,117 @@
+/**
+ * A MetricProducer that builds the process metrics from the latest snapshot at each collect, instead of
+ * observable instruments. Why: the SDK's observable instruments with cumulative temporality never forget
+ * an attribute set (a dead PID keeps being exported at its last value), cap each instrument at 2,000
+ * attribute sets and fold the rest into an overflow series, and grow memory under churn. Building the
+ * data from what is alive now has none of those problems and needs no cardinality cap.
+ */
+import { type Attributes, ValueType } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import {
+  AggregationTemporality,
+  type CollectionResult,
+  DataPointType,
+  type MetricData,
+  type MetricProducer,
+} from '@opentelemetry/sdk-metrics';
+import { emptyResource } from '@opentelemetry/resources';
+import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
+import { PROCESS_METRICS, type ProcessMetricDefinition } from './process-metrics.ts';
+
+export interface ProcessProducerOptions {
+  store: SnapshotStore;
+  /** 'otlp': hostmetrics names and units; 'prometheus': the names the collector's prometheus exporter writes */
+  naming: 'otlp' | 'prometheus';
+  /** prefix of the simulation attributes, or undefined to leave them out (a real host's exact shape) */
+  simulationPrefix: string | undefined;
+  /** also emit the metrics the hostmetrics receiver has off by default @default false */
+  optionalMetrics?: boolean;
+  scope: { name: string; version: string };
+}
+
+/** Attributes of one process, built once per process (its identity never changes). */
+function processAttributes(entry: SampledProcess, prefix: string | undefined): Attributes {
+  const { identity, sample, info } = entry;
+  const attributes: Attributes = {
+    'process.pid': sample.pid,
+    'process.parent_pid': sample.ppid,
+    'process.executable.name': sample.name,
+    'process.executable.path': identity.executablePath,
+    'process.command': identity.commandLine[0] ?? '',
+    'process.command_line': identity.commandLine.join(' '),
+    'process.owner': identity.owner,
+  };
+  if (prefix !== undefined) {
+    attributes[`${prefix}priority`] = info.priority;
+    attributes[`${prefix}profile`] = info.profile;
+    attributes[`${prefix}simulation_id`] = info.simulationId;
+    attributes[`${prefix}cpu_pattern`] = info.cpuPattern;
+    attributes[`${prefix}memory_pattern`] = info.memoryPattern;
+  }
+  return attributes;
+}
+
+export function createProcessMetricProducer(options: ProcessProducerOptions): MetricProducer {
+  const definitions = PROCESS_METRICS.filter((definition) => options.optionalMetrics || !definition.optional);
+  // Keyed by the identity object the sampler keeps per live PID: entries go away with the process.
+  const attributeCache = new WeakMap<object, { base: Attributes; split: Map<string, Attributes> }>();
+
+  const attributesFor = (entry: SampledProcess, definition: ProcessMetricDefinition, splitValue: string | undefined) => {
+    let cached = attributeCache.get(entry.identity);
+    if (!cached) {
+      cached = { base: processAttributes(entry, options.simulationPrefix), split: new Map() };
+      attributeCache.set(entry.identity, cached);
+    }
+    if (!definition.split || splitValue === undefined) return cached.base;
+    const key = `${definition.split.key}=${splitValue}`;
+    let attributes = cached.split.get(key);
+    if (!attributes) {
+      attributes = { ...cached.base, [definition.split.key]: splitValue };
+      cached.split.set(key, attributes);
+    }
+    return attributes;
+  };
+
+  return {
+    async collect(): Promise<CollectionResult> {
+      const snapshot = options.store.latest();
+      const metrics: MetricData[] = definitions.map((definition) => {
+        const dataPoints = [];
+        for (const entry of snapshot.processes.values()) {
+          const values = definition.values(entry.sample, entry.sample.readAtMs);
+          const startTime = millisToHrTime(entry.sample.startTimeMs);
+          const endTime = millisToHrTime(entry.sample.readAtMs);
+          for (let i = 0; i < values.length; i++) {
+            dataPoints.push({
+              startTime,
+              endTime,
+              attributes: attributesFor(entry, definition, definition.split?.values[i]),
+              value: values[i] as number,
+            });
+          }
+        }
+        const descriptor = {
+          name: options.naming === 'otlp' ? definition.name : definition.prometheusName,
+          description: definition.description,
+          // The collector's prometheus exporter carries the unit in the name only; so does ours.
+          unit: options.naming === 'otlp' ? definition.unit : '',
+          valueType: definition.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE,
+        };
+        if (definition.shape === 'gauge') {
+          return { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints };
+        }
+        return {
+          descriptor,
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.SUM,
+          isMonotonic: definition.shape === 'counter',
+          dataPoints,
+        };
+      });
+      return {
+        resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: options.scope, metrics }] },
+        errors: [],
+      };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The simulator's Resource: who is sending (service.*) and from which host (host.*, os.*), read with
+ * systeminformation, plus the user's OTEL_RESOURCE_ATTRIBUTES. Per-process attributes are data-point
+ * attributes instead: the SDK has one Resource per MeterProvider (the collector's groupbyattrs
+ * processor regroups them into one Resource per process, as the hostmetrics receiver emits them).
+ */
+import { hostname } from 'node:os';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import si from 'systeminformation';
+
+export interface ResourceOptions {
+  serviceName: string;
+  serviceVersion: string;
+  /** OTEL_RESOURCE_ATTRIBUTES; they win over detected values, service.name from OTEL_SERVICE_NAME wins over them */
+  extra: Record<string, string>;
+}
+
+export async function createResource(options: ResourceOptions): Promise<Resource> {
+  const detected: Record<string, string> = { 'host.name': hostname(), 'os.type': 'linux' };
+  try {
+    const [os, ids] = await Promise.all([si.osInfo(), si.uuid()]);
+    Object.assign(detected, {
+      'host.name': os.hostname || hostname(),
+      'host.arch': os.arch === 'x64' ? 'amd64' : os.arch,
+      'os.type': os.platform,
+      'os.description': `${os.distro} ${os.release} (kernel ${os.kernel})`.trim(),
+      'os.version': os.kernel,
+    });
+    if (ids.os) detected['host.id'] = ids.os;
+  } catch {
+    // detection is best effort: the host name from node:os is enough to identify the sender
+  }
+  return resourceFromAttributes({
+    ...detected,
+    ...options.extra,
+    'service.name': options.serviceName,
+    'service.version': options.serviceVersion,
+    'service.instance.id': options.extra['service.instance.id'] ?? `${detected['host.name']}-${process.pid}`,
+  });
+}

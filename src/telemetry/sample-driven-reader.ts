@@ -1,0 +1,94 @@
+/**
+ * A MetricReader that pushes right after each /proc sample instead of on its own timer, so an export
+ * never carries data older than the sample and never re-reads /proc. Exports never overlap (a sample
+ * that finds one running is skipped and counted), never reject, and are split into requests under the
+ * collector's message size limit. Export failures are reported through `onResult`, so the owner logs an
+ * outage once rather than once per interval.
+ */
+import { ExportResultCode } from '@opentelemetry/core';
+import { AggregationTemporality, MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { splitResourceMetrics } from './split-export.ts';
+
+export interface ExportOutcome {
+  ok: boolean;
+  requests: number;
+  dataPoints: number;
+  durationMs: number;
+  error?: Error;
+}
+
+export interface SampleDrivenReaderOptions {
+  exporter: PushMetricExporter;
+  /** per-export timeout @default 10000 */
+  timeoutMs?: number;
+  /** size budget per request @default 2 MiB */
+  maxRequestBytes?: number;
+  onResult?: (outcome: ExportOutcome) => void;
+}
+
+export class SampleDrivenMetricReader extends MetricReader {
+  readonly #exporter: PushMetricExporter;
+  readonly #timeoutMs: number;
+  readonly #maxRequestBytes: number;
+  readonly #onResult: ((outcome: ExportOutcome) => void) | undefined;
+  #inFlight: Promise<void> | undefined;
+  skipped = 0;
+
+  constructor(options: SampleDrivenReaderOptions & ConstructorParameters<typeof MetricReader>[0]) {
+    super({ ...options, aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+    this.#exporter = options.exporter;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#maxRequestBytes = options.maxRequestBytes ?? 2 * 1024 * 1024;
+    this.#onResult = options.onResult;
+  }
+
+  /** Collects and exports now; when an export is still running, skips (returns that one). */
+  exportNow(): Promise<void> {
+    if (this.#inFlight) {
+      this.skipped++;
+      return this.#inFlight;
+    }
+    this.#inFlight = this.#run().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #run(): Promise<void> {
+    const started = performance.now();
+    let requests = 0;
+    let dataPoints = 0;
+    try {
+      const { resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs });
+      const chunks = splitResourceMetrics(resourceMetrics, this.#maxRequestBytes);
+      for (const chunk of chunks) {
+        for (const scope of chunk.scopeMetrics) for (const metric of scope.metrics) dataPoints += metric.dataPoints.length;
+        requests++;
+        const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => {
+          const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.#timeoutMs} ms`) }), this.#timeoutMs);
+          timer.unref();
+          this.#exporter.export(chunk, (outcome) => {
+            clearTimeout(timer);
+            resolve(outcome);
+          });
+        });
+        if (result.code !== ExportResultCode.SUCCESS) {
+          throw result.error ?? new Error('export failed');
+        }
+      }
+      this.#onResult?.({ ok: true, requests, dataPoints, durationMs: performance.now() - started });
+    } catch (error) {
+      this.#onResult?.({ ok: false, requests, dataPoints, durationMs: performance.now() - started, error: error as Error });
+    }
+  }
+
+  protected override async onForceFlush(): Promise<void> {
+    await this.exportNow();
+    await this.#exporter.forceFlush();
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    await this.#inFlight;
+    await this.#exporter.shutdown();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Wires the telemetry side: one MeterProvider whose two readers (OTLP push after each sample, Prometheus
+ * pull) both get the process metrics from the same snapshot, plus the simulator's own metrics.
+ */
+import { Metadata } from '@grpc/grpc-js';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Resource } from '@opentelemetry/resources';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import type { EventBus } from '../engine/events.ts';
+import type { Priority } from '../profiles/schema.ts';
+import type { SnapshotStore } from '../sampler/snapshot.ts';
+import { createProcessMetricProducer } from './process-producer.ts';
+import { type ExportOutcome, SampleDrivenMetricReader } from './sample-driven-reader.ts';
+import { registerSelfMetrics, type SelfMetrics } from './self-metrics.ts';
+
+export interface TelemetryOptions {
+  resource: Resource;
+  store: SnapshotStore;
+  events: EventBus;
+  liveByPriority: () => Record<Priority, number>;
+  simulationPrefix: string | undefined;
+  optionalMetrics: boolean;
+  scope: { name: string; version: string };
+  prometheus: { host: string; port: number } | undefined;
+  otlp: { endpoint: string; headers: Record<string, string>; timeoutMs: number } | undefined;
+  /** told about every export (the caller logs outages once) */
+  onExport?: (outcome: ExportOutcome) => void;
+}
+
+/** Last known state of the OTLP export, for /info and the status line. */
+export interface ExportStatus {
+  endpoint: string | undefined;
+  lastAttemptAt: string | undefined;
+  lastSuccessAt: string | undefined;
+  lastError: string | undefined;
+  ok: number;
+  failed: number;
+  lastRequests: number;
+  lastDataPoints: number;
+}
+
+export interface Telemetry {
+  readonly meterProvider: MeterProvider;
+  readonly selfMetrics: SelfMetrics;
+  readonly exportStatus: ExportStatus;
+  /** the Prometheus endpoint actually listening (port 0 resolves to the real port) */
+  readonly prometheusUrl: string | undefined;
+  /** pushes the latest snapshot over OTLP now (called after each sample) */
+  exportNow(): Promise<void>;
+  /** flushes the last export and closes the exporters */
+  shutdown(): Promise<void>;
+}
+
+export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const producer = (naming: 'otlp' | 'prometheus') =>
+    createProcessMetricProducer({
+      store: options.store,
+      naming,
+      simulationPrefix: options.simulationPrefix,
+      optionalMetrics: options.optionalMetrics,
+      scope: options.scope,
+    });
+  const exportStatus: ExportStatus = {
+    endpoint: options.otlp?.endpoint,
+    lastAttemptAt: undefined,
+    lastSuccessAt: undefined,
+    lastError: undefined,
+    ok: 0,
+    failed: 0,
+    lastRequests: 0,
+    lastDataPoints: 0,
+  };
+  const readers: MetricReader[] = [];
+  let prometheus: PrometheusExporter | undefined;
+  let prometheusUrl: string | undefined;
+  if (options.prometheus) {
+    const { host, port } = options.prometheus;
+    prometheus = await new Promise<PrometheusExporter>((resolve, reject) => {
+      const exporter: PrometheusExporter = new PrometheusExporter(
+        { host, port, metricProducers: [producer('prometheus')], withoutScopeInfo: true },
+        (error) => (error ? reject(new Error(`cannot serve /metrics on ${host}:${port}: ${error.message}`, { cause: error })) : resolve(exporter)),
+      );
+    });
+    readers.push(prometheus);
+    const address = (prometheus as unknown as { _server: import('node:http').Server })._server.address();
+    const realPort = typeof address === 'object' && address ? address.port : port;
+    prometheusUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${realPort}/metrics`;
+  }
+  let otlpReader: SampleDrivenMetricReader | undefined;
+  let selfMetrics: SelfMetrics | undefined;
+  if (options.otlp) {
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(options.otlp.headers)) metadata.set(key, value);
+    const exporter = new OTLPMetricExporter({ url: options.otlp.endpoint, metadata, timeoutMillis: options.otlp.timeoutMs });
+    otlpReader = new SampleDrivenMetricReader({
+      exporter,
+      timeoutMs: options.otlp.timeoutMs,
+      metricProducers: [producer('otlp')],
+      onResult: (outcome) => {
+        const now = new Date().toISOString();
+        exportStatus.lastAttemptAt = now;
+        exportStatus.lastRequests = outcome.requests;
+        exportStatus.lastDataPoints = outcome.dataPoints;
+        if (outcome.ok) {
+          exportStatus.ok++;
+          exportStatus.lastSuccessAt = now;
+          exportStatus.lastError = undefined;
+        } else {
+          exportStatus.failed++;
+          exportStatus.lastError = outcome.error?.message;
+        }
+        selfMetrics?.recordExport(outcome);
+        options.onExport?.(outcome);
+      },
+    });
+    readers.push(otlpReader);
+  }
+  const meterProvider = new MeterProvider({ resource: options.resource, readers });
+  selfMetrics = registerSelfMetrics(meterProvider.getMeter(options.scope.name, options.scope.version), options.events, options.liveByPriority);
+  return {
+    meterProvider,
+    selfMetrics,
+    exportStatus,
+    prometheusUrl,
+    exportNow: () => otlpReader?.exportNow() ?? Promise.resolve(),
+    async shutdown() {
+      await otlpReader?.exportNow();
+      await meterProvider.shutdown().catch(() => {});
+    },
+  };
+}
