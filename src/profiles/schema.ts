@@ -104,6 +104,9 @@ export const templateSchema = z
     if (cpuMax > 100) {
       ctx.addIssue({ code: 'custom', path: ['cpu'], input: cpuMax, message: 'CPU is a share of one core: at most 100 (%)' });
     }
+    if (template.lifetime && template.priority === 'critical') {
+      ctx.addIssue({ code: 'custom', path: ['lifetime'], input: template.lifetime, message: 'critical processes are never churned: omit lifetime' });
+    }
     if (template.lifetime && template.lifetime.max < template.lifetime.min) {
       ctx.addIssue({ code: 'custom', path: ['lifetime', 'max'], input: template.lifetime.max, message: 'max must be >= min' });
     }
@@ -117,11 +120,11 @@ export const chaosSchema = z.strictObject({
   /** Random CPU spikes on non-critical processes, per minute. */
   spikes_per_minute: nonNegative.default(2),
   spike_percent: z.number().min(1).max(100).default(80),
-  spike_duration: duration.default('15s'),
+  spike_duration: duration.default(15_000),
   /** Random memory leaks on non-critical processes, per minute. */
   leaks_per_minute: nonNegative.default(0.5),
   leak_mib_per_minute: nonNegative.default(20),
-  leak_duration: duration.default('1m'),
+  leak_duration: duration.default(60_000),
 });
 export type ChaosSettings = z.output<typeof chaosSchema>;
 
