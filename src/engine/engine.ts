@@ -71,7 +71,7 @@ export class Engine {
 
   /**
    * Registers a simulation without starting it.
-   * @throws EngineError limit_exceeded when the plan alone exceeds the process cap
+   * @throws EngineError limit_exceeded when the plan exceeds the process cap or what the machine holds now
    */
   createSimulation(spec: SimulationSpec): Simulation {
     this.#assertOpen();
@@ -83,6 +83,8 @@ export class Engine {
         { limit: 'MAX_PROCESSES', value: this.maxProcesses, requested: simulation.planned.length },
       );
     }
+    // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
+    this.#checkCapacity(simulation);
     this.#simulations.set(simulation.id, simulation);
     this.events.emit({ type: 'SimulationCreated', simulationId: simulation.id, name: spec.name });
     return simulation;
@@ -99,12 +101,11 @@ export class Engine {
   }
 
   /**
-   * Starts a created simulation: checks the machine's limits, then spawns its processes in batches.
-   * Resolves when the ramp is over (all spawned, or stopped early by a spawn failure, which is recorded
-   * in `rampWarning`; the simulation fails only if nothing could be spawned).
-   * @throws EngineError conflict (not in state created) or limit_exceeded (refused before any spawn)
+   * Checks, without side effects, that `startSimulation(id)` would be accepted now, so a caller that does
+   * not wait for the ramp can still report a refusal synchronously.
+   * @throws EngineError not_found, conflict (not in state created) or limit_exceeded
    */
-  async startSimulation(id: string): Promise<Simulation> {
+  assertCanStart(id: string): Simulation {
     this.#assertOpen();
     const simulation = this.getSimulation(id);
     if (simulation.state !== 'created') {
@@ -113,6 +114,17 @@ export class Engine {
       });
     }
     this.#checkCapacity(simulation);
+    return simulation;
+  }
+
+  /**
+   * Starts a created simulation: checks the machine's limits, then spawns its processes in batches.
+   * Resolves when the ramp is over (all spawned, or stopped early by a spawn failure, which is recorded
+   * in `rampWarning`; the simulation fails only if nothing could be spawned).
+   * @throws EngineError conflict (not in state created) or limit_exceeded (refused before any spawn)
+   */
+  async startSimulation(id: string): Promise<Simulation> {
+    const simulation = this.assertCanStart(id);
     simulation.state = 'starting';
     simulation.startedAtMs = Date.now();
     this.events.emit({ type: 'SimulationStarted', simulationId: id, name: simulation.spec.name });
@@ -223,6 +235,8 @@ export class Engine {
     const regex = globToRegExp(pattern);
     return [...this.#live.values()]
       .filter((process) => options.simulationId === undefined || process.simulationId === options.simulationId)
+      // one already being ended is no target: a kill would only relabel why it exits
+      .filter((process) => process.stopReason === undefined)
       .filter((process) => regex.test(process.name))
       .filter((process) => process.priority !== 'critical' || options.includeCritical || exact)
       .map(toProcessInfo);
@@ -230,10 +244,12 @@ export class Engine {
 
   /**
    * Starts a CPU spike or memory leak on the given PIDs (which must be this engine's live children).
-   * @throws EngineError invalid when a PID is not one of ours
+   * @throws EngineError invalid when a PID is not one of ours; limit_exceeded when a leak would take more
+   * than half of MemAvailable by its end
    */
   injectFault(request: Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number }): Fault {
     for (const pid of request.pids) this.#ownedProcess(pid);
+    if (request.kind === 'memory-leak') this.#checkLeak(request.leakBytesPerSecond ?? 0, request.durationMs, request.pids.size);
     const now = Date.now();
     const { durationMs, ...fault } = request;
     const full: Fault = { ...fault, id: randomUUID(), startedAtMs: now, endsAtMs: now + durationMs };
@@ -313,6 +329,19 @@ export class Engine {
     const process = this.#live.get(pid);
     if (!process) throw new EngineError('invalid', `process ${pid} is not a live simulated process of this simulator`, { pid });
     return process;
+  }
+
+  /** Refuses a leak that would eat more than half of the machine's available memory by its end. */
+  #checkLeak(bytesPerSecond: number, durationMs: number, processes: number): void {
+    const total = (bytesPerSecond * durationMs * processes) / 1000;
+    const available = readMachineLimits().memAvailableBytes;
+    if (total > available * 0.5) {
+      throw new EngineError(
+        'limit_exceeded',
+        `a leak of ${Math.round(bytesPerSecond)} B/s for ${durationMs} ms on ${processes} processes adds ${Math.round(total / 2 ** 20)} MiB; only half of MemAvailable (${Math.round(available / 2 ** 21)} MiB) may be leaked`,
+        { limit: 'MemAvailable', value: available, requested: Math.round(total) },
+      );
+    }
   }
 
   /** Refuses a start that the cap or the machine cannot hold, naming the limit and its value. */
