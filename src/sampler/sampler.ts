@@ -4,7 +4,7 @@
  * loop between chunks so the API stays responsive with thousands of processes.
  */
 import type { ProcessInfo } from '../engine/managed-process.ts';
-import type { ProcessIdentity, ProcReader } from '../proc/reader.ts';
+import type { ProcessIdentity, ProcessSample, ProcReader } from '../proc/reader.ts';
 import type { SampledProcess, SnapshotStore } from './snapshot.ts';
 
 /** Where the sampler learns which PIDs to read (the engine). */
@@ -75,6 +75,7 @@ export class Sampler {
     const started = Date.now();
     const startedPerf = performance.now();
     const live = source.liveProcesses();
+    const previous = store.latest().processes;
     const processes = new Map<number, SampledProcess>();
     let vanished = 0;
     for (let i = 0; i < live.length; i++) {
@@ -87,7 +88,7 @@ export class Sampler {
       const sample = identity ? reader.readProcess(info.pid) : undefined;
       // A process that exited since the engine listed it is normal: it is simply not in this snapshot.
       if (!identity || !sample) vanished++;
-      else processes.set(info.pid, { info, identity, sample });
+      else processes.set(info.pid, { info, identity, sample, cpuPercent: cpuPercentSince(previous.get(info.pid), sample) });
       if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     for (const pid of processes.keys()) if (!source.owns(pid)) processes.delete(pid);
@@ -96,4 +97,13 @@ export class Sampler {
     store.publish({ takenAtMs: started, durationMs, processes });
     this.#options.onSample?.({ durationMs, processes: processes.size, vanished });
   }
+}
+
+/** Percent of one core used since the previous reading of the same process (same start time: no PID reuse). */
+function cpuPercentSince(previous: SampledProcess | undefined, sample: ProcessSample): number | undefined {
+  if (!previous || previous.sample.startTimeMs !== sample.startTimeMs) return undefined;
+  const seconds = (sample.readAtMs - previous.sample.readAtMs) / 1000;
+  if (seconds <= 0) return undefined;
+  const used = sample.cpuUserSeconds + sample.cpuSystemSeconds - previous.sample.cpuUserSeconds - previous.sample.cpuSystemSeconds;
+  return Math.max(0, (used / seconds) * 100);
 }

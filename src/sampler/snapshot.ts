@@ -9,6 +9,11 @@ export interface SampledProcess {
   readonly info: ProcessInfo;
   readonly identity: ProcessIdentity;
   readonly sample: ProcessSample;
+  /**
+   * CPU use in percent of one core between the previous sample of this process and this one; undefined
+   * for a process's first sample (a rate needs two readings).
+   */
+  readonly cpuPercent?: number;
 }
 
 export interface Snapshot {
