@@ -2,10 +2,12 @@
  * The only reader of process.env: turns the environment into one validated Config. Every error names
  * the variable, the value given and what was expected.
  */
-import { parseDuration } from '../profiles/units.ts';
+import { parseDuration, parseSize } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import {
+  DEFAULT_API_BODY_LIMIT,
   DEFAULT_CONTROL_PORT,
+  DEFAULT_MAX_DURATION_MS,
   DEFAULT_EXPORT_INTERVAL_MS,
   DEFAULT_METRICS_PORT,
   DEFAULT_OTLP_ENDPOINT,
@@ -23,6 +25,12 @@ export interface Config {
   autoStart: boolean;
   enableChaos: boolean;
   maxProcesses: number;
+  /** longest duration a simulation or a chaos fault may ask for, ms */
+  maxDurationMs: number;
+  /** bearer token required on mutating API requests; undefined = no authentication */
+  apiToken: string | undefined;
+  /** largest API request body, bytes */
+  apiBodyLimitBytes: number;
   metricsHost: string;
   metricsPort: number;
   controlHost: string;
@@ -71,6 +79,13 @@ export function loadConfig(env: Env = process.env): Config {
     autoStart: read('AUTO_START', true, boolean),
     enableChaos: read('ENABLE_CHAOS', false, boolean),
     maxProcesses: read('MAX_PROCESSES', 12_000, integer(1, 100_000)),
+    maxDurationMs: read('MAX_DURATION', DEFAULT_MAX_DURATION_MS, positiveDuration),
+    apiToken: read<string | undefined>('API_TOKEN', undefined, (text) => text),
+    apiBodyLimitBytes: read('API_BODY_LIMIT', DEFAULT_API_BODY_LIMIT, (text) => {
+      const bytes = parseSize(text);
+      if (bytes < 1024 || bytes > 64 * 2 ** 20) throw new Error('expected a size from 1KiB to 64MiB');
+      return bytes;
+    }),
     metricsHost: read('METRICS_HOST', '0.0.0.0', (text) => text),
     metricsPort: read('METRICS_PORT', DEFAULT_METRICS_PORT, integer(0, 65_535)),
     controlHost: read('CONTROL_HOST', '127.0.0.1', (text) => text),
@@ -94,6 +109,9 @@ export function loadConfig(env: Env = process.env): Config {
       throw new Error('expected debug, info, warn or error');
     }),
   };
+  if (config.durationMs !== undefined && config.durationMs > config.maxDurationMs) {
+    issues.push({ path: 'DURATION', value: env.DURATION, message: `expected at most MAX_DURATION (${config.maxDurationMs} ms)` });
+  }
   if (issues.length > 0) throw new ValidationError('environment', issues);
   return config;
 }

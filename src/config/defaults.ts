@@ -11,6 +11,10 @@ export const DEFAULT_CONTROL_PORT = 8090;
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
 /** Interval of OTLP exports and of /proc sampling, in milliseconds. */
 export const DEFAULT_EXPORT_INTERVAL_MS = 10_000;
+/** Largest request body the control API reads, in bytes. */
+export const DEFAULT_API_BODY_LIMIT = 256 * 1024;
+/** Longest duration a simulation or a fault may ask for, in milliseconds (24 hours). */
+export const DEFAULT_MAX_DURATION_MS = 24 * 3_600_000;
 /** Prefix of the simulation attributes (priority, profile, simulation id, patterns). */
 export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
 
@@ -24,6 +28,9 @@ export const ENV_VARS = {
   AUTO_START: 'start the simulation at launch (default true)',
   ENABLE_CHAOS: 'inject random failures and resource spikes (default false; the chaos profile enables it)',
   MAX_PROCESSES: 'global cap on simulated processes (default 12000)',
+  MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
+  API_TOKEN: 'when set, mutating control API requests need the header Authorization: Bearer <token>',
+  API_BODY_LIMIT: 'largest control API request body, e.g. 64KiB, 1MiB (default 256KiB); larger ones get 413',
   METRICS_PORT: `Prometheus /metrics port (default ${DEFAULT_METRICS_PORT})`,
   METRICS_HOST: 'Prometheus bind address (default 0.0.0.0)',
   CONTROL_PORT: `control API port (default ${DEFAULT_CONTROL_PORT})`,
