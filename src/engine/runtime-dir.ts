@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const DIR_PREFIX = 'process-simulator-';
+/** several engines may live in one process (tests, several simulators): number them */
+let engineCount = 0;
 
 export interface RuntimeDir {
   readonly path: string;
@@ -25,7 +27,8 @@ export interface RuntimeDir {
  */
 export function createRuntimeDir(workerPath: string, base = tmpdir()): RuntimeDir {
   removeStaleDirs(base);
-  const path = join(base, `${DIR_PREFIX}${process.pid}`);
+  const id = `${process.pid}-${++engineCount}`;
+  const path = join(base, `${DIR_PREFIX}${id}`);
   const bin = join(path, 'bin');
   mkdirSync(bin, { recursive: true, mode: 0o755 });
   // A private copy so that the links sit on the same filesystem as their target (hard links cannot
@@ -33,7 +36,7 @@ export function createRuntimeDir(workerPath: string, base = tmpdir()): RuntimeDi
   const worker = join(path, 'worker');
   copyFileSync(workerPath, worker);
   const shm = existsSync('/dev/shm') && statSync('/dev/shm').isDirectory() ? '/dev/shm' : path;
-  const controlFile = join(shm, `${DIR_PREFIX}${process.pid}.ctl`);
+  const controlFile = join(shm, `${DIR_PREFIX}${id}.ctl`);
   const made = new Set<string>();
   return {
     path,
@@ -71,10 +74,10 @@ function removeStaleDirs(base: string): void {
     return;
   }
   for (const entry of entries) {
-    const match = /^process-simulator-(\d+)(\.ctl)?$/.exec(entry);
+    const match = /^process-simulator-(\d+)(-\d+)?$/.exec(entry);
     if (!match || Number(match[1]) === process.pid || isAlive(Number(match[1]))) continue;
     rmSync(join(base, entry), { recursive: true, force: true });
-    rmSync(join('/dev/shm', `${DIR_PREFIX}${match[1]}.ctl`), { force: true });
+    rmSync(join('/dev/shm', `${entry}.ctl`), { force: true });
   }
 }
 
