@@ -75,14 +75,16 @@ export class Engine {
    */
   createSimulation(spec: SimulationSpec): Simulation {
     this.#assertOpen();
-    const simulation = new Simulation(randomUUID(), spec);
-    if (simulation.planned.length > this.maxProcesses) {
+    // Counted before planning: a profile may ask for millions, and the plan would be built first.
+    const requested = spec.profile.templates.reduce((sum, template) => sum + template.count, 0);
+    if (requested > this.maxProcesses) {
       throw new EngineError(
         'limit_exceeded',
-        `simulation asks for ${simulation.planned.length} processes; the cap MAX_PROCESSES is ${this.maxProcesses}`,
-        { limit: 'MAX_PROCESSES', value: this.maxProcesses, requested: simulation.planned.length },
+        `simulation asks for ${requested} processes; the cap MAX_PROCESSES is ${this.maxProcesses}`,
+        { limit: 'MAX_PROCESSES', value: this.maxProcesses, requested },
       );
     }
+    const simulation = new Simulation(randomUUID(), spec);
     // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
     this.#checkCapacity(simulation);
     this.#simulations.set(simulation.id, simulation);
