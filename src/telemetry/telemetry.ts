@@ -2,6 +2,7 @@
  * Wires the telemetry side: one MeterProvider whose two readers (OTLP push after each sample, Prometheus
  * pull) both get the process metrics from the same snapshot, plus the simulator's own metrics.
  */
+import { createServer, type Server } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -74,17 +75,27 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
   let prometheusUrl: string | undefined;
+  let metricsServer: Server | undefined;
   if (options.prometheus) {
     const { host, port } = options.prometheus;
-    prometheus = await new Promise<PrometheusExporter>((resolve, reject) => {
-      const exporter: PrometheusExporter = new PrometheusExporter(
-        { host, port, metricProducers: [producer('prometheus')], withoutScopeInfo: true },
-        (error) => (error ? reject(new Error(`cannot serve /metrics on ${host}:${port}: ${error.message}`, { cause: error })) : resolve(exporter)),
-      );
+    // The exporter reads port 0 as "unset" and listens on its default 9464 instead of a free port, so it
+    // gets no server of its own: ours listens where asked (0 included) and hands /metrics to it.
+    prometheus = new PrometheusExporter({
+      preventServerStart: true,
+      metricProducers: [producer('prometheus')],
+      withoutScopeInfo: true,
     });
     readers.push(prometheus);
-    const address = (prometheus as unknown as { _server: import('node:http').Server })._server.address();
-    const realPort = typeof address === 'object' && address ? address.port : port;
+    const exporter = prometheus;
+    metricsServer = createServer((request, response) => {
+      if (new URL(request.url ?? '/', 'http://localhost').pathname === '/metrics') {
+        exporter.getMetricsRequestHandler(request, response);
+      } else {
+        response.statusCode = 404;
+        response.end('Not found');
+      }
+    }).unref();
+    const realPort = await listen(metricsServer, host, port);
     prometheusUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${realPort}/metrics`;
   }
   let otlpReader: SampleDrivenMetricReader | undefined;
@@ -127,6 +138,22 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     async shutdown() {
       await otlpReader?.exportNow();
       await meterProvider.shutdown().catch(() => {});
+      await new Promise<void>((resolve) =>
+        metricsServer ? metricsServer.close(() => resolve()) : resolve(),
+      );
     },
   };
+}
+
+/** Listens on `host:port` (0 = any free port) and resolves with the port actually bound. */
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(new Error(`cannot serve /metrics on ${host}:${port}: ${error.message}`, { cause: error })),
+    );
+    server.listen({ host, port }, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
 }
