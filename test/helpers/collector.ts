@@ -1,0 +1,122 @@
+/**
+ * The bundled OpenTelemetry Collector for tests: the shipped configs (otel-collector/*.yaml) on free
+ * loopback ports, with extra YAML layers merged over them, and helpers to read what it exports.
+ */
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnChild, type TestChild } from './children.ts';
+import { freePorts } from './ports.ts';
+import { waitFor } from './wait.ts';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+export const COLLECTOR_BINARY = join(REPO_ROOT, 'otel-collector', 'build', 'otelcol-process-simulator');
+export const PIPELINE_CONFIG = join(REPO_ROOT, 'otel-collector', 'config.yaml');
+export const HOSTMETRICS_CONFIG = join(REPO_ROOT, 'otel-collector', 'hostmetrics.yaml');
+
+const READY_LINE = 'Everything is ready';
+
+/**
+ * The collector binary's path.
+ * @throws Error telling how to build it when it is missing: these tests never skip silently
+ */
+export function collectorBinary(): string {
+  try {
+    accessSync(COLLECTOR_BINARY, constants.X_OK);
+    return COLLECTOR_BINARY;
+  } catch {
+    throw new Error(
+      'the collector binary otel-collector/build/otelcol-process-simulator is missing; run `npm run collector:build` first (CI builds it before npm test)',
+    );
+  }
+}
+
+/** The ports both shipped configs read from the environment. */
+export interface CollectorPorts {
+  OTLP_GRPC_PORT: number;
+  OTLP_HTTP_PORT: number;
+  PROM_EXPORTER_PORT: number;
+  COLLECTOR_TELEMETRY_PORT: number;
+}
+
+export async function freeCollectorPorts(): Promise<CollectorPorts> {
+  const [grpc, http, prom, telemetry] = (await freePorts(4)) as [number, number, number, number];
+  return {
+    OTLP_GRPC_PORT: grpc,
+    OTLP_HTTP_PORT: http,
+    PROM_EXPORTER_PORT: prom,
+    COLLECTOR_TELEMETRY_PORT: telemetry,
+  };
+}
+
+export interface CollectorOptions {
+  /** the shipped config to start from @default PIPELINE_CONFIG */
+  base?: string;
+  /** YAML documents merged over `base`, in order (maps merge, lists are replaced) */
+  overrides?: string[];
+  /** ports to listen on @default fresh free ports */
+  ports?: CollectorPorts;
+  /** more environment for the config's ${env:...} references */
+  env?: Record<string, string>;
+  /** how long to wait for the ready line @default 30000 */
+  startTimeoutMs?: number;
+}
+
+export interface RunningCollector {
+  readonly child: TestChild;
+  readonly ports: CollectorPorts;
+  /** the prometheus exporter's /metrics */
+  readonly metricsUrl: string;
+  /** the OTLP/gRPC endpoint, as the simulator's OTEL_EXPORTER_OTLP_ENDPOINT */
+  readonly otlpGrpcEndpoint: string;
+  /** when its log said it was ready, epoch ms */
+  readonly readyAtMs: number;
+  /** SIGTERM by process group, waits for the exit, removes the generated files */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the collector and waits until it says it is ready.
+ * @throws Error with the collector's log when it exits or does not become ready in time
+ */
+export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
+  const binary = collectorBinary();
+  const ports = options.ports ?? (await freeCollectorPorts());
+  const dir = mkdtempSync(join(tmpdir(), 'psim-collector-'));
+  const args = ['--config', options.base ?? PIPELINE_CONFIG];
+  (options.overrides ?? []).forEach((yaml, i) => {
+    const file = join(dir, `override-${i}.yaml`);
+    writeFileSync(file, yaml);
+    args.push('--config', file);
+  });
+  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTOR_LISTEN_HOST: '127.0.0.1', ...options.env };
+  for (const [name, port] of Object.entries(ports)) env[name] = String(port);
+  const child = spawnChild(binary, args, env);
+  const stop = async () => {
+    await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      `"${READY_LINE}" in the collector log`,
+      { timeoutMs: options.startTimeoutMs ?? 30_000, everyMs: 100 },
+      () => {
+        if (child.exited()) throw new Error(`collector exited before it was ready:\n${child.log()}`);
+        return child.log().includes(READY_LINE);
+      },
+    );
+  } catch (error) {
+    await stop();
+    throw new Error(`${(error as Error).message}\n--- collector log ---\n${child.log().slice(-4000)}`, {
+      cause: error,
+    });
+  }
+  return {
+    child,
+    ports,
+    metricsUrl: `http://127.0.0.1:${ports.PROM_EXPORTER_PORT}/metrics`,
+    otlpGrpcEndpoint: `http://127.0.0.1:${ports.OTLP_GRPC_PORT}`,
+    readyAtMs: Date.now(),
+    stop,
+  };
+}
