@@ -34,7 +34,10 @@ export class SnapshotStore {
     return this.#latest;
   }
 
-  /** Publishes a new snapshot and tells the listeners (the OTLP reader exports right after). */
+  /**
+   * Publishes a new snapshot and tells the listeners (the OTLP reader exports right after). The store
+   * owns `snapshot.processes` from here on: pass a map that nothing else keeps.
+   */
   publish(snapshot: Snapshot): void {
     this.#latest = snapshot;
     for (const listener of this.#listeners) listener(snapshot);
@@ -42,13 +45,12 @@ export class SnapshotStore {
 
   /**
    * Forgets a process that exited, at once: its series leave both exporters at the next collect, not
-   * one interval later.
+   * one interval later. In place and O(1): a snapshot is a fresh map per sample that only the store
+   * changes after publishing it (copying it per exit made stopping 10,000 processes quadratic), and
+   * collects read it synchronously, so none sees a half-dropped process.
    */
   drop(pid: number): void {
-    if (!this.#latest.processes.has(pid)) return;
-    const processes = new Map(this.#latest.processes);
-    processes.delete(pid);
-    this.#latest = { ...this.#latest, processes };
+    (this.#latest.processes as Map<number, SampledProcess>).delete(pid);
   }
 
   onPublish(listener: (snapshot: Snapshot) => void): void {
