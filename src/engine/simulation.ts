@@ -3,7 +3,7 @@
  * churn and the chaos that hit it. The engine drives it; this file only keeps the books.
  */
 import { type PlannedProcess, planProcesses } from '../profiles/plan.ts';
-import { PRIORITIES, type Priority, type Profile } from '../profiles/schema.ts';
+import type { Priority, Profile } from '../profiles/schema.ts';
 import type { ExitReason } from './events.ts';
 import type { ManagedProcess } from './managed-process.ts';
 
@@ -59,6 +59,7 @@ export class Simulation {
   readonly peakLiveByPriority = zeroByPriority();
   /** exit times of the last minute, for churn per minute */
   readonly #recentExits: number[] = [];
+  readonly #liveByPriority = zeroByPriority();
 
   constructor(id: string, spec: SimulationSpec) {
     this.id = id;
@@ -74,12 +75,13 @@ export class Simulation {
     this.processes.set(process.pid, process);
     this.starts[process.priority]++;
     this.peakLive = Math.max(this.peakLive, this.processes.size);
-    const live = this.liveByPriority();
-    for (const priority of PRIORITIES) this.peakLiveByPriority[priority] = Math.max(this.peakLiveByPriority[priority], live[priority]);
+    // Counted as they come and go: recounting every process at each start made a ramp quadratic.
+    const live = ++this.#liveByPriority[process.priority];
+    this.peakLiveByPriority[process.priority] = Math.max(this.peakLiveByPriority[process.priority], live);
   }
 
   recordExit(process: ManagedProcess, reason: ExitReason, exitCode: number | undefined, signal: string | undefined): void {
-    this.processes.delete(process.pid);
+    if (this.processes.delete(process.pid)) this.#liveByPriority[process.priority]--;
     this.exits[reason][process.priority]++;
     const now = Date.now();
     this.#recentExits.push(now);
@@ -91,9 +93,7 @@ export class Simulation {
   }
 
   liveByPriority(): ByPriority {
-    const counts = zeroByPriority();
-    for (const process of this.processes.values()) counts[process.priority]++;
-    return counts;
+    return { ...this.#liveByPriority };
   }
 
   /** Exits during the last 60 s. */
