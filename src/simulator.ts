@@ -78,7 +78,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     const readyTelemetry = telemetry;
     const sampler = new Sampler({
       source: engine,
-      reader: createProcReader(),
+      reader: createProcReader({ contextSwitches: config.optionalMetrics }),
       store,
       intervalMs: config.exportIntervalMs,
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),

@@ -123,6 +123,17 @@ describe('reader on a fake /proc tree', () => {
     });
   });
 
+  it('reads the same sample without status when context switches are not wanted, leaving those at 0', () => {
+    const root = join(top, 'proc');
+    const full = createProcReader({ root }).readProcess(SLEEP_PID);
+    const lean = createProcReader({ root, contextSwitches: false }).readProcess(SLEEP_PID);
+    assert.ok(full && lean);
+    assert.deepEqual(
+      { ...lean, readAtMs: 0 },
+      { ...full, readAtMs: 0, voluntaryCtxSwitches: 0, involuntaryCtxSwitches: 0 },
+    );
+  });
+
   it('takes clock ticks and page size from self/auxv when it is there', () => {
     mkdirSync(join(top, 'proc', 'self'), { recursive: true });
     writeFileSync(join(top, 'proc', 'self', 'auxv'), auxv(250, 16384));
