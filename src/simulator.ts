@@ -18,6 +18,7 @@ import { randomSeed } from './profiles/random.ts';
 import type { Profile } from './profiles/schema.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { SnapshotStore } from './sampler/snapshot.ts';
+import { PROCESS_METRICS } from './telemetry/process-metrics.ts';
 import { createResource } from './telemetry/resource.ts';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { VERSION } from './version.ts';
@@ -36,6 +37,13 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
+/** Series each exported process metric has per process (its split attribute's values, else 1). */
+export function seriesPerProcess(optionalMetrics: boolean): Record<string, number> {
+  return Object.fromEntries(
+    PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => [metric.name, metric.split?.values.length ?? 1]),
+  );
+}
+
 /** The profile the environment asks for, scaled to PROCESS_COUNT. */
 export function profileFromConfig(config: Config): Profile {
   const profile = config.profileFile ? loadProfileFile(config.profileFile) : builtinProfile(config.profile);
@@ -48,6 +56,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
   const store = new SnapshotStore();
   let telemetry: Telemetry | undefined;
   let api: ApiServer | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     const liveByPriority = () => {
       const counts = { critical: 0, high: 0, medium: 0, low: 0 };
@@ -85,7 +94,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);
-      if (event.type.startsWith('Simulation') || event.type === 'RampStopped' || event.type === 'ChaosStarted') {
+      if (event.type.startsWith('Simulation') || event.type === 'RampStopped' || event.type.startsWith('Chaos')) {
         const { type, ...fields } = event;
         log.info(type, fields);
       } else {
@@ -97,13 +106,23 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     api = await startApiServer(
       createApp({
         engine,
-        ready: () => true,
+        snapshots: store,
+        ready: () => stopping === undefined,
         exportStatus: telemetry.exportStatus,
         endpoints: { metrics: telemetry.prometheusUrl, otlp: config.otlp.enabled ? config.otlp.endpoint : undefined },
+        seriesPerProcess: seriesPerProcess(config.optionalMetrics),
+        limits: { maxDurationMs: config.maxDurationMs, bodyLimitBytes: config.apiBodyLimitBytes },
+        apiToken: config.apiToken,
+        log,
       }),
       config.controlHost,
       config.controlPort,
     );
+    if (!config.apiToken && !isLoopback(config.controlHost)) {
+      log.warn('the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes', {
+        host: config.controlHost,
+      });
+    }
     log.info('process-simulator ready', {
       metrics: telemetry.prometheusUrl,
       api: api.url,
@@ -145,7 +164,6 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
 
     const runningApi = api;
     const runningTelemetry = telemetry;
-    let stopping: Promise<void> | undefined;
     return {
       engine,
       telemetry,
@@ -174,4 +192,8 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     await api?.close();
     throw error;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

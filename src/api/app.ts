@@ -1,50 +1,93 @@
 /**
- * The HTTP control surface (Hono). Talks only to the engine's public surface and to read-only status.
+ * The HTTP control surface (Hono): /health and /info, the resources under /api/v1, /openapi.json
+ * generated from the route schemas, and /docs for people. Talks only to the engine's public surface and
+ * read-only status; every failure leaves through the one error shape of errors.ts.
  */
-import { Hono } from 'hono';
-import type { Engine } from '../engine/engine.ts';
-import { builtinProfileNames } from '../profiles/load.ts';
-import type { ExportStatus } from '../telemetry/telemetry.ts';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
 import { VERSION } from '../version.ts';
+import { requireToken } from './auth.ts';
+import type { AppContext } from './context.ts';
+import { DOCS_PAGE } from './docs-page.ts';
+import { ApiError, errorHandler, notFoundHandler, validationHook } from './errors.ts';
+import { chaosRoutes } from './routes/chaos.ts';
+import { eventRoutes } from './routes/events.ts';
+import { simulationRoutes } from './routes/simulations.ts';
+import { systemRoutes } from './routes/system.ts';
 
-export interface AppContext {
-  engine: Engine;
-  /** true once the exporters are set up */
-  ready: () => boolean;
-  exportStatus: ExportStatus;
-  endpoints: { metrics: string | undefined; otlp: string | undefined };
-}
+export type { AppContext } from './context.ts';
 
-export function createApp(context: AppContext): Hono {
-  const { engine } = context;
-  const app = new Hono();
-  app.get('/health', (c) => {
-    const ready = context.ready();
-    return c.json({ status: ready ? 'ok' : 'starting', processes: engine.liveCount }, ready ? 200 : 503);
-  });
-  app.get('/info', (c) =>
-    c.json({
-      name: 'process-simulator',
-      version: VERSION,
-      worker: engine.workerKind,
-      profiles: builtinProfileNames(),
-      limits: { maxProcesses: engine.maxProcesses },
-      processes: engine.liveCount,
-      simulations: engine.listSimulations().map((simulation) => ({
-        id: simulation.id,
-        name: simulation.spec.name,
-        profile: simulation.spec.profile.name,
-        state: simulation.state,
-        seed: simulation.spec.seed,
-        processes: simulation.processes.size,
-        planned: simulation.planned.length,
-        warning: simulation.rampWarning,
-      })),
-      exporters: {
-        prometheus: { endpoint: context.endpoints.metrics },
-        otlp: { ...context.exportStatus, endpoint: context.endpoints.otlp },
+/** Prefix of the resource routes. */
+export const API_PREFIX = '/api/v1';
+
+export function createApp(context: AppContext): OpenAPIHono {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.onError(
+    errorHandler((error) =>
+      context.log?.error('API request failed unexpectedly', {
+        error: (error as Error)?.stack ?? String(error),
+      }),
+    ),
+  );
+  app.notFound(notFoundHandler);
+
+  const limit = context.limits.bodyLimitBytes;
+  app.use(
+    `${API_PREFIX}/*`,
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new ApiError(
+          413,
+          'body_too_large',
+          `the request body is larger than API_BODY_LIMIT=${limit} bytes`,
+          {
+            details: { limit: 'API_BODY_LIMIT', value: limit },
+          },
+        );
       },
     }),
   );
+  app.use(`${API_PREFIX}/*`, requireToken(context.apiToken));
+  const security = context.apiToken ? [{ bearer: [] as string[] }] : undefined;
+  if (context.apiToken) {
+    app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'API_TOKEN',
+    });
+  }
+
+  // /health and /info stay at the root for probes (the container healthcheck) and sit under the prefix too.
+  app.route('/', systemRoutes(context));
+  app.route(API_PREFIX, systemRoutes(context));
+  app.route(API_PREFIX, simulationRoutes(context, security));
+  app.route(API_PREFIX, chaosRoutes(context, security));
+  app.route(API_PREFIX, eventRoutes(context));
+
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'process-simulator control API',
+        version: VERSION,
+        description:
+          'Creates and runs simulations of real, named Linux processes, injects chaos into them (and only them), and streams what happens. Errors share one JSON shape naming the field, the value and what was expected.',
+      },
+      tags: [
+        {
+          name: 'simulations',
+          description: 'Runs of a profile: lifecycle, live processes, ground-truth results',
+        },
+        { name: 'chaos', description: "Faults on the simulator's own processes, chosen by name pattern" },
+        { name: 'events', description: 'Server-Sent Events of the in-process event bus' },
+        { name: 'system', description: 'Readiness and information' },
+      ],
+    });
+    return c.json(document);
+  });
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
+  app.get('/', (c) => c.redirect('/docs'));
   return app;
 }

@@ -1,0 +1,150 @@
+/**
+ * /health and /info: readiness for probes, and what this simulator is, what it may do and how its
+ * exports are going.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { readMachineLimits } from '../../engine/limits.ts';
+import { builtinProfileNames } from '../../profiles/load.ts';
+import { formatDuration } from '../../profiles/units.ts';
+import { VERSION } from '../../version.ts';
+import type { AppContext } from '../context.ts';
+import { validationHook } from '../errors.ts';
+
+const Health = z
+  .object({ status: z.enum(['ok', 'starting']), live_processes: z.number().int() })
+  .openapi('Health');
+
+const finite = (value: number) => (Number.isFinite(value) ? value : null);
+
+const Info = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    worker: z.enum(['native', 'node']),
+    profiles: z.array(z.string()),
+    limits: z.object({
+      max_processes: z.number().int(),
+      max_duration: z.string(),
+      max_duration_ms: z.number().int(),
+      body_limit_bytes: z.number().int(),
+      auth_required: z
+        .boolean()
+        .openapi({ description: 'mutating requests need a bearer token (API_TOKEN)' }),
+      machine: z.object({
+        pid_max: z.number().int(),
+        max_user_processes: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: 'ulimit -u; null = unlimited' }),
+        mem_available_bytes: z.number().int().nullable(),
+        max_open_files: z.number().int().nullable(),
+      }),
+    }),
+    live_processes: z.number().int(),
+    simulations: z.array(
+      z.object({ id: z.string(), name: z.string(), state: z.string(), live_processes: z.number().int() }),
+    ),
+    exporters: z.object({
+      prometheus: z.object({ endpoint: z.string().nullable() }),
+      otlp: z.object({
+        enabled: z.boolean(),
+        endpoint: z.string().nullable(),
+        last_attempt_at: z.string().nullable(),
+        last_success_at: z.string().nullable(),
+        last_error: z.string().nullable(),
+        exports_ok: z.number().int(),
+        exports_failed: z.number().int(),
+        last_requests: z.number().int(),
+        last_data_points: z.number().int(),
+      }),
+    }),
+  })
+  .openapi('Info');
+
+export function systemRoutes(context: AppContext) {
+  const { engine } = context;
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['system'],
+      summary: 'Ready once the exporters are set up',
+      responses: {
+        200: { description: 'Ready', content: { 'application/json': { schema: Health } } },
+        503: {
+          description: 'Not ready yet, or shutting down',
+          content: { 'application/json': { schema: Health } },
+        },
+      },
+    }),
+    (c) => {
+      const ready = context.ready();
+      const body = {
+        status: ready ? ('ok' as const) : ('starting' as const),
+        live_processes: engine.liveCount,
+      };
+      return ready ? c.json(body, 200) : c.json(body, 503);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/info',
+      tags: ['system'],
+      summary: 'Version, profiles, limits, exporter endpoints and their last export status',
+      responses: {
+        200: { description: 'About this simulator', content: { 'application/json': { schema: Info } } },
+      },
+    }),
+    (c) => {
+      const machine = readMachineLimits();
+      const status = context.exportStatus;
+      return c.json(
+        {
+          name: 'process-simulator',
+          version: VERSION,
+          worker: engine.workerKind,
+          profiles: builtinProfileNames(),
+          limits: {
+            max_processes: engine.maxProcesses,
+            max_duration: formatDuration(context.limits.maxDurationMs),
+            max_duration_ms: context.limits.maxDurationMs,
+            body_limit_bytes: context.limits.bodyLimitBytes,
+            auth_required: Boolean(context.apiToken),
+            machine: {
+              pid_max: machine.pidMax,
+              max_user_processes: finite(machine.maxUserProcesses),
+              mem_available_bytes: finite(machine.memAvailableBytes),
+              max_open_files: finite(machine.maxOpenFiles),
+            },
+          },
+          live_processes: engine.liveCount,
+          simulations: engine.listSimulations().map((simulation) => ({
+            id: simulation.id,
+            name: simulation.spec.name,
+            state: simulation.state,
+            live_processes: simulation.processes.size,
+          })),
+          exporters: {
+            prometheus: { endpoint: context.endpoints.metrics ?? null },
+            otlp: {
+              enabled: context.endpoints.otlp !== undefined,
+              endpoint: context.endpoints.otlp ?? null,
+              last_attempt_at: status.lastAttemptAt ?? null,
+              last_success_at: status.lastSuccessAt ?? null,
+              last_error: status.lastError ?? null,
+              exports_ok: status.ok,
+              exports_failed: status.failed,
+              last_requests: status.lastRequests,
+              last_data_points: status.lastDataPoints,
+            },
+          },
+        },
+        200,
+      );
+    },
+  );
+  return app;
+}

@@ -1,0 +1,158 @@
+/**
+ * Engine objects shaped as API responses (snake_case, ISO times, null for "not yet"). Pure: the routes
+ * pass in what the views need, so the numbers a client sees are computed in one place.
+ */
+import type { z } from '@hono/zod-openapi';
+import type { Fault } from '../engine/faults.ts';
+import type { ProcessInfo } from '../engine/managed-process.ts';
+import { EXIT_REASONS, type Simulation } from '../engine/simulation.ts';
+import { PRIORITIES, type Priority } from '../profiles/schema.ts';
+import { formatDuration } from '../profiles/units.ts';
+import type { SampledProcess } from '../sampler/snapshot.ts';
+import type { FaultView } from './schemas/chaos.ts';
+import { iso } from './schemas/common.ts';
+import type { ProcessView, Results } from './schemas/simulations.ts';
+
+type ByPriority = Record<Priority, number>;
+
+export function simulationView(simulation: Simulation) {
+  const { spec } = simulation;
+  return {
+    id: simulation.id,
+    name: spec.name,
+    profile: spec.profile.name,
+    state: simulation.state,
+    seed: spec.seed,
+    chaos: spec.chaos,
+    duration: spec.durationMs === undefined ? null : formatDuration(spec.durationMs),
+    duration_ms: spec.durationMs ?? null,
+    created_at: new Date(simulation.createdAtMs).toISOString(),
+    started_at: iso(simulation.startedAtMs),
+    ended_at: iso(simulation.endedAtMs),
+    planned_processes: simulation.planned.length,
+    live_processes: simulation.processes.size,
+    failure_reason: simulation.failureReason ?? null,
+    warning: simulation.rampWarning ?? null,
+  };
+}
+
+export function processView(
+  info: ProcessInfo,
+  sampled: SampledProcess | undefined,
+): z.infer<typeof ProcessView> {
+  const sample = sampled?.sample;
+  return {
+    pid: info.pid,
+    name: info.name,
+    priority: info.priority,
+    generation: info.generation,
+    started_at: new Date(info.startedAtMs).toISOString(),
+    patterns: { cpu: info.cpuPattern, memory: info.memoryPattern },
+    targets: {
+      cpu_percent: info.targets.cpuPermille / 10,
+      rss_bytes: info.targets.rssKiB * 1024,
+      threads: info.targets.threads,
+      fds: info.targets.fds,
+    },
+    sampled_at: sample ? new Date(sample.readAtMs).toISOString() : null,
+    state: sample?.state ?? null,
+    cpu_percent: sampled?.cpuPercent === undefined ? null : Math.round(sampled.cpuPercent * 10) / 10,
+    rss_bytes: sample?.rssBytes ?? null,
+    threads: sample?.threads ?? null,
+    fds: sample?.openFds ?? null,
+  };
+}
+
+const total = (counts: ByPriority) => PRIORITIES.reduce((sum, priority) => sum + counts[priority], 0);
+const counted = (counts: ByPriority) => ({ total: total(counts), by_priority: { ...counts } });
+const times = (counts: ByPriority, factor: number): ByPriority =>
+  Object.fromEntries(PRIORITIES.map((priority) => [priority, counts[priority] * factor])) as ByPriority;
+
+/**
+ * The ground truth of one simulation. `seriesPerProcess` maps each exported metric to its series per
+ * process (process.cpu.time: 3 states, process.disk.io: 2 directions, the others 1).
+ */
+export function resultsView(
+  simulation: Simulation,
+  seriesPerProcess: Readonly<Record<string, number>>,
+  nowMs: number,
+): z.infer<typeof Results> {
+  const live = simulation.liveByPriority();
+  const peak = simulation.peakLiveByPriority;
+  const perProcessTotal = Object.values(seriesPerProcess).reduce((sum, n) => sum + n, 0);
+  const exitsByReason = Object.fromEntries(
+    EXIT_REASONS.map((reason) => [reason, counted(simulation.exits[reason])]),
+  ) as Record<(typeof EXIT_REASONS)[number], ReturnType<typeof counted>>;
+  const end = simulation.endedAtMs ?? nowMs;
+  return {
+    simulation_id: simulation.id,
+    name: simulation.spec.name,
+    profile: simulation.spec.profile.name,
+    state: simulation.state,
+    seed: simulation.spec.seed,
+    started_at: iso(simulation.startedAtMs),
+    ended_at: iso(simulation.endedAtMs),
+    elapsed_seconds:
+      simulation.startedAtMs === undefined ? 0 : Math.max(0, (end - simulation.startedAtMs) / 1000),
+    processes: {
+      planned: simulation.planned.length,
+      live: counted(live),
+      // the whole simulation's peak; by priority, each priority's own peak
+      peak: { total: simulation.peakLive, by_priority: { ...peak } },
+      started: counted(simulation.starts),
+      exited: {
+        total: EXIT_REASONS.reduce((sum, reason) => sum + total(simulation.exits[reason]), 0),
+        by_reason: exitsByReason,
+      },
+    },
+    series: {
+      total: { current: total(live) * perProcessTotal, peak: simulation.peakLive * perProcessTotal },
+      metrics: Object.fromEntries(
+        Object.entries(seriesPerProcess).map(([metric, perProcess]) => [
+          metric,
+          {
+            per_process: perProcess,
+            current: counted(times(live, perProcess)),
+            peak: { total: simulation.peakLive * perProcess, by_priority: times(peak, perProcess) },
+          },
+        ]),
+      ),
+    },
+    churn_per_minute: simulation.churnPerMinute(),
+    chaos: simulation.chaos.map((record) => ({
+      fault_id: record.faultId,
+      kind: record.kind,
+      origin: record.origin,
+      at: new Date(record.atMs).toISOString(),
+      ended_at: iso(record.endedAtMs),
+      pids: [...record.pids],
+      names: [...record.names],
+    })),
+    crashes: simulation.crashes.map((crash) => ({
+      pid: crash.pid,
+      name: crash.name,
+      exit_code: crash.exitCode ?? null,
+      signal: crash.signal ?? null,
+      at: new Date(crash.atMs).toISOString(),
+    })),
+    warning: simulation.rampWarning ?? null,
+    failure_reason: simulation.failureReason ?? null,
+  };
+}
+
+export function faultView(fault: Fault, names: ReadonlyMap<number, string>): z.infer<typeof FaultView> {
+  const pids = [...fault.pids];
+  return {
+    id: fault.id,
+    kind: fault.kind,
+    origin: fault.origin,
+    simulation_id: fault.simulationId ?? null,
+    pids,
+    names: pids.map((pid) => names.get(pid) ?? '?'),
+    started_at: new Date(fault.startedAtMs).toISOString(),
+    ends_at: new Date(fault.endsAtMs).toISOString(),
+    intensity_percent: fault.intensityPercent ?? null,
+    leak_bytes_per_second: fault.leakBytesPerSecond ?? null,
+    signal: fault.signal ?? null,
+  };
+}
