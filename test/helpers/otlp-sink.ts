@@ -1,0 +1,127 @@
+/**
+ * A real OTLP/gRPC metrics receiver on loopback for tests: decodes every Export request with the OTLP
+ * protobuf definitions and keeps it, with its size on the wire.
+ */
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const PROTO_ROOT = fileURLToPath(new URL('../fixtures/otlp/', import.meta.url));
+
+export interface KeyValue {
+  key: string;
+  value: { string_value?: string; int_value?: number; double_value?: number; bool_value?: boolean };
+}
+export interface NumberDataPoint {
+  attributes: KeyValue[];
+  start_time_unix_nano: number;
+  time_unix_nano: number;
+  as_int?: number;
+  as_double?: number;
+  value?: 'as_int' | 'as_double';
+}
+export interface Metric {
+  name: string;
+  description: string;
+  unit: string;
+  data?: 'sum' | 'gauge' | 'histogram';
+  sum?: { data_points: NumberDataPoint[]; aggregation_temporality: string; is_monotonic: boolean };
+  gauge?: { data_points: NumberDataPoint[] };
+}
+export interface ExportRequest {
+  resource_metrics: Array<{
+    resource: { attributes: KeyValue[] };
+    scope_metrics: Array<{ scope: { name: string; version: string }; metrics: Metric[] }>;
+  }>;
+}
+
+export interface OtlpSink {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly requests: Array<{ bytes: number; receivedAtMs: number; request: ExportRequest }>;
+  /** answers UNAVAILABLE while true */
+  failing: boolean;
+  /** resolves with the first request received after now that satisfies `predicate` */
+  waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs?: number): Promise<ExportRequest>;
+  close(): Promise<void>;
+}
+
+/** @param keep how many decoded requests to keep (the oldest are dropped) */
+export async function startOtlpSink(options: { port?: number; keep?: number } = {}): Promise<OtlpSink> {
+  const { port = 0, keep = 1000 } = options;
+  const definition = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
+    includeDirs: [PROTO_ROOT],
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const service = (grpc.loadPackageDefinition(definition) as any).opentelemetry.proto.collector.metrics.v1.MetricsService.service;
+  const export_ = service.Export;
+  const deserialize = export_.requestDeserialize as (buffer: Buffer) => ExportRequest;
+  let lastBytes = 0;
+  const requests: OtlpSink['requests'] = [];
+  const waiters: Array<{ predicate: (request: ExportRequest) => boolean; resolve: (request: ExportRequest) => void }> = [];
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  const sink = {
+    failing: false,
+  } as OtlpSink & { failing: boolean };
+  server.addService(
+    { Export: { ...export_, requestDeserialize: (buffer: Buffer) => ((lastBytes = buffer.length), deserialize(buffer)) } },
+    {
+      Export: (call: grpc.ServerUnaryCall<ExportRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        if (sink.failing) return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
+        requests.push({ bytes: lastBytes, receivedAtMs: Date.now(), request: call.request });
+        if (requests.length > keep) requests.shift();
+        for (const waiter of [...waiters]) {
+          if (waiter.predicate(call.request)) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(call.request);
+          }
+        }
+        callback(null, {});
+      },
+    },
+  );
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return Object.assign(sink, {
+    endpoint: `http://127.0.0.1:${boundPort}`,
+    port: boundPort,
+    requests,
+    waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs = 20_000) {
+      return new Promise<ExportRequest>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching OTLP request within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          predicate,
+          resolve: (request) => {
+            clearTimeout(timer);
+            resolve(request);
+          },
+        });
+      });
+    },
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  });
+}
+
+/** Every data point of `metricName` in a request, with its attributes as a plain object. */
+export function pointsOf(request: ExportRequest, metricName: string): Array<{ attributes: Record<string, unknown>; value: number; point: NumberDataPoint; metric: Metric }> {
+  const result = [];
+  for (const rm of request.resource_metrics) {
+    for (const sm of rm.scope_metrics) {
+      for (const metric of sm.metrics) {
+        if (metric.name !== metricName) continue;
+        const points = metric.sum?.data_points ?? metric.gauge?.data_points ?? [];
+        for (const point of points) {
+          const attributes: Record<string, unknown> = {};
+          for (const kv of point.attributes) attributes[kv.key] = kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
+          result.push({ attributes, value: (point.value === 'as_int' ? point.as_int : point.as_double) as number, point, metric });
+        }
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,73 @@
+/**
+ * Direct /proc reads for assertions, independent of the code under test (so a bug in the simulator's
+ * reader cannot hide a bug in what it reports).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export const PAGE_SIZE = 4096;
+export const CLOCK_TICKS = 100;
+
+/** undefined when gone or a zombie */
+export function procStatus(pid: number): Record<string, string> | undefined {
+  try {
+    const fields: Record<string, string> = {};
+    for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
+      const at = line.indexOf(':');
+      if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1).trim();
+    }
+    if (fields.State?.startsWith('Z') || fields.State?.startsWith('X')) return undefined;
+    return fields;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  return procStatus(pid) !== undefined;
+}
+
+export function rssBytes(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
+}
+
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** utime + stime in seconds */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+export function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+/** What `ps -o comm=` prints for the PID. */
+export function psComm(pid: number): string {
+  return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+}
+
+/** PIDs whose parent is `ppid` and that are not zombies. */
+export function childrenOf(ppid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = procStatus(Number(entry));
+    if (status && Number(status.PPid) === ppid) children.push(Number(entry));
+  }
+  return children;
+}
+
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+  return condition();
+}

@@ -1,0 +1,176 @@
+/**
+ * The engine against the real kernel: real children, read back from /proc with code independent of
+ * the simulator's own reader.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../src/engine/engine.ts';
+import type { TimedEvent } from '../../src/engine/events.ts';
+import { builtinProfile, validateProfile } from '../../src/profiles/load.ts';
+import { scaleProfile } from '../../src/profiles/plan.ts';
+import type { ProfileInput } from '../../src/profiles/schema.ts';
+import { cpuSeconds, fdCount, isAlive, processGroup, procStatus, psComm, rssBytes, waitUntil } from '../helpers/proc.ts';
+
+let engine: Engine;
+const events: TimedEvent[] = [];
+before(() => {
+  engine = new Engine({ maxProcesses: 200 });
+  engine.events.subscribe((event) => events.push(event));
+});
+after(async () => {
+  await engine.shutdown();
+});
+
+async function run(profile: ProfileInput, seed = 1) {
+  const simulation = engine.createSimulation({ name: profile.name, profile: validateProfile(profile), seed, durationMs: undefined, chaos: false });
+  await engine.startSimulation(simulation.id);
+  return simulation;
+}
+
+test('simulated processes are real: their names in /proc and ps, own process group, no shell between', async () => {
+  const simulation = await run({ ...scaleProfile(builtinProfile('realistic'), 14), name: 'names' });
+  try {
+    const live = engine.processesOf(simulation.id);
+    assert.equal(live.length, 14);
+    for (const info of live) {
+      const status = procStatus(info.pid);
+      assert.ok(status, `${info.name} (${info.pid}) is alive`);
+      assert.equal(status.Name, info.name, `status Name of ${info.pid}`);
+      assert.equal(psComm(info.pid), info.name, `ps -o comm of ${info.pid}`);
+      assert.equal(Number(status.PPid), process.pid, 'the engine is the direct parent: no shell in between');
+      assert.equal(processGroup(info.pid), info.pid, 'a process group of its own');
+      const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      assert.equal(cmdline[0], info.name);
+    }
+    const postgres = live.find((p) => p.name === 'postgres');
+    assert.ok(postgres);
+    assert.deepEqual(readFileSync(`/proc/${postgres.pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['postgres', '-D', '/var/lib/postgresql/16/main']);
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+  for (const info of engine.processesOf(simulation.id)) assert.equal(isAlive(info.pid), false);
+});
+
+test('threads and open fds are exactly those of the template', async () => {
+  const simulation = await run({
+    name: 'counts',
+    templates: [
+      { name: 'one-thread', count: 1, priority: 'low', threads: 1, fds: 3 },
+      { name: 'java-ish', count: 2, priority: 'high', threads: 37, fds: 120 },
+      { name: 'node-ish', count: 1, priority: 'medium', threads: 11, fds: 24 },
+    ],
+  });
+  try {
+    for (const info of engine.processesOf(simulation.id)) {
+      const expected = info.targets;
+      const settled = await waitUntil(() => Number(procStatus(info.pid)?.Threads) === expected.threads && fdCount(info.pid) === expected.fds, 3000);
+      assert.ok(settled, `${info.name}: threads ${procStatus(info.pid)?.Threads}/${expected.threads}, fds ${fdCount(info.pid)}/${expected.fds}`);
+    }
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+});
+
+test('RSS holds a steady target and follows a growing one while the process runs (within 5 %)', async () => {
+  const simulation = await run({
+    name: 'memory',
+    templates: [
+      { name: 'steady-mem', count: 1, priority: 'medium', memory: 48 },
+      { name: 'leaky-mem', count: 1, priority: 'low', memory: { pattern: 'growing', start: 16, max: 200, per_minute: 60 } },
+    ],
+  });
+  try {
+    const [steady, leaky] = ['steady-mem', 'leaky-mem'].map((name) => engine.processesOf(simulation.id).find((p) => p.name === name));
+    assert.ok(steady && leaky);
+    const target = 48 * 2 ** 20;
+    assert.ok(await waitUntil(() => Math.abs(rssBytes(steady.pid) - target) <= 0.05 * target, 3000), `steady RSS ${rssBytes(steady.pid)} vs ${target}`);
+    const readings: Array<{ rss: number; target: number }> = [];
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const current = engine.processesOf(simulation.id).find((p) => p.pid === leaky.pid);
+      assert.ok(current);
+      readings.push({ rss: rssBytes(leaky.pid), target: current.targets.rssKiB * 1024 });
+    }
+    for (const { rss, target: leakTarget } of readings) {
+      // the target moves 1 MiB/s and is rewritten once a second: allow that one second of lag on top
+      assert.ok(Math.abs(rss - leakTarget) <= 0.05 * leakTarget + 2 ** 20, `growing RSS ${rss} vs target ${leakTarget}`);
+    }
+    const first = readings[0] as { rss: number };
+    const last = readings.at(-1) as { rss: number };
+    assert.ok(last.rss - first.rss > 5 * 2 ** 20, `the running process grew: ${first.rss} -> ${last.rss}`);
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+});
+
+test('CPU follows a spiky pattern: over one whole period the mean is within 5 points of the pattern mean', async () => {
+  // base 4 % for 5 s, peak 40 % for 5 s: over any 10 s window the mean is 22 %, whatever the phase.
+  const simulation = await run({
+    name: 'cpu',
+    templates: [
+      { name: 'spiky-cpu', count: 1, priority: 'high', cpu: { pattern: 'spiky', base: 4, peak: 40, every: '10s', for: '5s' } },
+      { name: 'idle-proc', count: 1, priority: 'low' },
+    ],
+  });
+  try {
+    const [spiky, idle] = ['spiky-cpu', 'idle-proc'].map((name) => engine.processesOf(simulation.id).find((p) => p.name === name));
+    assert.ok(spiky && idle);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const [spiky0, idle0, wall0] = [cpuSeconds(spiky.pid), cpuSeconds(idle.pid), Date.now()];
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const wall = (Date.now() - wall0) / 1000;
+    const spikyPercent = ((cpuSeconds(spiky.pid) - spiky0) / wall) * 100;
+    const idleTicks = Math.round((cpuSeconds(idle.pid) - idle0) * 100);
+    const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+    assert.ok(Math.abs(spikyPercent - 22) <= 5, `spiky mean ${spikyPercent.toFixed(1)} % vs 22 % (load average ${load})`);
+    assert.ok(idleTicks <= 1, `an idle process used ${idleTicks} ticks in 10 s`);
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+});
+
+test('a lifetime ends a process and the replacement takes the next generation name', async () => {
+  const simulation = await run({
+    name: 'churn',
+    templates: [{ name: 'job-a{i}-{g}', count: 2, priority: 'low', lifetime: '1s' }],
+  });
+  try {
+    const ok = await waitUntil(() => simulation.exits.lifetime.low >= 4, 8000, 100);
+    assert.ok(ok, `lifetime exits: ${simulation.exits.lifetime.low}`);
+    const names = events.filter((e) => e.type === 'ProcessStarted' && e.simulationId === simulation.id).map((e) => (e as { name: string }).name);
+    assert.ok(names.includes('job-a1-0') && names.includes('job-a1-1') && names.includes('job-a2-2'), names.join(' '));
+    for (const info of engine.processesOf(simulation.id)) assert.equal(procStatus(info.pid)?.Name, info.name);
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+});
+
+test('a worker that dies unexpectedly is recorded as crashed with its signal and replaced', async () => {
+  const simulation = await run({ name: 'crash', templates: [{ name: 'fragile', count: 1, priority: 'medium', restart: 'on-failure' }] });
+  try {
+    const [victim] = engine.processesOf(simulation.id);
+    assert.ok(victim);
+    process.kill(victim.pid, 'SIGKILL');
+    assert.ok(await waitUntil(() => engine.processesOf(simulation.id).some((p) => p.pid !== victim.pid), 3000), 'replaced');
+    const exit = events.find((e) => e.type === 'ProcessExited' && e.pid === victim.pid);
+    assert.deepEqual(
+      exit && { reason: (exit as { reason: string }).reason, signal: (exit as { signal: string }).signal },
+      { reason: 'crashed', signal: 'SIGKILL' },
+    );
+    assert.equal(simulation.crashes[0]?.signal, 'SIGKILL');
+  } finally {
+    await engine.stopSimulation(simulation.id);
+  }
+});
+
+test('a simulation with a duration completes on its own and leaves nothing behind', async () => {
+  const profile = validateProfile({ name: 'short', templates: [{ name: 'brief', count: 3, priority: 'low' }] });
+  const simulation = engine.createSimulation({ name: 'short', profile, seed: 3, durationMs: 1500, chaos: false });
+  await engine.startSimulation(simulation.id);
+  const pids = engine.processesOf(simulation.id).map((p) => p.pid);
+  assert.equal(pids.length, 3);
+  assert.ok(await waitUntil(() => simulation.state === 'completed', 6000), `state ${simulation.state}`);
+  for (const pid of pids) assert.equal(isAlive(pid), false, `${pid} gone`);
+  assert.equal(simulation.exits.stopped.low, 3);
+});
