@@ -12,6 +12,7 @@ import type { EventBus } from '../engine/events.ts';
 import type { Priority } from '../profiles/schema.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
 import { createProcessMetricProducer } from './process-producer.ts';
+import { PrometheusTextSerializer } from './prometheus-text.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from './sample-driven-reader.ts';
 import { registerSelfMetrics, type SelfMetrics } from './self-metrics.ts';
 
@@ -87,9 +88,20 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     });
     readers.push(prometheus);
     const exporter = prometheus;
+    // The exporter collects; the text comes from our serializer (same bytes, built for 90k series).
+    const serializer = new PrometheusTextSerializer();
     metricsServer = createServer((request, response) => {
       if (new URL(request.url ?? '/', 'http://localhost').pathname === '/metrics') {
-        exporter.getMetricsRequestHandler(request, response);
+        exporter.collect().then(
+          ({ resourceMetrics }) => {
+            response.setHeader('content-type', 'text/plain');
+            response.end(serializer.serialize(resourceMetrics));
+          },
+          (error: Error) => {
+            response.statusCode = 500;
+            response.end(`# failed to export metrics: ${error.message}`);
+          },
+        );
       } else {
         response.statusCode = 404;
         response.end('Not found');

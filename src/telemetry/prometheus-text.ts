@@ -1,0 +1,196 @@
+/**
+ * The Prometheus text for /metrics, byte for byte what the exporter package's PrometheusSerializer
+ * writes with our settings (no prefix, no timestamps, target_info, no scope labels), but fast enough
+ * for 10,000 processes (90,000 series). The package's serializer rebuilds every series' label string
+ * with a regex per key and three per value on each scrape (1.7 s at 10,000 processes here). This one
+ * builds a label string once per attribute set and keeps it as long as that set lives: the process
+ * producer reuses one attributes object per process and metric split, so a scrape of idle processes
+ * only formats numbers, and a process's strings go away with it (WeakMap).
+ */
+import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import {
+  DataPointType,
+  type Histogram,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+
+type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'untyped';
+
+interface Family {
+  help: string;
+  unit: string;
+  type: PrometheusType;
+  metrics: MetricData[];
+  /** false once two metrics of this name disagree on the type: the family is dropped, as upstream */
+  valid: boolean;
+}
+
+/** Serializes collections to the Prometheus text format; keep one per endpoint (it holds the cache). */
+export class PrometheusTextSerializer {
+  readonly #labels = new WeakMap<Attributes, string>();
+  readonly #keys = new Map<string, string>();
+
+  serialize(resourceMetrics: ResourceMetrics): string {
+    const families = this.#families(resourceMetrics);
+    const parts: string[] = [];
+    let resource = '';
+    for (const [name, family] of families) {
+      if (!family.valid) continue;
+      let writeMetadata = true;
+      if (name === 'target_info') {
+        const labels = this.#labelString(resourceMetrics.resource.attributes);
+        resource = `${metadataLines(name, family)}\n${name}${labels} 1\n`;
+        writeMetadata = false;
+      }
+      for (const metric of family.metrics) {
+        const text = this.#metricText(name, family, metric, writeMetadata);
+        if (text) {
+          parts.push(text, '\n');
+          writeMetadata = false;
+        }
+      }
+    }
+    return resource + (parts.length === 0 ? '# no registered metrics' : parts.join(''));
+  }
+
+  #families(resourceMetrics: ResourceMetrics): Map<string, Family> {
+    const families = new Map<string, Family>();
+    families.set('target_info', {
+      help: 'Target metadata',
+      unit: '',
+      type: 'gauge',
+      metrics: [],
+      valid: true,
+    });
+    for (const { metrics } of resourceMetrics.scopeMetrics) {
+      for (const metric of metrics) {
+        const name = metricName(metric);
+        if (name === undefined) continue;
+        const type = prometheusType(metric);
+        const family = families.get(name);
+        if (!family) {
+          families.set(name, {
+            help: metric.descriptor.description,
+            unit: metric.descriptor.unit,
+            type,
+            metrics: [metric],
+            valid: true,
+          });
+        } else if (family.valid && family.type !== type) {
+          family.valid = false;
+          family.metrics = [];
+        } else if (family.valid) {
+          family.metrics.push(metric);
+        }
+      }
+    }
+    // The first non-empty help and unit of a family win.
+    for (const family of families.values()) {
+      for (const { descriptor } of family.metrics) {
+        if (descriptor.description && !family.help) family.help = descriptor.description;
+        if (descriptor.unit && !family.unit) family.unit = descriptor.unit;
+      }
+    }
+    return families;
+  }
+
+  /** One metric's lines without the last newline (upstream trims it, or a lone header's). */
+  #metricText(name: string, family: Family, metric: MetricData, writeMetadata: boolean): string {
+    const lines: string[] = [];
+    if (writeMetadata) lines.push(metadataLines(name, family));
+    if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
+      for (const point of metric.dataPoints) {
+        lines.push(`${name}${this.#labelString(point.attributes)} ${valueString(point.value)}`);
+      }
+    } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
+      for (const point of metric.dataPoints) this.#histogram(lines, name, point.attributes, point.value);
+    }
+    return lines.join('\n');
+  }
+
+  #histogram(lines: string[], name: string, attributes: Attributes, histogram: Histogram): void {
+    const labels = this.#labelString(attributes);
+    if (histogram.count != null) lines.push(`${name}_count${labels} ${valueString(histogram.count)}`);
+    if (histogram.sum != null) lines.push(`${name}_sum${labels} ${valueString(histogram.sum)}`);
+    const inner = labels === '' ? '' : `${labels.slice(1, -1)},`;
+    let cumulative = 0;
+    let infiniteBoundary = false;
+    histogram.buckets.counts.forEach((count, index) => {
+      if (infiniteBoundary && index >= histogram.buckets.boundaries.length) return;
+      cumulative += count;
+      const bound = histogram.buckets.boundaries[index];
+      if (bound === Number.POSITIVE_INFINITY) infiniteBoundary = true;
+      const le = bound === undefined || bound === Number.POSITIVE_INFINITY ? '+Inf' : String(bound);
+      lines.push(`${name}_bucket{${inner}le="${le}"} ${valueString(cumulative)}`);
+    });
+  }
+
+  /** `{key="value",...}` for an attribute set, or '' when it is empty; built once per set. */
+  #labelString(attributes: Attributes): string {
+    let labels = this.#labels.get(attributes);
+    if (labels !== undefined) return labels;
+    const pairs: string[] = [];
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key)) continue;
+      let sanitized = this.#keys.get(key);
+      if (sanitized === undefined) {
+        sanitized = sanitizeName(key);
+        this.#keys.set(key, sanitized);
+      }
+      pairs.push(`${sanitized}="${escapeLabelValue(attributes[key])}"`);
+    }
+    labels = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
+    this.#labels.set(attributes, labels);
+    return labels;
+  }
+}
+
+/** HELP, UNIT (when there is one) and TYPE lines, without the last newline. */
+function metadataLines(name: string, family: Family): string {
+  const unit = family.unit ? `# UNIT ${name} ${escapeText(family.unit)}\n` : '';
+  return `# HELP ${name} ${escapeText(family.help || 'description missing')}\n${unit}# TYPE ${name} ${family.type}`;
+}
+
+function metricName(metric: MetricData): string | undefined {
+  let name = sanitizeName(escapeText(metric.descriptor.name));
+  if (name === '' || name === '_') return undefined;
+  if (name[0] !== undefined && name[0] >= '0' && name[0] <= '9') name = `_${name}`;
+  if (!name.endsWith('_total') && metric.dataPointType === DataPointType.SUM && metric.isMonotonic)
+    name += '_total';
+  return name;
+}
+
+function prometheusType(metric: MetricData): PrometheusType {
+  switch (metric.dataPointType) {
+    case DataPointType.SUM:
+      return metric.isMonotonic ? 'counter' : 'gauge';
+    case DataPointType.GAUGE:
+      return 'gauge';
+    case DataPointType.HISTOGRAM:
+      return 'histogram';
+    default:
+      return 'untyped';
+  }
+}
+
+function sanitizeName(name: string): string {
+  return name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
+}
+
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+function escapeLabelValue(value: AttributeValue | undefined): string {
+  const text = value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return NEEDS_ESCAPE.test(text) ? escapeText(text).replace(/"/g, '\\"') : text;
+}
+
+function valueString(value: number): string {
+  if (value === Number.POSITIVE_INFINITY) return '+Inf';
+  if (value === Number.NEGATIVE_INFINITY) return '-Inf';
+  return `${value}`;
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ValueType } from '@opentelemetry/api';
+import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  type MetricData,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
+
+const time: [number, number] = [1_700_000_000, 0];
+const descriptor = (name: string, description = 'd', unit = '') => ({
+  name,
+  description,
+  unit,
+  valueType: ValueType.DOUBLE,
+});
+const point = (attributes: Record<string, unknown>, value: number) =>
+  ({ startTime: time, endTime: time, attributes, value }) as never;
+
+function sum(name: string, isMonotonic: boolean, points: unknown[], unit = ''): MetricData {
+  return {
+    descriptor: descriptor(name, `${name} help`, unit),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic,
+    dataPoints: points as never,
+  };
+}
+
+function gauge(name: string, points: unknown[], description = 'g'): MetricData {
+  return {
+    descriptor: descriptor(name, description),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.GAUGE,
+    dataPoints: points as never,
+  };
+}
+
+function histogram(
+  name: string,
+  boundaries: number[],
+  counts: number[],
+  sumValue: number | undefined,
+): MetricData {
+  const value = {
+    buckets: { boundaries, counts },
+    count: counts.reduce((a, b) => a + b, 0),
+    sum: sumValue,
+    min: 0,
+    max: 9,
+  };
+  return {
+    descriptor: descriptor(name, 'h\\elp\nwith escapes', 'ms'),
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.HISTOGRAM,
+    dataPoints: [{ startTime: time, endTime: time, attributes: { op: 'read' }, value }] as never,
+  };
+}
+
+const shared = {
+  'process.pid': 42,
+  'process.executable.name': 'api-7',
+  'process.command_line': 'api-7 --x "q" a\\b\nc',
+};
+
+function collection(): ResourceMetrics {
+  return {
+    resource: resourceFromAttributes({ 'service.name': 'process-simulator', 'host.name': 'h"1' }),
+    scopeMetrics: [
+      {
+        scope: { name: 'process-simulator', version: '1' },
+        metrics: [
+          sum('process_cpu_time_seconds', true, [
+            point({ ...shared, state: 'user' }, 1.5),
+            point({ ...shared, state: 'system' }, 0),
+          ]),
+          sum(
+            'process_memory_usage_bytes',
+            false,
+            [point(shared, 123_456), point({}, Number.POSITIVE_INFINITY)],
+            'By',
+          ),
+          gauge('process.uptime', [
+            point({ flag: true, list: ['a', 'b'], n: 1.25 }, -Number.POSITIVE_INFINITY),
+          ]),
+          histogram('sample.duration', [1, 10], [1, 2, 3], 12.5),
+          histogram('with_inf', [1, Number.POSITIVE_INFINITY], [4, 5, 6], undefined),
+          sum('empty_total', true, []),
+          gauge('2fast', [point({}, 3)]),
+        ],
+      },
+      {
+        scope: { name: 'other' },
+        metrics: [
+          // same family as above: points follow without a second header
+          sum('process_cpu_time_seconds', true, [point({ ...shared, state: 'wait' }, 0.25)]),
+          // type conflict with the gauge of the same name: the family is dropped
+          sum('2fast', true, [point({}, 4)]),
+          gauge('late_help', [point({ a: 'b' }, 1)], ''),
+          gauge('late_help', [point({ a: 'c' }, 2)], 'second help wins when the first is empty'),
+        ],
+      },
+    ],
+  };
+}
+
+describe('Prometheus text serializer', () => {
+  it('writes exactly what the exporter package writes, for sums, gauges, histograms and escapes', () => {
+    const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(
+      collection(),
+    );
+    assert.equal(new PrometheusTextSerializer().serialize(collection()), expected);
+  });
+
+  it('writes the same text again from its label cache, and follows changed values', () => {
+    const serializer = new PrometheusTextSerializer();
+    const data = collection();
+    const first = serializer.serialize(data);
+    assert.equal(serializer.serialize(data), first);
+    const cpu = data.scopeMetrics[0]?.metrics[0]?.dataPoints[0] as { value: number };
+    cpu.value = 99;
+    const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(data);
+    assert.equal(serializer.serialize(data), expected);
+    assert.match(expected, /^process_cpu_time_seconds_total\{.*state="user"\} 99$/m);
+  });
+
+  it('says there are no metrics, after target_info, when nothing was collected', () => {
+    const empty: ResourceMetrics = { resource: resourceFromAttributes({}), scopeMetrics: [] };
+    const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(empty);
+    assert.equal(new PrometheusTextSerializer().serialize(empty), expected);
+    assert.match(expected, /# no registered metrics$/);
+  });
+});
