@@ -31,7 +31,7 @@ export interface RunningSimulator {
   readonly api: ApiServer;
   /** the simulation started from the environment (AUTO_START), if any */
   readonly simulation: Simulation | undefined;
-  /** resolves when the auto-started simulation ends (completed, failed or stopped) */
+  /** resolves when the auto-started simulation ends (completed, failed or stopped); never without AUTO_START */
   readonly finished: Promise<Simulation | undefined>;
   /** stops sampling, flushes the last export, stops every child, closes the servers */
   stop(): Promise<void>;
@@ -131,7 +131,8 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     });
 
     let simulation: Simulation | undefined;
-    let finished: Promise<Simulation | undefined> = Promise.resolve(undefined);
+    // Without an auto-started simulation the simulator serves the API until it is told to stop.
+    let finished: Promise<Simulation | undefined> = new Promise(() => {});
     if (config.autoStart) {
       const seed = config.seed ?? randomSeed();
       simulation = engine.createSimulation({

@@ -60,7 +60,7 @@ export function createApp(context: AppContext): OpenAPIHono {
 
   // /health and /info stay at the root for probes (the container healthcheck) and sit under the prefix too.
   app.route('/', systemRoutes(context));
-  app.route(API_PREFIX, systemRoutes(context));
+  app.route(API_PREFIX, systemRoutes(context, true));
   app.route(API_PREFIX, simulationRoutes(context, security));
   app.route(API_PREFIX, chaosRoutes(context, security));
   app.route(API_PREFIX, eventRoutes(context));

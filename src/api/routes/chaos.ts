@@ -72,7 +72,10 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
   });
   const tags = ['chaos'];
   const created = {
-    201: json(FaultView, 'The fault, with the PIDs it hit'),
+    201: {
+      ...json(FaultView, 'The fault, with the PIDs it hit'),
+      links: { recoverFault: { operationId: 'recoverFault', parameters: { id: '$response.body#/id' } } },
+    },
     ...bodyErrors,
     404: errors[404],
   };
@@ -83,6 +86,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     createRoute({
       method: 'post',
       path: '/chaos/cpu-spike',
+      operationId: 'cpuSpike',
       tags,
       security,
       summary: 'Raise the CPU of matching processes for a while',
@@ -108,6 +112,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     createRoute({
       method: 'post',
       path: '/chaos/memory-leak',
+      operationId: 'memoryLeak',
       tags,
       security,
       summary: 'Grow the RSS of matching processes at a rate for a while',
@@ -134,6 +139,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     createRoute({
       method: 'post',
       path: '/chaos/process-kill',
+      operationId: 'processKill',
       tags,
       security,
       summary: 'Kill matching processes (replaced if their template restarts them)',
@@ -157,6 +163,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     createRoute({
       method: 'get',
       path: '/chaos',
+      operationId: 'listFaults',
       tags,
       summary: 'Active faults (spikes and leaks; kills are instant)',
       responses: { 200: json(FaultList, 'Active faults') },
@@ -172,6 +179,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     createRoute({
       method: 'delete',
       path: '/chaos/{id}',
+      operationId: 'recoverFault',
       tags,
       security,
       summary: 'End a fault now; its processes return to their pattern',

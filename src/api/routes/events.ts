@@ -50,6 +50,7 @@ export function eventRoutes(context: AppContext) {
     createRoute({
       method: 'get',
       path: '/events',
+      operationId: 'streamEvents',
       tags: ['events'],
       summary: 'Lifecycle, process and chaos events as Server-Sent Events',
       description:

@@ -37,13 +37,30 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'post',
       path: '/simulations',
+      operationId: 'createSimulation',
       tags,
       security,
       summary: 'Create a simulation (not started)',
       description:
         'Refused with 422 when the processes would exceed MAX_PROCESSES (with the simulations running now) or what the machine can hold (pid_max, ulimit -u, MemAvailable).',
       request: { body: { content: { 'application/json': { schema: CreateSimulation } }, required: true } },
-      responses: { 201: json(SimulationSchema, 'Created'), ...bodyErrors, 503: errors[503] },
+      responses: {
+        201: {
+          ...json(SimulationSchema, 'Created'),
+          links: Object.fromEntries(
+            [
+              'getSimulation',
+              'startSimulation',
+              'stopSimulation',
+              'listProcesses',
+              'getResults',
+              'deleteSimulation',
+            ].map((operationId) => [operationId, { operationId, parameters: { id: '$response.body#/id' } }]),
+          ),
+        },
+        ...bodyErrors,
+        503: errors[503],
+      },
     }),
     (c) => {
       const body = c.req.valid('json');
@@ -67,6 +84,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'get',
       path: '/simulations',
+      operationId: 'listSimulations',
       tags,
       summary: 'List simulations',
       request: { query: ListQuery },
@@ -91,6 +109,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'get',
       path: '/simulations/{id}',
+      operationId: 'getSimulation',
       tags,
       summary: 'One simulation',
       request: { params: IdParams },
@@ -103,6 +122,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'post',
       path: '/simulations/{id}/start',
+      operationId: 'startSimulation',
       tags,
       security,
       summary: 'Start a created simulation',
@@ -137,6 +157,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'post',
       path: '/simulations/{id}/stop',
+      operationId: 'stopSimulation',
       tags,
       security,
       summary: 'Stop a simulation',
@@ -163,6 +184,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'delete',
       path: '/simulations/{id}',
+      operationId: 'deleteSimulation',
       tags,
       security,
       summary: 'Forget a simulation that is not running',
@@ -185,6 +207,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'get',
       path: '/simulations/{id}/processes',
+      operationId: 'listProcesses',
       tags,
       summary: 'Live processes with their latest /proc reading',
       request: { params: IdParams },
@@ -206,6 +229,7 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     createRoute({
       method: 'get',
       path: '/simulations/{id}/results',
+      operationId: 'getResults',
       tags,
       summary: 'Ground truth for a pipeline test',
       description:

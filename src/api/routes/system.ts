@@ -62,13 +62,16 @@ const Info = z
   })
   .openapi('Info');
 
-export function systemRoutes(context: AppContext) {
+/** `hidden`: served but left out of the document (the /api/v1 aliases of /health and /info). */
+export function systemRoutes(context: AppContext, hidden = false) {
   const { engine } = context;
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(
     createRoute({
       method: 'get',
       path: '/health',
+      operationId: 'health',
+      hide: hidden,
       tags: ['system'],
       summary: 'Ready once the exporters are set up',
       responses: {
@@ -92,6 +95,8 @@ export function systemRoutes(context: AppContext) {
     createRoute({
       method: 'get',
       path: '/info',
+      operationId: 'info',
+      hide: hidden,
       tags: ['system'],
       summary: 'Version, profiles, limits, exporter endpoints and their last export status',
       responses: {

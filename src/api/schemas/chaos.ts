@@ -9,6 +9,9 @@ import { durationSchema, isoTime } from './common.ts';
 /** Signals a process-kill may send. SIGUSR1 is the workers' control signal and SIGSTOP would not end them. */
 export const KILL_SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGABRT'] as const;
 
+/** A leak beyond this is no longer a leak but an allocation storm; the per-process cap keeps it a test. */
+const MAX_LEAK_BYTES_PER_SECOND = 2 ** 30 / 60;
+
 const RATE_TEXT = /^\s*\d+(\.\d+)?\s*[A-Za-z]*\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/;
 
 export function chaosSchemas(limits: { maxProcesses: number; maxDurationMs: number }) {
@@ -59,14 +62,18 @@ export function chaosSchemas(limits: { maxProcesses: number; maxDurationMs: numb
         .transform((text, ctx) => {
           try {
             const bytesPerSecond = parseRate(text);
-            if (bytesPerSecond > 0) return bytesPerSecond;
-            ctx.addIssue({ code: 'custom', input: text, message: 'a rate above 0' });
+            if (bytesPerSecond > 0 && bytesPerSecond <= MAX_LEAK_BYTES_PER_SECOND) return bytesPerSecond;
+            ctx.addIssue({
+              code: 'custom',
+              input: text,
+              message: 'a rate above 0 and at most 1GiB/min per process',
+            });
           } catch (error) {
             ctx.addIssue({ code: 'custom', input: text, message: (error as Error).message });
           }
           return z.NEVER;
         })
-        .openapi({ description: 'how fast RSS grows', example: '10MB/min' }),
+        .openapi({ description: 'how fast RSS grows, per process; at most 1GiB/min', example: '10MB/min' }),
       duration,
     })
     .openapi('MemoryLeakRequest');
