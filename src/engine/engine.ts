@@ -372,7 +372,7 @@ export class Engine {
       refuse(
         'MemAvailable',
         limits.memAvailableBytes,
-        `the profile may hold ${Math.round(peakBytes / 2 ** 20)} MiB at its peak; only ${Math.round(limits.memAvailableBytes / 2 ** 20)} MiB are available (80% headroom rule)`,
+        `the profile may hold ${Math.round(peakBytes / 2 ** 20)} MiB at its peak, more than 80% of MemAvailable=${Math.round(limits.memAvailableBytes / 2 ** 20)} MiB`,
       );
     }
   }
