@@ -18,7 +18,7 @@ import { machineTaskCount, readMachineLimits } from './limits.ts';
 import { type ManagedProcess, type ProcessInfo, toProcessInfo } from './managed-process.ts';
 import { createRuntimeDir, type RuntimeDir } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
-import { createExecaSpawner, SpawnError, type Spawner } from './spawner.ts';
+import { createNodeSpawner, SpawnError, type Spawner } from './spawner.ts';
 
 export interface EngineOptions {
   /** most simulated processes alive at once, over all simulations @default 12000 */
@@ -29,6 +29,7 @@ export interface EngineOptions {
   stopGraceMs?: number;
   /** processes spawned between two yields to the event loop during a ramp @default 50 */
   rampBatch?: number;
+  /** how children are started @default createNodeSpawner() */
   spawner?: Spawner;
   events?: EventBus;
 }
@@ -57,7 +58,7 @@ export class Engine {
     this.#stopGraceMs = options.stopGraceMs ?? 3000;
     this.#rampBatch = options.rampBatch ?? 50;
     this.events = options.events ?? new EventBus();
-    this.#spawner = options.spawner ?? createExecaSpawner();
+    this.#spawner = options.spawner ?? createNodeSpawner();
     const worker = resolveWorker();
     this.workerKind = worker.kind;
     this.#workerPath = worker.path;
