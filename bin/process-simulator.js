@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The package's command. Node 24 runs the TypeScript sources directly (type stripping); through npm
+// (npx, npm start, npm exec) the project's own Node 24 from the `node` devDependency is the one used.
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 24) {
+  process.stderr.write(
+    `process-simulator needs Node 24 or newer (this is ${process.version}); run it through npm (npx process-simulator ...) so the project's Node 24 is used.\n`,
+  );
+  process.exit(2);
+}
+await import('../src/main.ts');

@@ -1,0 +1,45 @@
+/** Help texts of the CLI, one per command. */
+import type { Command } from './args.ts';
+
+const RUN_FLAGS = `  -p, --profile NAME        realistic | high-cardinality | process-churn (high-churn) | chaos
+  -f, --profile-file FILE   your own profile (YAML or JSON)
+  -n, --processes N         number of simulated processes (scales the profile)
+  -d, --duration TIME       e.g. 90s, 10m, 1h (default: until Ctrl-C)
+  -s, --seed N              same names, patterns and churn schedule on every run
+      --chaos               random kills, CPU spikes and memory leaks (critical processes spared)`;
+
+export const HELP: Record<Command, string> = {
+  help: `process-simulator: real, named Linux processes with controllable CPU, memory, threads and fds,
+measured from /proc and exported as hostmetrics-shaped OpenTelemetry metrics.
+
+Usage: process-simulator [command] [flags]      (npm start -- [command] [flags])
+
+Commands:
+  run        start a simulation and export it (the default)
+  profiles   list the built-in profiles
+  plan       print the processes a run would start, without starting them
+  help       this text; \`process-simulator COMMAND --help\` for one command
+
+Every flag has an environment variable (see the README); flags win.
+Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration.`,
+  run: `Usage: process-simulator run [flags]
+
+Starts the simulation, serves Prometheus /metrics and the control API, pushes OTLP, until the
+duration ends or Ctrl-C. A live status line on a terminal, periodic log lines otherwise, a summary at
+the end.
+
+${RUN_FLAGS}
+      --metrics-port N      Prometheus /metrics port (default 8888)
+      --control-port N      control API port (default 8090)
+      --otlp-endpoint URL   OTLP/gRPC endpoint (default http://localhost:4317)
+      --interval MS         sampling and export interval (default 10000)`,
+  profiles: `Usage: process-simulator profiles [--json]
+
+Lists the built-in profiles with their process count and a one-line description.`,
+  plan: `Usage: process-simulator plan [flags] [--json]
+
+Prints every process a run would start (name, priority, CPU and memory patterns, threads, fds,
+lifetime) without starting anything.
+
+${RUN_FLAGS}`,
+};

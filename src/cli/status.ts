@@ -1,0 +1,111 @@
+/**
+ * What a person watching a run sees: on a terminal, one status line redrawn every second; otherwise a
+ * plain log line every so often; and a summary at the end.
+ */
+import type { Engine } from '../engine/engine.ts';
+import type { Simulation } from '../engine/simulation.ts';
+import type { Logger } from '../log.ts';
+import { PRIORITIES, type Priority } from '../profiles/schema.ts';
+import { PROCESS_METRICS } from '../telemetry/process-metrics.ts';
+import type { ExportStatus } from '../telemetry/telemetry.ts';
+
+export interface StatusSources {
+  engine: Engine;
+  simulation: Simulation;
+  exportStatus: ExportStatus;
+  endpoints: { metrics: string | undefined; api: string };
+}
+
+const SHORT: Record<Priority, string> = { critical: 'crit', high: 'high', medium: 'med', low: 'low' };
+
+/** Starts and exits during the last minute, from the event bus. */
+function rateCounter(engine: Engine) {
+  const starts: number[] = [];
+  const exits: number[] = [];
+  // the ramp happened before the reporter started: count it from the bus history
+  for (const event of engine.events.history()) {
+    const at = Date.parse(event.time);
+    if (at < Date.now() - 60_000) continue;
+    if (event.type === 'ProcessStarted') starts.push(at);
+    else if (event.type === 'ProcessExited') exits.push(at);
+  }
+  const off = engine.events.subscribe((event) => {
+    if (event.type === 'ProcessStarted') starts.push(Date.now());
+    else if (event.type === 'ProcessExited') exits.push(Date.now());
+  });
+  const prune = (times: number[]) => {
+    while (times.length > 0 && (times[0] as number) < Date.now() - 60_000) times.shift();
+    return times.length;
+  };
+  return { perMinute: () => ({ starts: prune(starts), exits: prune(exits) }), stop: off };
+}
+
+function exportText(status: ExportStatus): string {
+  if (!status.endpoint) return 'otlp off';
+  if (!status.lastAttemptAt) return 'otlp: no export yet';
+  if (status.lastError) return `otlp FAILING (${status.failed} failed): ${status.lastError.slice(0, 60)}`;
+  const ago = Math.round((Date.now() - Date.parse(status.lastSuccessAt ?? status.lastAttemptAt)) / 1000);
+  return `otlp ok ${ago}s ago (${status.lastRequests} req, ${status.lastDataPoints} points)`;
+}
+
+/** One line describing the run now. */
+export function statusLine(sources: StatusSources, rates: { starts: number; exits: number }): string {
+  const { simulation } = sources;
+  const live = simulation.liveByPriority();
+  const target: Record<Priority, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  for (const planned of simulation.planned) target[planned.priority]++;
+  const byPriority = PRIORITIES.filter((p) => target[p] > 0)
+    .map((p) => `${SHORT[p]} ${live[p]}/${target[p]}`)
+    .join(' ');
+  return [
+    `${simulation.state} ${simulation.processes.size}/${simulation.planned.length} (${byPriority})`,
+    `starts ${rates.starts}/min exits ${rates.exits}/min`,
+    exportText(sources.exportStatus),
+    `metrics ${sources.endpoints.metrics ?? 'off'} api ${sources.endpoints.api}`,
+  ].join(' | ');
+}
+
+/**
+ * Reports progress until stopped: redraws a status line every second on a TTY, or logs it every
+ * `logEveryMs` otherwise.
+ */
+export function startStatusReporter(
+  sources: StatusSources,
+  options: { tty: boolean; write: (text: string) => void; log: Logger; logEveryMs?: number },
+): { stop(): void } {
+  const rates = rateCounter(sources.engine);
+  const timer = options.tty
+    ? setInterval(() => options.write(`\r\x1b[2K${statusLine(sources, rates.perMinute())}`), 1000)
+    : setInterval(() => options.log.info('status', { line: statusLine(sources, rates.perMinute()) }), options.logEveryMs ?? 30_000);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      rates.stop();
+      if (options.tty) options.write('\r\x1b[2K');
+    },
+  };
+}
+
+/** Time series per process (cpu.time has three states, disk.io two directions...). */
+export function seriesPerProcess(optionalMetrics: boolean): number {
+  return PROCESS_METRICS.filter((m) => optionalMetrics || !m.optional).reduce((sum, m) => sum + (m.split?.values.length ?? 1), 0);
+}
+
+/** The end-of-run summary, as fields for one log line. */
+export function summary(simulation: Simulation, exportStatus: ExportStatus, optionalMetrics: boolean): Record<string, unknown> {
+  const exited = Object.fromEntries(
+    Object.entries(simulation.exits).map(([reason, counts]) => [reason, Object.values(counts).reduce((a, b) => a + b, 0)]),
+  );
+  return {
+    state: simulation.state,
+    started: Object.values(simulation.starts).reduce((a, b) => a + b, 0),
+    exited,
+    peakProcesses: simulation.peakLive,
+    peakSeries: simulation.peakLive * seriesPerProcess(optionalMetrics),
+    exportsOk: exportStatus.ok,
+    exportsFailed: exportStatus.failed,
+    seed: simulation.spec.seed,
+    warning: simulation.rampWarning ?? simulation.failureReason,
+  };
+}

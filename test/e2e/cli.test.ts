@@ -1,0 +1,86 @@
+/**
+ * The command line as a user runs it: a real `node src/main.ts` child per case.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { childrenOf, isAlive, waitUntil } from '../helpers/proc.ts';
+
+const run = promisify(execFile);
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const QUIET_ENV = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
+
+async function cli(args: string[], env = QUIET_ENV) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+test('profiles lists the built-in profiles with a description each', async () => {
+  const { code, stdout } = await cli(['profiles']);
+  assert.equal(code, 0);
+  for (const name of ['realistic', 'high-cardinality', 'process-churn (high-churn)', 'chaos']) assert.match(stdout, new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+\\S`, 'm'));
+  const json = JSON.parse((await cli(['profiles', '--json'])).stdout);
+  assert.equal(json.length, 4);
+});
+
+test('plan prints what a run would start without starting anything', async () => {
+  const { code, stdout } = await cli(['plan', '--profile', 'high-cardinality', '--processes', '600', '--seed', '1', '--json']);
+  assert.equal(code, 0);
+  const planned = JSON.parse(stdout) as Array<{ name: string; priority: string }>;
+  assert.equal(planned.length, 600);
+  assert.equal(new Set(planned.map((p) => p.name)).size, 600);
+  const table = await cli(['plan', '-p', 'realistic', '-n', '8', '-s', '3']);
+  assert.match(table.stdout, /^NAME\s+PRIORITY\s+CPU %/m);
+  assert.match(table.stdout, /^nginx-worker\s+high\s+spiky 1->12 5s\/40s/m);
+});
+
+test('--help for every command, and bad usage exits 2 with the reason', async () => {
+  for (const command of ['', 'run', 'plan', 'profiles']) {
+    const { code, stdout } = await cli(command ? [command, '--help'] : ['--help']);
+    assert.equal(code, 0);
+    assert.match(stdout, command ? new RegExp(`Usage: process-simulator ${command}`) : /Commands:/);
+  }
+  const unknown = await cli(['launch']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "launch"/);
+  const bad = await cli(['run', '--processes', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--processes: expected an integer from 0 to 100000 \(got "lots"\)/);
+  const badEnv = await cli(['run'], { ...QUIET_ENV, SEED: '-1' });
+  assert.equal(badEnv.code, 2);
+  assert.match(badEnv.stderr, /SEED: expected an integer/);
+});
+
+test('run without a terminal: periodic status lines, a summary, exit 0, no process left', async () => {
+  const { code, stderr } = await cli(['run', '-n', '3', '-d', '6s', '-s', '4', '--interval', '1000']);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /info {2}status line="running 3\/3 \(/);
+  assert.match(stderr, /info {2}summary state=completed started=3 exited=\{"lifetime":0,"stopped":3,"killed":0,"crashed":0\} peakProcesses=3 peakSeries=27/);
+  assert.doesNotMatch(stderr, /\x1b\[/, 'no terminal control codes in a log');
+});
+
+test('run on a terminal redraws one status line', async () => {
+  // `script` gives the child a pseudo-terminal, as a person's shell would
+  const command = `${process.execPath} ${MAIN} run -n 2 -d 3s -s 5`;
+  const { stdout } = await run('script', ['-qfec', command, '/dev/null'], { env: QUIET_ENV, timeout: 60_000 });
+  assert.match(stdout, /\r\x1b\[2Krunning 2\/2 \(.*\) \| starts 2\/min exits 0\/min \| otlp off \| metrics http/);
+  assert.match(stdout, /summary state=completed/);
+});
+
+test('SIGTERM during a run: exit 0 after every child is gone', async () => {
+  const child = execFile(process.execPath, [MAIN, 'run', '-n', '4', '-s', '6'], { env: QUIET_ENV });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  assert.ok(child.pid);
+  assert.ok(await waitUntil(() => childrenOf(child.pid as number).length === 4, 10_000), 'four workers started');
+  const workers = childrenOf(child.pid as number);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  // the simulator reaps its children before it exits: none may be left, not even as an orphan
+  for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
+});
