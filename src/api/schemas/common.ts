@@ -66,7 +66,7 @@ const DURATION_TEXT = /^\s*(\d+(\.\d+)?(ms|s|m|h|d))+\s*$|^\s*\d+(\.\d+)?\s*$/;
  * A duration given as text ("90s", "10m", "1h30m") or as seconds; becomes milliseconds. Must be above 0
  * and at most `maxMs` (MAX_DURATION), which the message names.
  */
-export function durationSchema(maxMs: number) {
+export function durationSchema(maxMs: number, what = '') {
   return z
     .union([
       z.string().max(64).regex(DURATION_TEXT, 'a duration such as "90s", "10m", "1h" or "1h30m"'),
@@ -89,7 +89,7 @@ export function durationSchema(maxMs: number) {
       return ms;
     })
     .openapi({
-      description: `"90s", "10m", "1h", "1h30m" or a number of seconds; above 0 and at most ${formatDuration(maxMs)} (MAX_DURATION)`,
+      description: `${what}"90s", "10m", "1h", "1h30m" or a number of seconds; above 0 and at most ${formatDuration(maxMs)} (MAX_DURATION)`,
       example: '90s',
     });
 }

@@ -40,9 +40,10 @@ export function simulationSchemas(limits: SimulationLimits) {
         description: `a built-in profile (${names.join(', ')}) or an inline profile`,
         example: 'realistic',
       }),
-      duration: durationSchema(limits.maxDurationMs)
-        .optional()
-        .openapi({ description: 'completes on its own after this long; omitted = runs until stopped' }),
+      duration: durationSchema(
+        limits.maxDurationMs,
+        'completes on its own after this long (omitted: runs until stopped): ',
+      ).optional(),
       parameters: z
         .strictObject({
           process_count: z
