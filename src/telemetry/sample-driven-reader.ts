@@ -4,6 +4,12 @@
  * that finds one running is skipped and counted), never reject, and are split into requests under the
  * collector's message size limit. Export failures are reported through `onResult`, so the owner logs an
  * outage once rather than once per interval.
+ *
+ * After a failed export the exporter is replaced by a new one from `createExporter`. Why: the gRPC
+ * client backs off exponentially between reconnect attempts (1 s x 1.6 per failure, up to 120 s) and
+ * the OTLP exporter exposes no channel option to bound that, so after a long outage exports would
+ * resume up to two minutes after the collector is back. A fresh exporter gets a fresh channel (see
+ * `createExporter` in telemetry.ts) that connects at the next interval.
  */
 import { ExportResultCode } from '@opentelemetry/core';
 import { AggregationTemporality, MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
@@ -18,7 +24,8 @@ export interface ExportOutcome {
 }
 
 export interface SampleDrivenReaderOptions {
-  exporter: PushMetricExporter;
+  /** makes the exporter; called again after each failed export with the count of renewals so far */
+  createExporter: (renewal: number) => PushMetricExporter;
   /** per-export timeout @default 10000 */
   timeoutMs?: number;
   /** size budget per request @default 2 MiB */
@@ -27,7 +34,9 @@ export interface SampleDrivenReaderOptions {
 }
 
 export class SampleDrivenMetricReader extends MetricReader {
-  readonly #exporter: PushMetricExporter;
+  readonly #createExporter: (renewal: number) => PushMetricExporter;
+  #exporter: PushMetricExporter;
+  #renewals = 0;
   readonly #timeoutMs: number;
   readonly #maxRequestBytes: number;
   readonly #onResult: ((outcome: ExportOutcome) => void) | undefined;
@@ -36,7 +45,8 @@ export class SampleDrivenMetricReader extends MetricReader {
 
   constructor(options: SampleDrivenReaderOptions & ConstructorParameters<typeof MetricReader>[0]) {
     super({ ...options, aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-    this.#exporter = options.exporter;
+    this.#createExporter = options.createExporter;
+    this.#exporter = options.createExporter(0);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxRequestBytes = options.maxRequestBytes ?? 2 * 1024 * 1024;
     this.#onResult = options.onResult;
@@ -79,7 +89,14 @@ export class SampleDrivenMetricReader extends MetricReader {
       this.#onResult?.({ ok: true, requests, dataPoints, durationMs: performance.now() - started });
     } catch (error) {
       this.#onResult?.({ ok: false, requests, dataPoints, durationMs: performance.now() - started, error: error as Error });
+      this.#renewExporter();
     }
+  }
+
+  #renewExporter(): void {
+    const old = this.#exporter;
+    this.#exporter = this.#createExporter(++this.#renewals);
+    old.shutdown().catch(() => {});
   }
 
   protected override async onForceFlush(): Promise<void> {

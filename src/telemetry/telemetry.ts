@@ -115,9 +115,18 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
   if (options.otlp) {
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(options.otlp.headers)) metadata.set(key, value);
-    const exporter = new OTLPMetricExporter({ url: options.otlp.endpoint, metadata, timeoutMillis: options.otlp.timeoutMs });
+    const { endpoint, timeoutMs } = options.otlp;
     otlpReader = new SampleDrivenMetricReader({
-      exporter,
+      // The user agent is part of the key of grpc-js's shared channel pool: a renewed exporter with the
+      // same options would share the old channel and its reconnect backoff. A numbered agent gets a new
+      // channel; the old one closes with the old exporter.
+      createExporter: (renewal) =>
+        new OTLPMetricExporter({
+          url: endpoint,
+          metadata,
+          timeoutMillis: timeoutMs,
+          ...(renewal > 0 ? { userAgent: `process-simulator (channel ${renewal})` } : {}),
+        }),
       timeoutMs: options.otlp.timeoutMs,
       metricProducers: [producer('otlp')],
       onResult: (outcome) => {

@@ -11,7 +11,7 @@ const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const QUIET_ENV = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
 
-async function cli(args: string[], env = QUIET_ENV) {
+async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
   try {
     const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env, timeout: 60_000 });
     return { code: 0, stdout, stderr };
