@@ -29,10 +29,7 @@ async function connect(url: string, headers: Record<string, string> = {}): Promi
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let buffer = '';
-  let connected: () => void;
-  const ready = new Promise<void>((resolve) => {
-    connected = resolve;
-  });
+  const { promise: ready, resolve: connected } = Promise.withResolvers<void>();
   void (async () => {
     try {
       for (;;) {
