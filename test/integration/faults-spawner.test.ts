@@ -7,8 +7,12 @@ const PROBE = join(import.meta.dirname, '..', 'fixtures', 'faults', 'spawn-at-fd
 
 function probe(kind: 'execa' | 'node'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('prlimit', ['--nofile=64:64', '--', process.execPath, PROBE, kind], { timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    execFile(
+      'prlimit',
+      ['--nofile=64:64', '--', process.execPath, PROBE, kind],
+      { timeout: 30_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
 }
