@@ -148,14 +148,36 @@ export class PrometheusTextSerializer {
 
 /** HELP, UNIT (when there is one) and TYPE lines, without the last newline. */
 function metadataLines(name: string, family: Family): string {
-  const unit = family.unit ? `# UNIT ${name} ${escapeText(family.unit)}\n` : '';
-  return `# HELP ${name} ${escapeText(family.help || 'description missing')}\n${unit}# TYPE ${name} ${family.type}`;
+  // No `# UNIT` line: text format 0.0.4 has none, and the collector's page carries the unit in the name.
+  return `# HELP ${name} ${escapeText(family.help || 'description missing')}\n# TYPE ${name} ${family.type}`;
 }
+
+/**
+ * UCUM units and the suffix the collector's prometheus exporter appends for them (its default
+ * translation strategy), so that the simulator's own page and the collector's agree on every name.
+ * Units in braces ({threads}) are annotations and add nothing.
+ */
+const UNIT_SUFFIXES: Record<string, string> = {
+  s: 'seconds',
+  ms: 'milliseconds',
+  us: 'microseconds',
+  ns: 'nanoseconds',
+  min: 'minutes',
+  h: 'hours',
+  By: 'bytes',
+  KiBy: 'kibibytes',
+  MiBy: 'mebibytes',
+  KBy: 'kilobytes',
+  MBy: 'megabytes',
+  '%': 'percent',
+};
 
 function metricName(metric: MetricData): string | undefined {
   let name = sanitizeName(escapeText(metric.descriptor.name));
   if (name === '' || name === '_') return undefined;
   if (name[0] !== undefined && name[0] >= '0' && name[0] <= '9') name = `_${name}`;
+  const suffix = UNIT_SUFFIXES[metric.descriptor.unit];
+  if (suffix && !name.split('_').includes(suffix)) name += `_${suffix}`;
   if (!name.endsWith('_total') && metric.dataPointType === DataPointType.SUM && metric.isMonotonic)
     name += '_total';
   return name;

@@ -108,12 +108,45 @@ function collection(): ResourceMetrics {
   };
 }
 
+/**
+ * The exporter package's text, changed where ours deliberately differs to match the collector's
+ * prometheus exporter: no `# UNIT` lines, and the unit's suffix on names that lack it (here the `ms`
+ * histograms).
+ */
+function packageTextAsCollectorNames(data: ResourceMetrics): string {
+  return new PrometheusSerializer(undefined, false, undefined, false, true)
+    .serialize(data)
+    .split('\n')
+    .filter((line) => !line.startsWith('# UNIT '))
+    .join('\n')
+    .replace(/\b(sample_duration|with_inf)(_bucket|_sum|_count)?\b/g, '$1_milliseconds$2');
+}
+
 describe('Prometheus text serializer', () => {
-  it('writes exactly what the exporter package writes, for sums, gauges, histograms and escapes', () => {
-    const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(
-      collection(),
-    );
-    assert.equal(new PrometheusTextSerializer().serialize(collection()), expected);
+  it('writes what the exporter package writes, for sums, gauges, histograms and escapes, with collector names', () => {
+    assert.equal(new PrometheusTextSerializer().serialize(collection()), packageTextAsCollectorNames(collection()));
+  });
+
+  it('appends the unit suffix the collector appends, once, before _total', () => {
+    const data: ResourceMetrics = {
+      resource: resourceFromAttributes({}),
+      scopeMetrics: [
+        {
+          scope: { name: 's' },
+          metrics: [
+            sum('simulator.busy', true, [point({}, 1)], 's'),
+            sum('process.memory.usage', false, [point({}, 1)], 'By'),
+            sum('already_seconds', true, [point({}, 1)], 's'),
+            sum('process.threads', false, [point({}, 1)], '{threads}'),
+          ],
+        },
+      ],
+    };
+    const text = new PrometheusTextSerializer().serialize(data);
+    for (const name of ['simulator_busy_seconds_total', 'process_memory_usage_bytes', 'already_seconds_total', 'process_threads']) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
+    assert.doesNotMatch(text, /^# UNIT/m);
   });
 
   it('writes the same text again from its label cache, and follows changed values', () => {
@@ -123,7 +156,7 @@ describe('Prometheus text serializer', () => {
     assert.equal(serializer.serialize(data), first);
     const cpu = data.scopeMetrics[0]?.metrics[0]?.dataPoints[0] as { value: number };
     cpu.value = 99;
-    const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(data);
+    const expected = packageTextAsCollectorNames(data);
     assert.equal(serializer.serialize(data), expected);
     assert.match(expected, /^process_cpu_time_seconds_total\{.*state="user"\} 99$/m);
   });
