@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
