@@ -1,0 +1,209 @@
+/**
+ * `npm run bench -- --churn 100/s --for 30m`: processes that live ~10 s each and are replaced at once,
+ * so that R start and R exit every second, sampled and exported every 10 s as in production. Every
+ * interval it records the engine's RSS and heap, the zombies among its children, and scrapes /metrics
+ * to check that no PID that exited more than one interval ago still has series.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { childrenOf } from './lib/proc.ts';
+import { table } from './lib/results.ts';
+import { startBenchSimulator } from './lib/simulator.ts';
+import { startOtlpSink } from './lib/sink.ts';
+import { fmt, MiB, sleep } from './lib/stats.ts';
+
+const INTERVAL_MS = 10_000;
+/** mean lifetime of a churned process; count = rate x lifetime */
+const LIFETIME_S = 10;
+const OTLP_LIMIT = 4 * MiB;
+
+export interface ChurnOptions {
+  perSecond: number;
+  durationMs: number;
+  log: (line: string) => void;
+}
+
+interface Tick {
+  atS: number;
+  live: number;
+  rssMiB: number;
+  heapMiB: number;
+  zombies: number;
+  staleSeries: number;
+  started: number;
+  exited: number;
+}
+
+export interface ChurnResult {
+  perSecond: number;
+  durationS: number;
+  warmupS: number;
+  processes: number;
+  startsPerSecond: number;
+  exitsPerSecond: number;
+  rssBaselineMiB: number;
+  rssMinMiB: number;
+  rssMaxMiB: number;
+  rssLastMiB: number;
+  heapBaselineMiB: number;
+  heapLastMiB: number;
+  maxZombies: number;
+  staleSeries: number;
+  scrapes: number;
+  otlpRequests: number;
+  otlpMaxRequestBytes: number;
+  otlpOverLimit: number;
+  exportsFailed: number;
+  rampWarning: string | undefined;
+  leftBehind: number;
+  ticks: Tick[];
+}
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
+  const { perSecond, durationMs, log } = options;
+  const processes = Math.round(perSecond * LIFETIME_S);
+  const dir = mkdtempSync(join(tmpdir(), 'psim-bench-churn-'));
+  const profileFile = join(dir, 'churn.json');
+  writeFileSync(
+    profileFile,
+    JSON.stringify({
+      name: 'bench-churn',
+      description: `${perSecond} starts and exits per second`,
+      templates: [
+        // {g} makes every generation a new name, as short-lived jobs have
+        {
+          name: 'ch-{i}-{g}',
+          count: processes,
+          priority: 'low',
+          lifetime: { min: `${LIFETIME_S * 0.8}s`, max: `${LIFETIME_S * 1.2}s` },
+          restart: 'always',
+          restart_delay: '0s',
+        },
+      ],
+    }),
+  );
+  const sink = await startOtlpSink();
+  const { simulator, create } = await startBenchSimulator({
+    profileFile,
+    otlpEndpoint: sink.endpoint,
+    intervalMs: INTERVAL_MS,
+  });
+  const { engine, telemetry } = simulator;
+  const exitedAt = new Map<number, number>();
+  engine.events.subscribe((event) => {
+    if (event.type === 'ProcessExited') exitedAt.set(event.pid, Date.now());
+  });
+  const requestSizes: number[] = [];
+  const ticks: Tick[] = [];
+  let staleSeries = 0;
+  let scrapes = 0;
+  try {
+    const simulation = create();
+    const started = performance.now();
+    await engine.startSimulation(simulation.id);
+    log(`  ${engine.liveCount} running after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const warmupMs = Math.min(120_000, durationMs / 4);
+    let atWarmup: { started: number; exited: number; atMs: number } | undefined;
+    while (performance.now() - started < durationMs) {
+      await sleep(INTERVAL_MS);
+      const scrapeStart = Date.now();
+      const body = await (await fetch(telemetry.prometheusUrl as string)).text();
+      scrapes++;
+      const pids = new Set<number>();
+      for (const match of body.matchAll(/process_pid="(\d+)"/g)) pids.add(Number(match[1]));
+      let stale = 0;
+      for (const pid of pids) {
+        const exit = exitedAt.get(pid);
+        if (!engine.owns(pid) && exit !== undefined && exit < scrapeStart - INTERVAL_MS) stale++;
+      }
+      staleSeries += stale;
+      // Forget exits older than any check can need (PIDs are recycled every few minutes at this rate).
+      for (const [pid, at] of exitedAt) if (at < scrapeStart - 6 * INTERVAL_MS) exitedAt.delete(pid);
+      requestSizes.push(...sink.take());
+      const memory = process.memoryUsage();
+      const tick: Tick = {
+        atS: (performance.now() - started) / 1000,
+        live: engine.liveCount,
+        rssMiB: memory.rss / MiB,
+        heapMiB: memory.heapUsed / MiB,
+        zombies: childrenOf(process.pid).filter((child) => child.state === 'Z').length,
+        staleSeries: stale,
+        started: total(simulation.starts),
+        exited: Object.values(simulation.exits).reduce((sum, counts) => sum + total(counts), 0),
+      };
+      ticks.push(tick);
+      if (!atWarmup && tick.atS * 1000 >= warmupMs)
+        atWarmup = { started: tick.started, exited: tick.exited, atMs: performance.now() };
+      log(
+        `  t=${tick.atS.toFixed(0)}s live=${tick.live} rss=${tick.rssMiB.toFixed(0)}MiB heap=${tick.heapMiB.toFixed(0)}MiB zombies=${tick.zombies} stale=${stale} starts=${tick.started} exits=${tick.exited}`,
+      );
+    }
+    const last = ticks.at(-1) as Tick;
+    const after = ticks.filter((tick) => tick.atS * 1000 >= warmupMs);
+    const baseline = after[0] ?? last;
+    const seconds = atWarmup ? (performance.now() - atWarmup.atMs) / 1000 : Number.NaN;
+    const result: ChurnResult = {
+      perSecond,
+      durationS: durationMs / 1000,
+      warmupS: warmupMs / 1000,
+      processes,
+      startsPerSecond: atWarmup ? (last.started - atWarmup.started) / seconds : Number.NaN,
+      exitsPerSecond: atWarmup ? (last.exited - atWarmup.exited) / seconds : Number.NaN,
+      rssBaselineMiB: baseline.rssMiB,
+      rssMinMiB: Math.min(...after.map((tick) => tick.rssMiB)),
+      rssMaxMiB: Math.max(...after.map((tick) => tick.rssMiB)),
+      rssLastMiB: last.rssMiB,
+      heapBaselineMiB: baseline.heapMiB,
+      heapLastMiB: last.heapMiB,
+      maxZombies: Math.max(...ticks.map((tick) => tick.zombies)),
+      staleSeries,
+      scrapes,
+      otlpRequests: requestSizes.length,
+      otlpMaxRequestBytes: Math.max(0, ...requestSizes),
+      otlpOverLimit: requestSizes.filter((bytes) => bytes > OTLP_LIMIT).length,
+      exportsFailed: telemetry.exportStatus.failed,
+      rampWarning: simulation.rampWarning,
+      leftBehind: 0,
+      ticks,
+    };
+    await simulator.stop();
+    result.leftBehind = childrenOf(process.pid).filter((child) => child.pid !== sink.pid).length;
+    return result;
+  } finally {
+    await simulator.stop();
+    await sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function churnReport(r: ChurnResult): string {
+  const within = (value: number) => `${fmt(((value - r.rssBaselineMiB) / r.rssBaselineMiB) * 100, 1)} %`;
+  const rows: string[][] = [
+    ['simulated processes (each lives 8-12 s, replaced at once)', fmt(r.processes, 0)],
+    ['process starts per second after warm-up', fmt(r.startsPerSecond, 1)],
+    ['process exits per second after warm-up', fmt(r.exitsPerSecond, 1)],
+    ['warm-up (s)', fmt(r.warmupS, 0)],
+    ['engine RSS after warm-up (MiB)', fmt(r.rssBaselineMiB, 0)],
+    [
+      'engine RSS min / max after warm-up (MiB)',
+      `${fmt(r.rssMinMiB, 0)} / ${fmt(r.rssMaxMiB, 0)} (${within(r.rssMinMiB)} / +${within(r.rssMaxMiB)})`,
+    ],
+    ['engine RSS at the end (MiB)', `${fmt(r.rssLastMiB, 0)} (${within(r.rssLastMiB)})`],
+    [
+      'engine heap after warm-up / at the end (MiB)',
+      `${fmt(r.heapBaselineMiB, 0)} / ${fmt(r.heapLastMiB, 0)}`,
+    ],
+    ['/metrics scrapes checked (one per 10 s interval)', fmt(r.scrapes, 0)],
+    ['series of PIDs dead for more than one interval', fmt(r.staleSeries, 0)],
+    ['most zombie children seen at a check', fmt(r.maxZombies, 0)],
+    ['OTLP requests / largest (MiB)', `${fmt(r.otlpRequests, 0)} / ${fmt(r.otlpMaxRequestBytes / MiB, 2)}`],
+    ["OTLP requests over the collector's 4 MiB limit", fmt(r.otlpOverLimit, 0)],
+    ['failed OTLP exports', fmt(r.exportsFailed, 0)],
+    ['spawn failures', r.rampWarning ?? 'none'],
+    ['children left after stop', fmt(r.leftBehind, 0)],
+  ];
+  return `${table(['churn', 'value'], rows)}\n\nEngine RSS every interval (MiB): ${r.ticks.map((tick) => fmt(tick.rssMiB, 0)).join(', ')}\n`;
+}

@@ -1,0 +1,107 @@
+/** Command-line arguments of `npm run bench`, checked with messages that name the bad value. */
+import { parseDuration } from '../../src/profiles/units.ts';
+
+export interface BenchArgs {
+  counts: number[] | undefined;
+  churnPerSecond: number | undefined;
+  forMs: number;
+  sigkillTrials: number | undefined;
+  repeats: number;
+  compare: boolean;
+  collectorScrapes: number;
+  collectorIntervalSeconds: number;
+  /** write the figures into bench/results.md @default true */
+  write: boolean;
+}
+
+export const USAGE = `npm run bench -- [mode] [options]
+modes (one or more; default --counts 100,1000,5000):
+  --counts N[,N...]      cold start of N high-cardinality processes each, then every figure
+  --churn R/s            R process starts and exits per second ...
+  --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m)
+  --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
+options:
+  --repeats N            repeats per figure, medians reported (default 5)
+  --no-compare           skip the C reader, collector, systeminformation and pidusage comparisons
+  --collector-scrapes N  hostmetrics scrapes measured (default 3)
+  --collector-interval S hostmetrics collection interval in seconds (default 10)
+  --no-write             print only; leave bench/results.md alone`;
+
+function positiveInteger(flag: string, text: string | undefined): number {
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || value <= 0) {
+    throw new Error(`${flag} expects a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const args: BenchArgs = {
+    counts: undefined,
+    churnPerSecond: undefined,
+    forMs: 120_000,
+    sigkillTrials: undefined,
+    repeats: 5,
+    compare: true,
+    collectorScrapes: 3,
+    collectorIntervalSeconds: 10,
+    write: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const value = () => argv[++i];
+    switch (flag) {
+      case '--counts': {
+        const text = value();
+        args.counts = (text ?? '').split(',').map((part) => positiveInteger('--counts', part.trim()));
+        break;
+      }
+      case '--churn': {
+        const text = value();
+        const match = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(text ?? '');
+        if (!match || Number(match[1]) <= 0)
+          throw new Error(`--churn expects a rate such as 100/s, got ${JSON.stringify(text)}`);
+        args.churnPerSecond = Number(match[1]);
+        break;
+      }
+      case '--for': {
+        const text = value() ?? '';
+        try {
+          args.forMs = parseDuration(text);
+        } catch (error) {
+          throw new Error(
+            `--for expects a duration such as 2m or 30m, got ${JSON.stringify(text)}: ${(error as Error).message}`,
+          );
+        }
+        break;
+      }
+      case '--sigkill-trials':
+        args.sigkillTrials = positiveInteger(flag, value());
+        break;
+      case '--repeats':
+        args.repeats = positiveInteger(flag, value());
+        break;
+      case '--collector-scrapes':
+        args.collectorScrapes = positiveInteger(flag, value());
+        break;
+      case '--collector-interval':
+        args.collectorIntervalSeconds = positiveInteger(flag, value());
+        break;
+      case '--no-compare':
+        args.compare = false;
+        break;
+      case '--no-write':
+        args.write = false;
+        break;
+      case '--help':
+      case '-h':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
+    }
+  }
+  if (args.counts === undefined && args.churnPerSecond === undefined && args.sigkillTrials === undefined) {
+    args.counts = [100, 1000, 5000];
+  }
+  return args;
+}

@@ -1,0 +1,38 @@
+/** Builds bench/reader.c with the system's C compiler and runs it on a list of PIDs. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SOURCE = fileURLToPath(new URL('../reader.c', import.meta.url));
+
+export interface CReaderPass {
+  cpuUs: number;
+  wallUs: number;
+  read: number;
+}
+
+/** Passes of the C reference reader over `pids`: CPU and wall time of each full pass. */
+export function runCReader(pids: readonly number[], passes: number): CReaderPass[] {
+  const dir = mkdtempSync(join(tmpdir(), 'psim-bench-reader-'));
+  try {
+    const binary = join(dir, 'reader');
+    execFileSync('cc', ['-O2', '-o', binary, SOURCE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const pidFile = join(dir, 'pids');
+    writeFileSync(pidFile, `${pids.join('\n')}\n`);
+    const output = execFileSync(binary, [pidFile, String(passes)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return output
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [cpuUs, wallUs, read] = line.split(' ').map(Number);
+        return { cpuUs: cpuUs as number, wallUs: wallUs as number, read: read as number };
+      });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,75 @@
+/** What the benchmark reads from /proc about processes it did not write: memory, CPU, children. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLK_TCK = 100;
+
+/** Rss and Pss in bytes from /proc/PID/smaps_rollup; undefined when the process is gone. */
+export function smapsRollup(pid: number): { rss: number; pss: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kib = (key: string) =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { rss: kib('Rss') * 1024, pss: kib('Pss') * 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of a process in seconds (/proc/PID/stat fields 14 and 15); NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** RSS of a process in bytes (status VmRSS); NaN when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One letter of /proc/PID/stat, or undefined when the PID has no /proc entry (gone and reaped). */
+export function stateOf(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.charAt(text.lastIndexOf(')') + 2);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the PID is dead: reaped (no entry) or a zombie waiting to be reaped. */
+export function isDead(pid: number): boolean {
+  const state = stateOf(pid);
+  return state === undefined || state === 'Z' || state === 'X';
+}
+
+/** PIDs whose parent is `ppid`, with their state, from a scan of /proc. */
+export function childrenOf(ppid: number): Array<{ pid: number; state: string }> {
+  const children: Array<{ pid: number; state: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) children.push({ pid, state: fields[0] as string });
+    } catch {
+      // exited while listed
+    }
+  }
+  return children;
+}
+
+/** MemAvailable in bytes. */
+export function memAvailable(): number {
+  return Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
+}

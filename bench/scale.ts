@@ -1,0 +1,246 @@
+/**
+ * `npm run bench -- --counts 100,1000,5000`: for each count, a cold start of that many high-cardinality
+ * processes, then medians over repeats of everything issue 2 and issue 5 ask about: spawn rate, idle
+ * memory per process, sampler CPU per process, engine RSS and idle CPU, /metrics size and time, OTLP
+ * requests per export and their sizes, and (with comparisons on) the same processes read by a C
+ * reference reader, the collector's hostmetrics scraper, systeminformation and pidusage.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createProcReader } from '../src/proc/reader.ts';
+import { Sampler } from '../src/sampler/sampler.ts';
+import { SnapshotStore } from '../src/sampler/snapshot.ts';
+import { runCReader } from './lib/c-reader.ts';
+import { measureCollector } from './lib/collector.ts';
+import { childrenOf, memAvailable, smapsRollup } from './lib/proc.ts';
+import { startBenchSimulator } from './lib/simulator.ts';
+import { startOtlpSink } from './lib/sink.ts';
+import { MiB, median, sleep } from './lib/stats.ts';
+
+const COMPARE_CHILD = fileURLToPath(new URL('./compare-child.ts', import.meta.url));
+/** comm of every high-cardinality process (svc-core-1, api-7, ...) */
+const HIGH_CARDINALITY_NAMES = '^(svc-core|api|worker|cache|batch)-[0-9]+$';
+
+export interface ScaleOptions {
+  count: number;
+  repeats: number;
+  compare: boolean;
+  collectorScrapes: number;
+  collectorIntervalSeconds: number;
+  log: (line: string) => void;
+}
+
+/** Figures of one count; times in ms, CPU in µs per process unless named otherwise. */
+export interface ScaleResult {
+  count: number;
+  running: number;
+  rampSeconds: number;
+  spawnsPerSecond: number;
+  engineCpuMsPerSpawn: number;
+  idleRssKiB: number;
+  idlePssKiB: number;
+  systemKiBPerProcess: number;
+  firstSampleUsPerProcess: number;
+  sampleUsPerProcess: number;
+  sampleWallMs: number;
+  samplerCorePercentAt10s: number;
+  engineIdleCorePercent: number;
+  engineRssMiB: number;
+  engineHeapMiB: number;
+  metricsBytes: number;
+  metricsMs: number;
+  metricsSeries: number;
+  otlpRequests: number;
+  otlpMaxRequestBytes: number;
+  otlpTotalBytes: number;
+  otlpDataPoints: number;
+  otlpExportMs: number;
+  otlpExportCpuMs: number;
+  stopSeconds: number;
+  leftBehind: number;
+  c?: { usPerProcess: number; ratio: number };
+  collector?: { usPerProcess: number; ratio: number; rssMiB: number };
+  systeminformation?: { usPerProcess: number; ratio: number; processes: number };
+  pidusage?: { usPerProcess: number; ratio: number };
+}
+
+const cpuMsSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+};
+
+export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
+  const { count, repeats, log } = options;
+  const memBefore = memAvailable();
+  const sink = await startOtlpSink();
+  const { simulator, create } = await startBenchSimulator({
+    processCount: count,
+    otlpEndpoint: sink.endpoint,
+  });
+  const { engine, telemetry } = simulator;
+  try {
+    // ---- cold start to N
+    const simulation = create();
+    const rampCpu = process.cpuUsage();
+    const rampStart = performance.now();
+    await engine.startSimulation(simulation.id);
+    const rampSeconds = (performance.now() - rampStart) / 1000;
+    const engineCpuMsPerSpawn = cpuMsSince(rampCpu) / Math.max(1, engine.liveCount);
+    log(
+      `  ${engine.liveCount} running after ${rampSeconds.toFixed(1)} s${simulation.rampWarning ? ` (${simulation.rampWarning})` : ''}`,
+    );
+    await sleep(3000); // let the last workers settle at their floor
+
+    // ---- memory of the idle simulated processes
+    const pids = engine.liveProcesses().map((process) => process.pid);
+    const rollups = pids.map(smapsRollup).filter((r) => r !== undefined);
+    const idleRssKiB = median(rollups.map((r) => r.rss / 1024));
+    const idlePssKiB = median(rollups.map((r) => r.pss / 1024));
+    const systemKiBPerProcess = (memBefore - memAvailable()) / 1024 / pids.length;
+
+    // ---- the engine at rest: control ticks only
+    const idleCpu = process.cpuUsage();
+    const idleStart = performance.now();
+    await sleep(5000);
+    const engineIdleCorePercent = (cpuMsSince(idleCpu) / (performance.now() - idleStart)) * 100;
+
+    // ---- sampler CPU per full sample (a sampler of its own, so no export rides along)
+    const sampler = new Sampler({
+      source: engine,
+      reader: createProcReader({ contextSwitches: false }),
+      store: new SnapshotStore(),
+      intervalMs: 3_600_000,
+    });
+    let cpu = process.cpuUsage();
+    await sampler.sampleNow();
+    const firstSampleUsPerProcess = (cpuMsSince(cpu) * 1000) / pids.length;
+    const sampleCpu: number[] = [];
+    const sampleWall: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      cpu = process.cpuUsage();
+      const start = performance.now();
+      await sampler.sampleNow();
+      sampleWall.push(performance.now() - start);
+      sampleCpu.push(cpuMsSince(cpu));
+    }
+    const sampleUsPerProcess = (median(sampleCpu) * 1000) / pids.length;
+
+    // ---- OTLP: the simulator's own sample, then exports of it
+    await simulator.sampler.sampleNow();
+    await telemetry.exportNow();
+    sink.take();
+    const exportMs: number[] = [];
+    const exportCpu: number[] = [];
+    const requestSizes: number[][] = [];
+    for (let i = 0; i < repeats; i++) {
+      cpu = process.cpuUsage();
+      const start = performance.now();
+      await telemetry.exportNow();
+      exportMs.push(performance.now() - start);
+      exportCpu.push(cpuMsSince(cpu));
+      await sleep(200); // the sink reports over IPC
+      requestSizes.push(sink.take());
+    }
+    if (telemetry.exportStatus.lastError) log(`  OTLP export error: ${telemetry.exportStatus.lastError}`);
+
+    // ---- /metrics, fetched like a scraper would
+    const url = telemetry.prometheusUrl as string;
+    const metricsMs: number[] = [];
+    let body = '';
+    for (let i = 0; i < repeats; i++) {
+      const start = performance.now();
+      body = await (await fetch(url)).text();
+      metricsMs.push(performance.now() - start);
+    }
+    const metricsSeries = body.split('\n').filter((line) => line.startsWith('process_')).length;
+    const metricsBytes = Buffer.byteLength(body);
+    body = '';
+
+    const memory = process.memoryUsage();
+    const result: ScaleResult = {
+      count,
+      running: pids.length,
+      rampSeconds,
+      spawnsPerSecond: pids.length / rampSeconds,
+      engineCpuMsPerSpawn,
+      idleRssKiB,
+      idlePssKiB,
+      systemKiBPerProcess,
+      firstSampleUsPerProcess,
+      sampleUsPerProcess,
+      sampleWallMs: median(sampleWall),
+      samplerCorePercentAt10s: median(sampleCpu) / 100,
+      engineIdleCorePercent,
+      engineRssMiB: memory.rss / MiB,
+      engineHeapMiB: memory.heapUsed / MiB,
+      metricsBytes,
+      metricsMs: median(metricsMs),
+      metricsSeries,
+      otlpRequests: median(requestSizes.map((sizes) => sizes.length)),
+      otlpMaxRequestBytes: Math.max(...requestSizes.flat()),
+      otlpTotalBytes: median(requestSizes.map((sizes) => sizes.reduce((a, b) => a + b, 0))),
+      otlpDataPoints: telemetry.exportStatus.lastDataPoints,
+      otlpExportMs: median(exportMs),
+      otlpExportCpuMs: median(exportCpu),
+      stopSeconds: 0,
+      leftBehind: 0,
+    };
+
+    // ---- the same processes read by others
+    if (options.compare) await compare(result, pids, options);
+
+    const stopStart = performance.now();
+    await simulator.stop();
+    result.stopSeconds = (performance.now() - stopStart) / 1000;
+    result.leftBehind = childrenOf(process.pid).filter((child) => child.pid !== sink.pid).length;
+    return result;
+  } finally {
+    await simulator.stop();
+    await sink.close();
+  }
+}
+
+async function compare(result: ScaleResult, pids: number[], options: ScaleOptions): Promise<void> {
+  const perProcess = (ms: number, processes: number) => (ms * 1000) / processes;
+  const ours = result.sampleUsPerProcess;
+  const c = runCReader(pids, options.repeats + 1).slice(1);
+  const cUs = median(c.map((pass) => pass.cpuUs)) / pids.length;
+  result.c = { usPerProcess: cUs, ratio: ours / cUs };
+  options.log(`  C reader ${cUs.toFixed(1)} µs/process`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'psim-bench-compare-'));
+  try {
+    const pidFile = join(dir, 'pids');
+    writeFileSync(pidFile, `${pids.join('\n')}\n`);
+    const output = execFileSync(process.execPath, [COMPARE_CHILD, pidFile, String(options.repeats)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: 600_000,
+    });
+    const libs = JSON.parse(output) as Record<'si' | 'pidusage', { cpuMs: number[]; processes: number }>;
+    const siUs = perProcess(median(libs.si.cpuMs), libs.si.processes);
+    result.systeminformation = { usPerProcess: siUs, ratio: siUs / ours, processes: libs.si.processes };
+    const puUs = perProcess(median(libs.pidusage.cpuMs), libs.pidusage.processes);
+    result.pidusage = { usPerProcess: puUs, ratio: puUs / ours };
+    options.log(`  systeminformation ${siUs.toFixed(1)} µs/process, pidusage ${puUs.toFixed(1)} µs/process`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const collector = await measureCollector(
+    HIGH_CARDINALITY_NAMES,
+    options.collectorIntervalSeconds,
+    options.collectorScrapes,
+  );
+  if (collector) {
+    const us = (median(collector.cpuPerScrape) * 1e6) / pids.length;
+    result.collector = { usPerProcess: us, ratio: us / ours, rssMiB: collector.rss / MiB };
+    options.log(`  collector hostmetrics ${us.toFixed(1)} µs/process`);
+  } else {
+    options.log('  collector not built (npm run collector:build): skipped');
+  }
+}
