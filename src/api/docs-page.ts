@@ -58,7 +58,8 @@ function fields(s, prefix, rows) {
 }
 const table = (head, rows) => rows.length ? '<table><tr>' + head.map((h) => '<th>' + h + '</th>').join('') + '</tr>' + rows.join('') + '</table>' : '';
 function operation(path, method, op) {
-  let html = '<details><summary><span class="m ' + method + '">' + method.toUpperCase() + '</span><code>' + esc(path) + '</code><span class="d">' + esc(op.summary) + '</span></summary><div class="body">';
+  const open = op.operationId && location.hash === '#' + op.operationId ? ' open' : '';
+  let html = '<details id="' + esc(op.operationId) + '"' + open + '><summary><span class="m ' + method + '">' + method.toUpperCase() + '</span><code>' + esc(path) + '</code><span class="d">' + esc(op.summary) + '</span></summary><div class="body">';
   if (op.description) html += '<p>' + esc(op.description) + '</p>';
   if (op.security && op.security.length) html += '<p><b>Needs</b> <code>Authorization: Bearer &lt;API_TOKEN&gt;</code></p>';
   const params = (op.parameters || []).map(deref);

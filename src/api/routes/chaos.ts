@@ -46,6 +46,15 @@ function select(engine: Engine, target: Target): ProcessInfo[] {
   return processes;
 }
 
+/**
+ * The simulation all `processes` belong to, if they share one: the fault is then that simulation's and
+ * ends with it, even when the request did not name it.
+ */
+function ownerOf(processes: readonly ProcessInfo[]): string | undefined {
+  const owners = new Set(processes.map((p) => p.simulationId));
+  return owners.size === 1 ? [...owners][0] : undefined;
+}
+
 /** PID -> name of every process a fault hit, from the simulations' chaos timelines. */
 function namesOf(engine: Engine, faultId: string): Map<number, string> {
   const names = new Map<number, string>();
@@ -101,7 +110,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
         pids: new Set(processes.map((p) => p.pid)),
         intensityPercent: body.intensity,
         durationMs: body.duration,
-        simulationId: body.simulation_id,
+        simulationId: body.simulation_id ?? ownerOf(processes),
         origin: 'api',
       });
       return c.json(faultView(fault, nameMap(processes)), 201);
@@ -128,7 +137,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
         pids: new Set(processes.map((p) => p.pid)),
         leakBytesPerSecond: body.leak_rate,
         durationMs: body.duration,
-        simulationId: body.simulation_id,
+        simulationId: body.simulation_id ?? ownerOf(processes),
         origin: 'api',
       });
       return c.json(faultView(fault, nameMap(processes)), 201);
@@ -153,7 +162,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
         victims.map((p) => p.pid),
         body.signal,
         'api',
-        body.simulation_id,
+        body.simulation_id ?? ownerOf(victims),
       );
       return c.json(faultView(fault, nameMap(victims)), 201);
     },
