@@ -136,6 +136,15 @@ describe('bad input', () => {
     );
     assert.match(memory.message, /MemAvailable/);
     assert.equal((memory as { details?: { limit?: string } }).details?.limit, 'MemAvailable');
+    const threads = assertError(
+      await post('/api/v1/simulations', {
+        name: 'x',
+        type: { name: 'threads', templates: [{ name: 't{i}', count: 50, priority: 'low', threads: 4096 }] },
+      }),
+      422,
+      'limit_exceeded',
+    );
+    assert.match(String((threads as { details?: { limit?: string } }).details?.limit), /pid_max|ulimit -u/);
     const kill = assertError(
       await post('/api/v1/chaos/process-kill', { process_pattern: '*', count: 10_000 }),
       422,
