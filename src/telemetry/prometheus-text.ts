@@ -26,32 +26,181 @@ interface Family {
   valid: boolean;
 }
 
+/** Bytes appended to one buffer that grows by doubling; `take()` hands out the filled part. */
+class ByteWriter {
+  #buffer: Buffer;
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(4096, capacity));
+  }
+
+  #room(bytes: number): void {
+    if (this.#length + bytes <= this.#buffer.length) return;
+    let size = this.#buffer.length * 2;
+    while (size < this.#length + bytes) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.#buffer.copy(bigger, 0, 0, this.#length);
+    this.#buffer = bigger;
+  }
+
+  bytes(bytes: Buffer): void {
+    this.#room(bytes.length);
+    bytes.copy(this.#buffer, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /** ASCII text (numbers, spaces, newlines): one byte per char */
+  ascii(text: string): void {
+    this.#room(text.length);
+    this.#length += this.#buffer.write(text, this.#length, 'latin1');
+  }
+
+  text(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    this.#room(bytes);
+    this.#length += this.#buffer.write(text, this.#length, 'utf8');
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  take(): Buffer {
+    return this.#buffer.subarray(0, this.#length);
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
 /** Serializes collections to the Prometheus text format; keep one per endpoint (it holds the cache). */
 export class PrometheusTextSerializer {
-  readonly #labels = new WeakMap<Attributes, string>();
+  /** `{key="value",...}` of an attribute set, as UTF-8 bytes (empty when the set is) */
+  readonly #labels = new WeakMap<Attributes, Buffer>();
   readonly #keys = new Map<string, string>();
+  readonly #names = new Map<string, Buffer>();
+  /** size of the last output: the next one starts with a buffer that fits it */
+  #lastSize = 0;
 
+  /** The text as one string (tests, small outputs). */
   serialize(resourceMetrics: ResourceMetrics): string {
+    return this.serializeToBuffer(resourceMetrics).toString('utf8');
+  }
+
+  /**
+   * The text as UTF-8 bytes, written straight into one buffer: at 90,000 series this spares the heap
+   * a string per series and a 40 MB joined copy per scrape, which made the engine's RSS balloon.
+   */
+  serializeToBuffer(resourceMetrics: ResourceMetrics): Buffer {
     const families = this.#families(resourceMetrics);
-    const parts: string[] = [];
-    let resource = '';
+    const out = new ByteWriter(this.#lastSize + 4096);
+    let wroteMetric = false;
     for (const [name, family] of families) {
       if (!family.valid) continue;
       let writeMetadata = true;
       if (name === 'target_info') {
-        const labels = this.#labelString(resourceMetrics.resource.attributes);
-        resource = `${metadataLines(name, family)}\n${name}${labels} 1\n`;
+        // Upstream puts the resource before every metric; target_info is always the first family.
+        out.text(`${metadataLines(name, family)}\n${name}`);
+        out.bytes(this.#labelBytes(resourceMetrics.resource.attributes));
+        out.ascii(' 1\n');
         writeMetadata = false;
       }
       for (const metric of family.metrics) {
-        const text = this.#metricText(name, family, metric, writeMetadata);
-        if (text) {
-          parts.push(text, '\n');
+        if (this.#writeMetric(out, name, family, metric, writeMetadata)) {
+          out.bytes(NEWLINE);
           writeMetadata = false;
+          wroteMetric = true;
         }
       }
     }
-    return resource + (parts.length === 0 ? '# no registered metrics' : parts.join(''));
+    if (!wroteMetric) out.ascii('# no registered metrics');
+    this.#lastSize = out.length;
+    return out.take();
+  }
+
+  /**
+   * One metric's lines, each but the last followed by a newline (upstream trims the last one, or the
+   * newline of a header without points). False when it wrote nothing.
+   */
+  #writeMetric(
+    out: ByteWriter,
+    name: string,
+    family: Family,
+    metric: MetricData,
+    writeMetadata: boolean,
+  ): boolean {
+    let lines = 0;
+    const newline = () => {
+      if (lines++ > 0) out.bytes(NEWLINE);
+    };
+    if (writeMetadata) {
+      newline();
+      out.text(metadataLines(name, family));
+    }
+    if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
+      const nameBytes = this.#nameBytes(name);
+      for (const point of metric.dataPoints) {
+        newline();
+        out.bytes(nameBytes);
+        out.bytes(this.#labelBytes(point.attributes));
+        out.ascii(` ${valueString(point.value)}`);
+      }
+    } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
+      for (const point of metric.dataPoints) {
+        for (const line of this.#histogramLines(name, point.attributes, point.value)) {
+          newline();
+          out.text(line);
+        }
+      }
+    }
+    return lines > 0;
+  }
+
+  #histogramLines(name: string, attributes: Attributes, histogram: Histogram): string[] {
+    const lines: string[] = [];
+    const labels = this.#labelBytes(attributes).toString('utf8');
+    if (histogram.count != null) lines.push(`${name}_count${labels} ${valueString(histogram.count)}`);
+    if (histogram.sum != null) lines.push(`${name}_sum${labels} ${valueString(histogram.sum)}`);
+    const inner = labels === '' ? '' : `${labels.slice(1, -1)},`;
+    let cumulative = 0;
+    let infiniteBoundary = false;
+    histogram.buckets.counts.forEach((count, index) => {
+      if (infiniteBoundary && index >= histogram.buckets.boundaries.length) return;
+      cumulative += count;
+      const bound = histogram.buckets.boundaries[index];
+      if (bound === Number.POSITIVE_INFINITY) infiniteBoundary = true;
+      const le = bound === undefined || bound === Number.POSITIVE_INFINITY ? '+Inf' : String(bound);
+      lines.push(`${name}_bucket{${inner}le="${le}"} ${valueString(cumulative)}`);
+    });
+    return lines;
+  }
+
+  #nameBytes(name: string): Buffer {
+    let bytes = this.#names.get(name);
+    if (!bytes) {
+      bytes = Buffer.from(name, 'utf8');
+      this.#names.set(name, bytes);
+    }
+    return bytes;
+  }
+
+  /** `{key="value",...}` for an attribute set, or nothing when it is empty; built once per set. */
+  #labelBytes(attributes: Attributes): Buffer {
+    let labels = this.#labels.get(attributes);
+    if (labels !== undefined) return labels;
+    const pairs: string[] = [];
+    for (const key in attributes) {
+      if (!Object.hasOwn(attributes, key)) continue;
+      let sanitized = this.#keys.get(key);
+      if (sanitized === undefined) {
+        sanitized = sanitizeName(key);
+        this.#keys.set(key, sanitized);
+      }
+      pairs.push(`${sanitized}="${escapeLabelValue(attributes[key])}"`);
+    }
+    labels = Buffer.from(pairs.length === 0 ? '' : `{${pairs.join(',')}}`, 'utf8');
+    this.#labels.set(attributes, labels);
+    return labels;
   }
 
   #families(resourceMetrics: ResourceMetrics): Map<string, Family> {
@@ -93,56 +242,6 @@ export class PrometheusTextSerializer {
       }
     }
     return families;
-  }
-
-  /** One metric's lines without the last newline (upstream trims it, or a lone header's). */
-  #metricText(name: string, family: Family, metric: MetricData, writeMetadata: boolean): string {
-    const lines: string[] = [];
-    if (writeMetadata) lines.push(metadataLines(name, family));
-    if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
-      for (const point of metric.dataPoints) {
-        lines.push(`${name}${this.#labelString(point.attributes)} ${valueString(point.value)}`);
-      }
-    } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
-      for (const point of metric.dataPoints) this.#histogram(lines, name, point.attributes, point.value);
-    }
-    return lines.join('\n');
-  }
-
-  #histogram(lines: string[], name: string, attributes: Attributes, histogram: Histogram): void {
-    const labels = this.#labelString(attributes);
-    if (histogram.count != null) lines.push(`${name}_count${labels} ${valueString(histogram.count)}`);
-    if (histogram.sum != null) lines.push(`${name}_sum${labels} ${valueString(histogram.sum)}`);
-    const inner = labels === '' ? '' : `${labels.slice(1, -1)},`;
-    let cumulative = 0;
-    let infiniteBoundary = false;
-    histogram.buckets.counts.forEach((count, index) => {
-      if (infiniteBoundary && index >= histogram.buckets.boundaries.length) return;
-      cumulative += count;
-      const bound = histogram.buckets.boundaries[index];
-      if (bound === Number.POSITIVE_INFINITY) infiniteBoundary = true;
-      const le = bound === undefined || bound === Number.POSITIVE_INFINITY ? '+Inf' : String(bound);
-      lines.push(`${name}_bucket{${inner}le="${le}"} ${valueString(cumulative)}`);
-    });
-  }
-
-  /** `{key="value",...}` for an attribute set, or '' when it is empty; built once per set. */
-  #labelString(attributes: Attributes): string {
-    let labels = this.#labels.get(attributes);
-    if (labels !== undefined) return labels;
-    const pairs: string[] = [];
-    for (const key in attributes) {
-      if (!Object.hasOwn(attributes, key)) continue;
-      let sanitized = this.#keys.get(key);
-      if (sanitized === undefined) {
-        sanitized = sanitizeName(key);
-        this.#keys.set(key, sanitized);
-      }
-      pairs.push(`${sanitized}="${escapeLabelValue(attributes[key])}"`);
-    }
-    labels = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
-    this.#labels.set(attributes, labels);
-    return labels;
   }
 }
 

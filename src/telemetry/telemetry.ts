@@ -95,7 +95,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
         exporter.collect().then(
           ({ resourceMetrics }) => {
             response.setHeader('content-type', 'text/plain');
-            response.end(serializer.serialize(resourceMetrics));
+            response.end(serializer.serializeToBuffer(resourceMetrics));
           },
           (error: Error) => {
             response.statusCode = 500;
