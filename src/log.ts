@@ -12,14 +12,22 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
-  const at = (lineLevel: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lineLevel] < ORDER[level]) return;
-    const extra = Object.entries(fields)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`)
-      .join(' ');
-    write(`${new Date().toISOString()} ${lineLevel.padEnd(5)} ${message}${extra ? ` ${extra}` : ''}\n`);
-  };
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
+  const at =
+    (lineLevel: LogLevel) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[lineLevel] < ORDER[level]) return;
+      const extra = Object.entries(fields)
+        .filter(([, value]) => value !== undefined)
+        .map(
+          ([key, value]) =>
+            `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`,
+        )
+        .join(' ');
+      write(`${new Date().toISOString()} ${lineLevel.padEnd(5)} ${message}${extra ? ` ${extra}` : ''}\n`);
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

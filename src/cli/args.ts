@@ -56,7 +56,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (typeof value === 'string') env[variable] = value;
   }
   if (parsed.values.chaos) env.ENABLE_CHAOS = 'true';
-  if (parsed.values.help) return { command: 'help', helpFor: first === undefined || command === 'help' ? undefined : command, env, json: false };
+  if (parsed.values.help)
+    return {
+      command: 'help',
+      helpFor: first === undefined || command === 'help' ? undefined : command,
+      env,
+      json: false,
+    };
   return { command, helpFor: undefined, env, json: parsed.values.json === true };
 }
 

@@ -2,15 +2,15 @@
  * The CLI commands. `run` is also what a bare `npm start` does (configured by the environment only).
  */
 import { type Config, loadConfig } from '../config/config.ts';
-import { ValidationError } from '../profiles/validation-error.ts';
-import { FLAG_ENV } from './args.ts';
 import { createLogger } from '../log.ts';
-import { builtinProfile, builtinProfileNames } from '../profiles/load.ts';
 import { PROFILE_ALIASES } from '../profiles/builtin.ts';
+import { builtinProfile, builtinProfileNames } from '../profiles/load.ts';
 import { planProcesses } from '../profiles/plan.ts';
 import type { Pattern } from '../profiles/schema.ts';
 import { formatDuration } from '../profiles/units.ts';
+import { ValidationError } from '../profiles/validation-error.ts';
 import { profileFromConfig, startSimulator } from '../simulator.ts';
+import { FLAG_ENV } from './args.ts';
 import { startStatusReporter, summary } from './status.ts';
 
 export interface Io {
@@ -29,7 +29,9 @@ function configFrom(io: Io, overrides: Record<string, string>): Config {
     const flagOf = Object.fromEntries(Object.entries(FLAG_ENV).map(([flag, variable]) => [variable, flag]));
     throw new ValidationError(
       'command line or environment',
-      error.issues.map((issue) => (issue.path in overrides && flagOf[issue.path] ? { ...issue, path: `--${flagOf[issue.path]}` } : issue)),
+      error.issues.map((issue) =>
+        issue.path in overrides && flagOf[issue.path] ? { ...issue, path: `--${flagOf[issue.path]}` } : issue,
+      ),
     );
   }
 }
@@ -40,11 +42,22 @@ export async function profilesCommand(io: Io, json: boolean): Promise<number> {
     .filter((name) => !(name in PROFILE_ALIASES))
     .map((name) => {
       const profile = builtinProfile(name);
-      const aliases = Object.entries(PROFILE_ALIASES).filter(([, target]) => target === name).map(([alias]) => alias);
-      return { name, aliases, processes: profile.templates.reduce((sum, t) => sum + t.count, 0), description: profile.description };
+      const aliases = Object.entries(PROFILE_ALIASES)
+        .filter(([, target]) => target === name)
+        .map(([alias]) => alias);
+      return {
+        name,
+        aliases,
+        processes: profile.templates.reduce((sum, t) => sum + t.count, 0),
+        description: profile.description,
+      };
     });
   if (json) io.out(`${JSON.stringify(rows, null, 2)}\n`);
-  else for (const row of rows) io.out(`${`${row.name}${row.aliases.length ? ` (${row.aliases.join(', ')})` : ''}`.padEnd(34)} ${String(row.processes).padStart(4)}  ${row.description}\n`);
+  else
+    for (const row of rows)
+      io.out(
+        `${`${row.name}${row.aliases.length ? ` (${row.aliases.join(', ')})` : ''}`.padEnd(34)} ${String(row.processes).padStart(4)}  ${row.description}\n`,
+      );
   return 0;
 }
 
@@ -66,15 +79,40 @@ export async function planCommand(io: Io, overrides: Record<string, string>, jso
   const profile = profileFromConfig(config);
   const planned = planProcesses(profile);
   if (json) {
-    io.out(`${JSON.stringify(planned.map((p) => ({ name: p.name, priority: p.priority, cpu: p.template.cpu, memory_mib: p.template.memory, threads: p.template.threads, fds: p.template.fds, lifetime_ms: p.template.lifetime ?? null, args: p.template.args })), null, 2)}\n`);
+    io.out(
+      `${JSON.stringify(
+        planned.map((p) => ({
+          name: p.name,
+          priority: p.priority,
+          cpu: p.template.cpu,
+          memory_mib: p.template.memory,
+          threads: p.template.threads,
+          fds: p.template.fds,
+          lifetime_ms: p.template.lifetime ?? null,
+          args: p.template.args,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
-  io.out(`profile ${profile.name}: ${planned.length} processes${config.seed !== undefined ? `, seed ${config.seed}` : ''}\n`);
-  io.out(`${'NAME'.padEnd(16)}${'PRIORITY'.padEnd(10)}${'CPU %'.padEnd(30)}${'MEMORY MiB'.padEnd(32)}${'THR'.padStart(4)}${'FDS'.padStart(6)}  LIFETIME\n`);
+  io.out(
+    `profile ${profile.name}: ${planned.length} processes${config.seed !== undefined ? `, seed ${config.seed}` : ''}\n`,
+  );
+  io.out(
+    `${'NAME'.padEnd(16)}${'PRIORITY'.padEnd(10)}${'CPU %'.padEnd(30)}${'MEMORY MiB'.padEnd(32)}${'THR'.padStart(4)}${'FDS'.padStart(6)}  LIFETIME\n`,
+  );
   for (const p of planned) {
     const t = p.template;
-    const lifetime = t.lifetime ? (t.lifetime.min === t.lifetime.max ? formatDuration(t.lifetime.min) : `${formatDuration(t.lifetime.min)}-${formatDuration(t.lifetime.max)}`) : '-';
-    io.out(`${p.name.padEnd(16)}${p.priority.padEnd(10)}${describePattern(t.cpu, '').padEnd(30)}${describePattern(t.memory, '').padEnd(32)}${String(t.threads).padStart(4)}${String(t.fds).padStart(6)}  ${lifetime}\n`);
+    const lifetime = t.lifetime
+      ? t.lifetime.min === t.lifetime.max
+        ? formatDuration(t.lifetime.min)
+        : `${formatDuration(t.lifetime.min)}-${formatDuration(t.lifetime.max)}`
+      : '-';
+    io.out(
+      `${p.name.padEnd(16)}${p.priority.padEnd(10)}${describePattern(t.cpu, '').padEnd(30)}${describePattern(t.memory, '').padEnd(32)}${String(t.threads).padStart(4)}${String(t.fds).padStart(6)}  ${lifetime}\n`,
+    );
   }
   return 0;
 }
@@ -105,7 +143,10 @@ export async function runCommand(io: Io, overrides: Record<string, string>): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const outcome = await Promise.race([stopSignal, simulator.finished.then((s) => (s ? `simulation ${s.state}` : 'finished'))]);
+  const outcome = await Promise.race([
+    stopSignal,
+    simulator.finished.then((s) => (s ? `simulation ${s.state}` : 'finished')),
+  ]);
   reporter?.stop();
   log.info('shutting down', { reason: outcome });
   await simulator.stop();

@@ -76,7 +76,10 @@ export function startStatusReporter(
   const rates = rateCounter(sources.engine);
   const timer = options.tty
     ? setInterval(() => options.write(`\r\x1b[2K${statusLine(sources, rates.perMinute())}`), 1000)
-    : setInterval(() => options.log.info('status', { line: statusLine(sources, rates.perMinute()) }), options.logEveryMs ?? 30_000);
+    : setInterval(
+        () => options.log.info('status', { line: statusLine(sources, rates.perMinute()) }),
+        options.logEveryMs ?? 30_000,
+      );
   timer.unref();
   return {
     stop() {
@@ -89,13 +92,23 @@ export function startStatusReporter(
 
 /** Time series per process (cpu.time has three states, disk.io two directions...). */
 export function seriesPerProcess(optionalMetrics: boolean): number {
-  return PROCESS_METRICS.filter((m) => optionalMetrics || !m.optional).reduce((sum, m) => sum + (m.split?.values.length ?? 1), 0);
+  return PROCESS_METRICS.filter((m) => optionalMetrics || !m.optional).reduce(
+    (sum, m) => sum + (m.split?.values.length ?? 1),
+    0,
+  );
 }
 
 /** The end-of-run summary, as fields for one log line. */
-export function summary(simulation: Simulation, exportStatus: ExportStatus, optionalMetrics: boolean): Record<string, unknown> {
+export function summary(
+  simulation: Simulation,
+  exportStatus: ExportStatus,
+  optionalMetrics: boolean,
+): Record<string, unknown> {
   const exited = Object.fromEntries(
-    Object.entries(simulation.exits).map(([reason, counts]) => [reason, Object.values(counts).reduce((a, b) => a + b, 0)]),
+    Object.entries(simulation.exits).map(([reason, counts]) => [
+      reason,
+      Object.values(counts).reduce((a, b) => a + b, 0),
+    ]),
   );
   return {
     state: simulation.state,

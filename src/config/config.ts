@@ -7,8 +7,8 @@ import { ValidationError } from '../profiles/validation-error.ts';
 import {
   DEFAULT_API_BODY_LIMIT,
   DEFAULT_CONTROL_PORT,
-  DEFAULT_MAX_DURATION_MS,
   DEFAULT_EXPORT_INTERVAL_MS,
+  DEFAULT_MAX_DURATION_MS,
   DEFAULT_METRICS_PORT,
   DEFAULT_OTLP_ENDPOINT,
   type EnvVarName,
@@ -97,10 +97,18 @@ export function loadConfig(env: Env = process.env): Config {
         if (text === 'none') return false;
         throw new Error('expected "otlp" or "none"');
       }),
-      endpoint: read('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', read('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_OTLP_ENDPOINT, endpoint), endpoint),
+      endpoint: read(
+        'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+        read('OTEL_EXPORTER_OTLP_ENDPOINT', DEFAULT_OTLP_ENDPOINT, endpoint),
+        endpoint,
+      ),
       headers: read('OTEL_EXPORTER_OTLP_HEADERS', {}, (text) => lowerCaseKeys(keyValues(text))),
     },
-    exportIntervalMs: read('OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_EXPORT_INTERVAL_MS, integer(100, 3_600_000)),
+    exportIntervalMs: read(
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      DEFAULT_EXPORT_INTERVAL_MS,
+      integer(100, 3_600_000),
+    ),
     serviceName: read('OTEL_SERVICE_NAME', 'process-simulator', (text) => text),
     resourceAttributes: read('OTEL_RESOURCE_ATTRIBUTES', {}, keyValues),
     optionalMetrics: read('OPTIONAL_METRICS', false, boolean),
@@ -110,7 +118,11 @@ export function loadConfig(env: Env = process.env): Config {
     }),
   };
   if (config.durationMs !== undefined && config.durationMs > config.maxDurationMs) {
-    issues.push({ path: 'DURATION', value: env.DURATION, message: `expected at most MAX_DURATION (${config.maxDurationMs} ms)` });
+    issues.push({
+      path: 'DURATION',
+      value: env.DURATION,
+      message: `expected at most MAX_DURATION (${config.maxDurationMs} ms)`,
+    });
   }
   if (issues.length > 0) throw new ValidationError('environment', issues);
   return config;
@@ -146,7 +158,8 @@ function positiveDuration(text: string): number {
 function endpoint(text: string): string {
   const withScheme = /^[a-z]+:\/\//i.test(text) ? text : `http://${text}`;
   const url = new URL(withScheme);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http:// or https:// URL, or host:port');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error('expected an http:// or https:// URL, or host:port');
   if (!url.port) throw new Error('expected a port, e.g. localhost:4317');
   return withScheme;
 }

@@ -37,13 +37,15 @@ export const ENV_VARS = {
   CONTROL_HOST: 'control API bind address (default 127.0.0.1; 0.0.0.0 in the container image)',
   SIMULATION_ATTRIBUTES: `add ${SIMULATION_ATTRIBUTE_PREFIX}* attributes to every series (default true; false = exactly a real host's shape)`,
   OTEL_EXPORTER_OTLP_ENDPOINT: `OTLP/gRPC endpoint (default ${DEFAULT_OTLP_ENDPOINT})`,
-  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'OTLP/gRPC endpoint for metrics; overrides OTEL_EXPORTER_OTLP_ENDPOINT',
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT:
+    'OTLP/gRPC endpoint for metrics; overrides OTEL_EXPORTER_OTLP_ENDPOINT',
   OTEL_EXPORTER_OTLP_HEADERS: 'gRPC metadata sent with every export, k1=v1,k2=v2',
   OTEL_METRIC_EXPORT_INTERVAL: `export and sampling interval in ms (default ${DEFAULT_EXPORT_INTERVAL_MS})`,
   OTEL_METRICS_EXPORTER: 'otlp (default) or none: turn the OTLP push off',
   OTEL_SERVICE_NAME: 'service.name of the simulator resource (default process-simulator)',
   OTEL_RESOURCE_ATTRIBUTES: 'extra resource attributes, k1=v1,k2=v2',
-  OPTIONAL_METRICS: 'also emit process.context_switches, process.paging.faults, process.uptime (default false, as in the hostmetrics receiver)',
+  OPTIONAL_METRICS:
+    'also emit process.context_switches, process.paging.faults, process.uptime (default false, as in the hostmetrics receiver)',
   LOG_LEVEL: 'debug | info | warn | error (default info)',
 } as const;
 

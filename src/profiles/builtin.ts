@@ -7,10 +7,19 @@ import type { ProfileInput } from './schema.ts';
 
 const realistic: ProfileInput = {
   name: 'realistic',
-  description: 'A production-like host: nginx, postgres, redis, python and node services, browser tabs, cron jobs',
+  description:
+    'A production-like host: nginx, postgres, redis, python and node services, browser tabs, cron jobs',
   templates: [
     { name: 'sshd', count: 1, priority: 'critical', memory: 6, fds: 8, args: ['-D'] },
-    { name: 'nginx-master', count: 1, priority: 'critical', cpu: 0.2, memory: 8, fds: 12, args: ['-g', 'daemon off;'] },
+    {
+      name: 'nginx-master',
+      count: 1,
+      priority: 'critical',
+      cpu: 0.2,
+      memory: 8,
+      fds: 12,
+      args: ['-g', 'daemon off;'],
+    },
     {
       name: 'nginx-worker',
       count: 4,
@@ -131,25 +140,64 @@ const highCardinality: ProfileInput = {
 
 const processChurn: ProfileInput = {
   name: 'process-churn',
-  description: 'Short-lived jobs created and exiting all the time (about 3 exits per second): stale-series cleanup',
+  description:
+    'Short-lived jobs created and exiting all the time (about 3 exits per second): stale-series cleanup',
   templates: [
     { name: 'scheduler', count: 1, priority: 'critical', cpu: 0.5, memory: 12, threads: 2, fds: 12 },
     { name: 'queue-broker', count: 1, priority: 'high', cpu: 1, memory: 32, threads: 4, fds: 40 },
-    { name: 'job-a{i}-{g}', count: 20, priority: 'low', cpu: 1, memory: 4, lifetime: { min: '5s', max: '15s' } },
-    { name: 'job-b{i}-{g}', count: 20, priority: 'medium', cpu: 0.5, memory: 6, lifetime: { min: '10s', max: '30s' } },
-    { name: 'etl-{i}-{g}', count: 5, priority: 'medium', cpu: 3, memory: 16, fds: 8, lifetime: { min: '30s', max: '60s' } },
+    {
+      name: 'job-a{i}-{g}',
+      count: 20,
+      priority: 'low',
+      cpu: 1,
+      memory: 4,
+      lifetime: { min: '5s', max: '15s' },
+    },
+    {
+      name: 'job-b{i}-{g}',
+      count: 20,
+      priority: 'medium',
+      cpu: 0.5,
+      memory: 6,
+      lifetime: { min: '10s', max: '30s' },
+    },
+    {
+      name: 'etl-{i}-{g}',
+      count: 5,
+      priority: 'medium',
+      cpu: 3,
+      memory: 16,
+      fds: 8,
+      lifetime: { min: '30s', max: '60s' },
+    },
   ],
 };
 
 const chaos: ProfileInput = {
   name: 'chaos',
-  description: 'A small service mix hit by random kills, CPU spikes and memory leaks (critical processes spared)',
+  description:
+    'A small service mix hit by random kills, CPU spikes and memory leaks (critical processes spared)',
   templates: [
     { name: 'api-gateway', count: 1, priority: 'critical', cpu: 1, memory: 24, threads: 4, fds: 32 },
-    { name: 'orders-svc', count: 3, priority: 'high', cpu: { pattern: 'random', min: 0, max: 5, every: '10s' }, memory: 32, threads: 4, fds: 24 },
+    {
+      name: 'orders-svc',
+      count: 3,
+      priority: 'high',
+      cpu: { pattern: 'random', min: 0, max: 5, every: '10s' },
+      memory: 32,
+      threads: 4,
+      fds: 24,
+    },
     { name: 'payments-svc', count: 2, priority: 'high', cpu: 1, memory: 32, threads: 4, fds: 24 },
     { name: 'email-worker', count: 4, priority: 'medium', cpu: 0.5, memory: 16, threads: 2, fds: 12 },
-    { name: 'report-job', count: 4, priority: 'low', cpu: 2, memory: 16, lifetime: { min: '30s', max: '2m' } },
+    {
+      name: 'report-job',
+      count: 4,
+      priority: 'low',
+      cpu: 2,
+      memory: 16,
+      lifetime: { min: '30s', max: '2m' },
+    },
   ],
   chaos: { failures_per_minute: 4, spikes_per_minute: 3, leaks_per_minute: 1 },
 };

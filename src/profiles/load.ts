@@ -21,7 +21,11 @@ export function builtinProfile(name: string): Profile {
   const input = BUILTIN_PROFILES[PROFILE_ALIASES[name] ?? name];
   if (!input) {
     throw new ValidationError('profile', [
-      { path: 'profile', value: name, message: `unknown profile; expected one of ${builtinProfileNames().join(', ')}` },
+      {
+        path: 'profile',
+        value: name,
+        message: `unknown profile; expected one of ${builtinProfileNames().join(', ')}`,
+      },
     ]);
   }
   return validateProfile(input);
@@ -52,9 +56,12 @@ export function loadProfileFile(path: string): Profile {
   try {
     data = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new Error(`profile file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new Error(
+      `profile file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return validateProfile(data, `profile file ${path}`);
 }

@@ -28,7 +28,9 @@ export function scaleProfile(profile: Profile, total: number | undefined): Profi
   const exact = profile.templates.map((t) => (t.count * total) / current);
   const counts = exact.map(Math.floor);
   let missing = total - counts.reduce((a, b) => a + b, 0);
-  const order = exact.map((value, i) => ({ i, rest: value - Math.floor(value) })).sort((a, b) => b.rest - a.rest || a.i - b.i);
+  const order = exact
+    .map((value, i) => ({ i, rest: value - Math.floor(value) }))
+    .sort((a, b) => b.rest - a.rest || a.i - b.i);
   for (const { i } of order) {
     if (missing <= 0) break;
     counts[i] = (counts[i] as number) + 1;
@@ -42,14 +44,25 @@ export function planProcesses(profile: Profile): PlannedProcess[] {
   const planned: PlannedProcess[] = [];
   profile.templates.forEach((template, templateIndex) => {
     for (let index = 1; index <= template.count; index++) {
-      planned.push({ templateIndex, index, template, priority: template.priority, name: expandName(template.name, index, 0) });
+      planned.push({
+        templateIndex,
+        index,
+        template,
+        priority: template.priority,
+        name: expandName(template.name, index, 0),
+      });
     }
   });
   return planned;
 }
 
 /** Key that identifies one generation of one process slot in a seeded run. */
-export function processSeedKey(seed: number, templateIndex: number, index: number, generation: number): string {
+export function processSeedKey(
+  seed: number,
+  templateIndex: number,
+  index: number,
+  generation: number,
+): string {
   return `${seed}/${templateIndex}/${index}/${generation}`;
 }
 

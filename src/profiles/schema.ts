@@ -11,16 +11,14 @@ export type Priority = (typeof PRIORITIES)[number];
 /** Linux keeps at most 15 bytes of a process name (comm); longer names would not reach /proc intact. */
 export const MAX_COMM_BYTES = 15;
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
-      return z.NEVER;
-    }
-  });
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
+    return z.NEVER;
+  }
+});
 
 const nonNegative = z.number().finite().min(0);
 
@@ -48,7 +46,10 @@ const patternObject = z.discriminatedUnion('pattern', [
 ]);
 
 /** A pattern, or a bare number meaning a steady value. */
-export const patternSchema = z.union([nonNegative.transform((value) => ({ pattern: 'steady' as const, value })), patternObject]);
+export const patternSchema = z.union([
+  nonNegative.transform((value) => ({ pattern: 'steady' as const, value })),
+  patternObject,
+]);
 export type Pattern = z.output<typeof patternObject>;
 export type PatternName = Pattern['pattern'];
 
@@ -93,22 +94,51 @@ export const templateSchema = z
     for (const key of ['cpu', 'memory'] as const) {
       const pattern = template[key];
       if (pattern.pattern === 'spiky' && pattern.for > pattern.every) {
-        ctx.addIssue({ code: 'custom', path: [key, 'for'], input: pattern.for, message: 'a spike cannot last longer than `every`' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, 'for'],
+          input: pattern.for,
+          message: 'a spike cannot last longer than `every`',
+        });
       }
-      if ((pattern.pattern === 'growing' && pattern.max < pattern.start) || (pattern.pattern === 'random' && pattern.max < pattern.min)) {
-        ctx.addIssue({ code: 'custom', path: [key, 'max'], input: pattern.max, message: 'max must be >= start/min' });
+      if (
+        (pattern.pattern === 'growing' && pattern.max < pattern.start) ||
+        (pattern.pattern === 'random' && pattern.max < pattern.min)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, 'max'],
+          input: pattern.max,
+          message: 'max must be >= start/min',
+        });
       }
     }
     const cpu = template.cpu;
-    const cpuMax = cpu.pattern === 'steady' ? cpu.value : cpu.pattern === 'spiky' ? Math.max(cpu.base, cpu.peak) : cpu.max;
+    const cpuMax =
+      cpu.pattern === 'steady' ? cpu.value : cpu.pattern === 'spiky' ? Math.max(cpu.base, cpu.peak) : cpu.max;
     if (cpuMax > 100) {
-      ctx.addIssue({ code: 'custom', path: ['cpu'], input: cpuMax, message: 'CPU is a share of one core: at most 100 (%)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cpu'],
+        input: cpuMax,
+        message: 'CPU is a share of one core: at most 100 (%)',
+      });
     }
     if (template.lifetime && template.priority === 'critical') {
-      ctx.addIssue({ code: 'custom', path: ['lifetime'], input: template.lifetime, message: 'critical processes are never churned: omit lifetime' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifetime'],
+        input: template.lifetime,
+        message: 'critical processes are never churned: omit lifetime',
+      });
     }
     if (template.lifetime && template.lifetime.max < template.lifetime.min) {
-      ctx.addIssue({ code: 'custom', path: ['lifetime', 'max'], input: template.lifetime.max, message: 'max must be >= min' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifetime', 'max'],
+        input: template.lifetime.max,
+        message: 'max must be >= min',
+      });
     }
   });
 export type Template = z.output<typeof templateSchema>;
@@ -129,7 +159,11 @@ export const chaosSchema = z.strictObject({
 export type ChaosSettings = z.output<typeof chaosSchema>;
 
 export const profileSchema = z.strictObject({
-  name: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
   description: z.string().max(500).default(''),
   templates: z.array(templateSchema).min(1).max(1000),
   /** Random faults; applied when the profile or the run enables chaos. */

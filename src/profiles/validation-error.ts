@@ -8,7 +8,10 @@ export class ValidationError extends Error {
   constructor(what: string, issues: ReadonlyArray<{ path: string; message: string; value?: unknown }>) {
     super(
       `invalid ${what}: ${issues
-        .map((issue) => `${issue.path || '(root)'}: ${issue.message}${'value' in issue ? ` (got ${describe(issue.value)})` : ''}`)
+        .map(
+          (issue) =>
+            `${issue.path || '(root)'}: ${issue.message}${'value' in issue ? ` (got ${describe(issue.value)})` : ''}`,
+        )
         .join('; ')}`,
     );
     this.issues = issues;

@@ -63,7 +63,13 @@ test(`${LIFETIMES} PID lifetimes: dead PIDs leave /metrics and OTLP within one i
     if (event.type === 'ProcessStarted') allPids.add(event.pid);
   });
   const { engine } = simulator;
-  const simulation = engine.createSimulation({ name: 'churn', profile, seed: 9, durationMs: undefined, chaos: false });
+  const simulation = engine.createSimulation({
+    name: 'churn',
+    profile,
+    seed: 9,
+    durationMs: undefined,
+    chaos: false,
+  });
   await engine.startSimulation(simulation.id);
   const url = simulator.telemetry.prometheusUrl as string;
   const stale: string[] = [];
@@ -80,23 +86,39 @@ test(`${LIFETIMES} PID lifetimes: dead PIDs leave /metrics and OTLP within one i
         const pid = Number(sample.labels.process_pid);
         const exit = exitedAt.get(pid);
         // a series may outlive its process only until the exit is noticed, never by an interval
-        if (exit !== undefined && scrapedAt - exit > INTERVAL_MS) stale.push(`pid ${pid} on /metrics ${scrapedAt - exit} ms after it exited`);
+        if (exit !== undefined && scrapedAt - exit > INTERVAL_MS)
+          stale.push(`pid ${pid} on /metrics ${scrapedAt - exit} ms after it exited`);
       }
-      assert.equal(samplesOf(families, 'process_threads', { 'otel_metric_overflow': 'true' }).length, 0, 'no overflow series');
+      assert.equal(
+        samplesOf(families, 'process_threads', { otel_metric_overflow: 'true' }).length,
+        0,
+        'no overflow series',
+      );
       checks++;
     }
-    assert.ok(simulation.exits.lifetime.low >= LIFETIMES, `only ${simulation.exits.lifetime.low} lifetimes in 120 s`);
+    assert.ok(
+      simulation.exits.lifetime.low >= LIFETIMES,
+      `only ${simulation.exits.lifetime.low} lifetimes in 120 s`,
+    );
     const heapEnd = heapAfterGc();
     assert.deepEqual(stale, []);
     for (const { receivedAtMs, request } of sink.requests.slice(-20)) {
       for (const point of pointsOf(request, 'process.threads')) {
         const exit = exitedAt.get(point.attributes['process.pid'] as number);
-        assert.ok(exit === undefined || receivedAtMs - exit <= INTERVAL_MS + 500, `OTLP carried pid ${point.attributes['process.pid']} ${receivedAtMs - (exit ?? 0)} ms after exit`);
+        assert.ok(
+          exit === undefined || receivedAtMs - exit <= INTERVAL_MS + 500,
+          `OTLP carried pid ${point.attributes['process.pid']} ${receivedAtMs - (exit ?? 0)} ms after exit`,
+        );
       }
     }
     const growth = heapEnd - heapWarm;
-    t.diagnostic(`heap after GC: ${(heapWarm / 2 ** 20).toFixed(1)} MiB warm, ${(heapEnd / 2 ** 20).toFixed(1)} MiB after ${simulation.exits.lifetime.low} lifetimes`);
-    assert.ok(growth < 8 * 1024 * 1024, `heap grew ${(growth / 2 ** 20).toFixed(1)} MiB over ${simulation.exits.lifetime.low} lifetimes (${checks} scrapes)`);
+    t.diagnostic(
+      `heap after GC: ${(heapWarm / 2 ** 20).toFixed(1)} MiB warm, ${(heapEnd / 2 ** 20).toFixed(1)} MiB after ${simulation.exits.lifetime.low} lifetimes`,
+    );
+    assert.ok(
+      growth < 8 * 1024 * 1024,
+      `heap grew ${(growth / 2 ** 20).toFixed(1)} MiB over ${simulation.exits.lifetime.low} lifetimes (${checks} scrapes)`,
+    );
   } finally {
     await engine.stopSimulation(simulation.id);
     off();

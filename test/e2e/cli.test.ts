@@ -24,13 +24,23 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
 test('profiles lists the built-in profiles with a description each', async () => {
   const { code, stdout } = await cli(['profiles']);
   assert.equal(code, 0);
-  for (const name of ['realistic', 'high-cardinality', 'process-churn (high-churn)', 'chaos']) assert.match(stdout, new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+\\S`, 'm'));
+  for (const name of ['realistic', 'high-cardinality', 'process-churn (high-churn)', 'chaos'])
+    assert.match(stdout, new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+\\S`, 'm'));
   const json = JSON.parse((await cli(['profiles', '--json'])).stdout);
   assert.equal(json.length, 4);
 });
 
 test('plan prints what a run would start without starting anything', async () => {
-  const { code, stdout } = await cli(['plan', '--profile', 'high-cardinality', '--processes', '600', '--seed', '1', '--json']);
+  const { code, stdout } = await cli([
+    'plan',
+    '--profile',
+    'high-cardinality',
+    '--processes',
+    '600',
+    '--seed',
+    '1',
+    '--json',
+  ]);
   assert.equal(code, 0);
   const planned = JSON.parse(stdout) as Array<{ name: string; priority: string }>;
   assert.equal(planned.length, 600);
@@ -61,15 +71,25 @@ test('run without a terminal: periodic status lines, a summary, exit 0, no proce
   const { code, stderr } = await cli(['run', '-n', '3', '-d', '6s', '-s', '4', '--interval', '1000']);
   assert.equal(code, 0, stderr);
   assert.match(stderr, /info {2}status line="running 3\/3 \(/);
-  assert.match(stderr, /info {2}summary state=completed started=3 exited=\{"lifetime":0,"stopped":3,"killed":0,"crashed":0\} peakProcesses=3 peakSeries=27/);
-  assert.doesNotMatch(stderr, /\x1b\[/, 'no terminal control codes in a log');
+  assert.match(
+    stderr,
+    /info {2}summary state=completed started=3 exited=\{"lifetime":0,"stopped":3,"killed":0,"crashed":0\} peakProcesses=3 peakSeries=27/,
+  );
+  assert.ok(!stderr.includes('\u001b['), 'no terminal control codes in a log');
 });
 
 test('run on a terminal redraws one status line', async () => {
   // `script` gives the child a pseudo-terminal, as a person's shell would
   const command = `${process.execPath} ${MAIN} run -n 2 -d 3s -s 5`;
-  const { stdout } = await run('script', ['-qfec', command, '/dev/null'], { env: QUIET_ENV, timeout: 60_000 });
-  assert.match(stdout, /\r\x1b\[2Krunning 2\/2 \(.*\) \| starts 2\/min exits 0\/min \| otlp off \| metrics http/);
+  const { stdout } = await run('script', ['-qfec', command, '/dev/null'], {
+    env: QUIET_ENV,
+    timeout: 60_000,
+  });
+  assert.match(
+    stdout,
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's clear-line sequence is the point
+    /\r\x1b\[2Krunning 2\/2 \(.*\) \| starts 2\/min exits 0\/min \| otlp off \| metrics http/,
+  );
   assert.match(stdout, /summary state=completed/);
 });
 
@@ -77,7 +97,10 @@ test('SIGTERM during a run: exit 0 after every child is gone', async () => {
   const child = execFile(process.execPath, [MAIN, 'run', '-n', '4', '-s', '6'], { env: QUIET_ENV });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   assert.ok(child.pid);
-  assert.ok(await waitUntil(() => childrenOf(child.pid as number).length === 4, 10_000), 'four workers started');
+  assert.ok(
+    await waitUntil(() => childrenOf(child.pid as number).length === 4, 10_000),
+    'four workers started',
+  );
   const workers = childrenOf(child.pid as number);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);

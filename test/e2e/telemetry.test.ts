@@ -22,7 +22,13 @@ const PROCESS_LABELS = [
   'process_command_line',
   'process_owner',
 ];
-const SIMULATION_LABELS = ['simulator_priority', 'simulator_profile', 'simulator_simulation_id', 'simulator_cpu_pattern', 'simulator_memory_pattern'];
+const SIMULATION_LABELS = [
+  'simulator_priority',
+  'simulator_profile',
+  'simulator_simulation_id',
+  'simulator_cpu_pattern',
+  'simulator_memory_pattern',
+];
 
 let sink: OtlpSink;
 let simulator: RunningSimulator;
@@ -76,7 +82,8 @@ test('/metrics has the collector prometheus exporter names, types and labels for
     const threads = samplesOf(families, 'process_threads', { process_pid: String(info.pid) });
     assert.equal(threads.length, 1, `one process_threads series for ${info.name} (${info.pid})`);
     const labels = (threads[0] as { labels: Record<string, string> }).labels;
-    for (const key of [...PROCESS_LABELS, ...SIMULATION_LABELS]) assert.ok(key in labels, `label ${key} on ${info.pid}`);
+    for (const key of [...PROCESS_LABELS, ...SIMULATION_LABELS])
+      assert.ok(key in labels, `label ${key} on ${info.pid}`);
     assert.equal(labels.process_executable_name, info.name);
     assert.equal(labels.process_parent_pid, String(process.pid));
     assert.equal(labels.simulator_priority, info.priority);
@@ -89,13 +96,19 @@ test('/metrics has the collector prometheus exporter names, types and labels for
     assert.deepEqual(io.map((s) => s.labels.direction).sort(), ['read', 'write']);
   }
   // the simulator's own metrics sit beside them
-  assert.equal(samplesOf(families, 'simulator_processes').reduce((sum, s) => sum + s.value, 0), 12);
+  assert.equal(
+    samplesOf(families, 'simulator_processes').reduce((sum, s) => sum + s.value, 0),
+    12,
+  );
   assert.ok(samplesOf(families, 'simulator_process_starts_total').length > 0);
 });
 
 test('OTLP carries hostmetrics names, units, types, integer values and the process start as start time', async () => {
   const request = await sink.waitFor((r) => pointsOf(r, 'process.threads').length >= 12);
-  const metricShapes = new Map<string, { unit: string; data: string | undefined; monotonic?: boolean; temporality?: string; valueKind?: string }>();
+  const metricShapes = new Map<
+    string,
+    { unit: string; data: string | undefined; monotonic?: boolean; temporality?: string; valueKind?: string }
+  >();
   for (const rm of request.resource_metrics) {
     for (const sm of rm.scope_metrics) {
       for (const metric of sm.metrics) {
@@ -111,16 +124,54 @@ test('OTLP carries hostmetrics names, units, types, integer values and the proce
     }
   }
   const expected = {
-    'process.cpu.time': { unit: 's', data: 'sum', monotonic: true, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_double' },
-    'process.memory.usage': { unit: 'By', data: 'sum', monotonic: false, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_int' },
-    'process.memory.virtual': { unit: 'By', data: 'sum', monotonic: false, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_int' },
-    'process.disk.io': { unit: 'By', data: 'sum', monotonic: true, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_int' },
-    'process.threads': { unit: '{threads}', data: 'sum', monotonic: false, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_int' },
-    'process.open_file_descriptors': { unit: '{count}', data: 'sum', monotonic: false, temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE', valueKind: 'as_int' },
+    'process.cpu.time': {
+      unit: 's',
+      data: 'sum',
+      monotonic: true,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_double',
+    },
+    'process.memory.usage': {
+      unit: 'By',
+      data: 'sum',
+      monotonic: false,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_int',
+    },
+    'process.memory.virtual': {
+      unit: 'By',
+      data: 'sum',
+      monotonic: false,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_int',
+    },
+    'process.disk.io': {
+      unit: 'By',
+      data: 'sum',
+      monotonic: true,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_int',
+    },
+    'process.threads': {
+      unit: '{threads}',
+      data: 'sum',
+      monotonic: false,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_int',
+    },
+    'process.open_file_descriptors': {
+      unit: '{count}',
+      data: 'sum',
+      monotonic: false,
+      temporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+      valueKind: 'as_int',
+    },
   };
   for (const [name, shape] of Object.entries(expected)) assert.deepEqual(metricShapes.get(name), shape, name);
 
-  const resource = Object.fromEntries((request.resource_metrics[0]?.resource.attributes ?? []).map((kv) => [kv.key, kv.value.string_value]));
+  const resource = Object.fromEntries(
+    (request.resource_metrics[0]?.resource.attributes ?? []).map((kv) => [kv.key, kv.value.string_value]),
+  );
   assert.equal(resource['service.name'], 'process-simulator');
   assert.ok(resource['host.name']);
   assert.equal(resource['os.type'], 'linux');
@@ -133,7 +184,15 @@ test('OTLP carries hostmetrics names, units, types, integer values and the proce
     const starttime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     const startNs = (btime * 100 + starttime) * 10_000_000;
     assert.equal(point.start_time_unix_nano, startNs, `start time of ${pid} is its process start`);
-    for (const key of ['process.parent_pid', 'process.executable.name', 'process.executable.path', 'process.command', 'process.command_line', 'process.owner', 'simulator.priority']) {
+    for (const key of [
+      'process.parent_pid',
+      'process.executable.name',
+      'process.executable.path',
+      'process.command',
+      'process.command_line',
+      'process.owner',
+      'simulator.priority',
+    ]) {
       assert.ok(key in attributes, `${key} on ${pid}`);
     }
   }
@@ -153,16 +212,32 @@ test('a process that exits leaves /metrics at once and the next OTLP export', as
   simulator.engine.killProcesses([victim.pid], 'SIGKILL', 'api');
   await exited;
   const families = await scrape();
-  assert.equal(samplesOf(families, 'process_threads', { process_pid: String(victim.pid) }).length, 0, 'gone from /metrics');
+  assert.equal(
+    samplesOf(families, 'process_threads', { process_pid: String(victim.pid) }).length,
+    0,
+    'gone from /metrics',
+  );
   const after = Date.now();
   const next = await sink.waitFor((r) => pointsOf(r, 'process.threads').length > 0);
   assert.ok(Date.now() - after < 2500, 'within about one interval (1 s)');
-  assert.equal(pointsOf(next, 'process.threads').filter((p) => p.attributes['process.pid'] === victim.pid).length, 0, 'gone from OTLP');
+  assert.equal(
+    pointsOf(next, 'process.threads').filter((p) => p.attributes['process.pid'] === victim.pid).length,
+    0,
+    'gone from OTLP',
+  );
 });
 
-test('SIMULATION_ATTRIBUTES=false gives exactly a real host\'s label set', async () => {
+test("SIMULATION_ATTRIBUTES=false gives exactly a real host's label set", async () => {
   const plain = await startSimulator(
-    loadConfig({ PROFILE: 'realistic', PROCESS_COUNT: '2', SEED: '2', METRICS_PORT: '0', CONTROL_PORT: '0', SIMULATION_ATTRIBUTES: 'false', OTEL_METRICS_EXPORTER: 'none' }),
+    loadConfig({
+      PROFILE: 'realistic',
+      PROCESS_COUNT: '2',
+      SEED: '2',
+      METRICS_PORT: '0',
+      CONTROL_PORT: '0',
+      SIMULATION_ATTRIBUTES: 'false',
+      OTEL_METRICS_EXPORTER: 'none',
+    }),
     silent,
   );
   try {
@@ -190,7 +265,10 @@ test('no collector listening: one warning, retries every interval, nothing crash
     createLogger('info', (line) => lines.push(line)),
   );
   try {
-    assert.ok(await waitUntil(() => lonely.telemetry.exportStatus.failed >= 4, 10_000), `failed exports: ${lonely.telemetry.exportStatus.failed}`);
+    assert.ok(
+      await waitUntil(() => lonely.telemetry.exportStatus.failed >= 4, 10_000),
+      `failed exports: ${lonely.telemetry.exportStatus.failed}`,
+    );
     assert.equal(lines.filter((line) => line.includes('OTLP export failing')).length, 1, lines.join(''));
     assert.equal(lonely.engine.liveCount, 2);
   } finally {
@@ -198,7 +276,7 @@ test('no collector listening: one warning, retries every interval, nothing crash
   }
 });
 
-test('requests stay under the collector\'s 4 MiB limit: the sink refuses larger ones, and none were refused', () => {
+test("requests stay under the collector's 4 MiB limit: the sink refuses larger ones, and none were refused", () => {
   assert.ok(sink.requests.length > 0);
   for (const { bytes } of sink.requests) assert.ok(bytes < 4 * 1024 * 1024);
 });

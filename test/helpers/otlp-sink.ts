@@ -57,21 +57,39 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     defaults: true,
     oneofs: true,
   });
-  const service = (grpc.loadPackageDefinition(definition) as any).opentelemetry.proto.collector.metrics.v1.MetricsService.service;
-  const export_ = service.Export;
-  const deserialize = export_.requestDeserialize as (buffer: Buffer) => ExportRequest;
+  // the loaded package is typed as a generic tree; this path is fixed by the .proto files
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
+    opentelemetry: {
+      proto: { collector: { metrics: { v1: { MetricsService: { service: grpc.ServiceDefinition } } } } };
+    };
+  };
+  const service = root.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
+  const export_ = service.Export as grpc.MethodDefinition<ExportRequest, unknown>;
+  const deserialize = export_.requestDeserialize;
   let lastBytes = 0;
   const requests: OtlpSink['requests'] = [];
-  const waiters: Array<{ predicate: (request: ExportRequest) => boolean; resolve: (request: ExportRequest) => void }> = [];
+  const waiters: Array<{
+    predicate: (request: ExportRequest) => boolean;
+    resolve: (request: ExportRequest) => void;
+  }> = [];
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const sink = {
     failing: false,
   } as OtlpSink & { failing: boolean };
   server.addService(
-    { Export: { ...export_, requestDeserialize: (buffer: Buffer) => ((lastBytes = buffer.length), deserialize(buffer)) } },
+    {
+      Export: {
+        ...export_,
+        requestDeserialize: (buffer: Buffer) => {
+          lastBytes = buffer.length;
+          return deserialize(buffer);
+        },
+      },
+    },
     {
       Export: (call: grpc.ServerUnaryCall<ExportRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        if (sink.failing) return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
+        if (sink.failing)
+          return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
         requests.push({ bytes: lastBytes, receivedAtMs: Date.now(), request: call.request });
         if (requests.length > keep) requests.shift();
         for (const waiter of [...waiters]) {
@@ -85,7 +103,9 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     },
   );
   const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   return Object.assign(sink, {
     endpoint: `http://127.0.0.1:${boundPort}`,
@@ -93,7 +113,10 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     requests,
     waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs = 20_000) {
       return new Promise<ExportRequest>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching OTLP request within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching OTLP request within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           predicate,
           resolve: (request) => {
@@ -108,7 +131,10 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
 }
 
 /** Every data point of `metricName` in a request, with its attributes as a plain object. */
-export function pointsOf(request: ExportRequest, metricName: string): Array<{ attributes: Record<string, unknown>; value: number; point: NumberDataPoint; metric: Metric }> {
+export function pointsOf(
+  request: ExportRequest,
+  metricName: string,
+): Array<{ attributes: Record<string, unknown>; value: number; point: NumberDataPoint; metric: Metric }> {
   const result = [];
   for (const rm of request.resource_metrics) {
     for (const sm of rm.scope_metrics) {
@@ -117,8 +143,15 @@ export function pointsOf(request: ExportRequest, metricName: string): Array<{ at
         const points = metric.sum?.data_points ?? metric.gauge?.data_points ?? [];
         for (const point of points) {
           const attributes: Record<string, unknown> = {};
-          for (const kv of point.attributes) attributes[kv.key] = kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
-          result.push({ attributes, value: (point.value === 'as_int' ? point.as_int : point.as_double) as number, point, metric });
+          for (const kv of point.attributes)
+            attributes[kv.key] =
+              kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
+          result.push({
+            attributes,
+            value: (point.value === 'as_int' ? point.as_int : point.as_double) as number,
+            point,
+            metric,
+          });
         }
       }
     }

@@ -2,8 +2,9 @@
  * Direct /proc reads for assertions, independent of the code under test (so a bug in the simulator's
  * reader cannot hide a bug in what it reports).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const PAGE_SIZE = 4096;
 export const CLOCK_TICKS = 100;
@@ -63,7 +64,11 @@ export function childrenOf(ppid: number): number[] {
   return children;
 }
 
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await condition()) return true;

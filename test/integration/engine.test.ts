@@ -10,7 +10,16 @@ import type { TimedEvent } from '../../src/engine/events.ts';
 import { builtinProfile, validateProfile } from '../../src/profiles/load.ts';
 import { scaleProfile } from '../../src/profiles/plan.ts';
 import type { ProfileInput } from '../../src/profiles/schema.ts';
-import { cpuSeconds, fdCount, isAlive, processGroup, procStatus, psComm, rssBytes, waitUntil } from '../helpers/proc.ts';
+import {
+  cpuSeconds,
+  fdCount,
+  isAlive,
+  processGroup,
+  procStatus,
+  psComm,
+  rssBytes,
+  waitUntil,
+} from '../helpers/proc.ts';
 
 let engine: Engine;
 const events: TimedEvent[] = [];
@@ -23,7 +32,13 @@ after(async () => {
 });
 
 async function run(profile: ProfileInput, seed = 1) {
-  const simulation = engine.createSimulation({ name: profile.name, profile: validateProfile(profile), seed, durationMs: undefined, chaos: false });
+  const simulation = engine.createSimulation({
+    name: profile.name,
+    profile: validateProfile(profile),
+    seed,
+    durationMs: undefined,
+    chaos: false,
+  });
   await engine.startSimulation(simulation.id);
   return simulation;
 }
@@ -45,7 +60,11 @@ test('simulated processes are real: their names in /proc and ps, own process gro
     }
     const postgres = live.find((p) => p.name === 'postgres');
     assert.ok(postgres);
-    assert.deepEqual(readFileSync(`/proc/${postgres.pid}/cmdline`, 'utf8').split('\0').filter(Boolean), ['postgres', '-D', '/var/lib/postgresql/16/main']);
+    assert.deepEqual(readFileSync(`/proc/${postgres.pid}/cmdline`, 'utf8').split('\0').filter(Boolean), [
+      'postgres',
+      '-D',
+      '/var/lib/postgresql/16/main',
+    ]);
   } finally {
     await engine.stopSimulation(simulation.id);
   }
@@ -64,8 +83,15 @@ test('threads and open fds are exactly those of the template', async () => {
   try {
     for (const info of engine.processesOf(simulation.id)) {
       const expected = info.targets;
-      const settled = await waitUntil(() => Number(procStatus(info.pid)?.Threads) === expected.threads && fdCount(info.pid) === expected.fds, 3000);
-      assert.ok(settled, `${info.name}: threads ${procStatus(info.pid)?.Threads}/${expected.threads}, fds ${fdCount(info.pid)}/${expected.fds}`);
+      const settled = await waitUntil(
+        () =>
+          Number(procStatus(info.pid)?.Threads) === expected.threads && fdCount(info.pid) === expected.fds,
+        3000,
+      );
+      assert.ok(
+        settled,
+        `${info.name}: threads ${procStatus(info.pid)?.Threads}/${expected.threads}, fds ${fdCount(info.pid)}/${expected.fds}`,
+      );
     }
   } finally {
     await engine.stopSimulation(simulation.id);
@@ -77,14 +103,24 @@ test('RSS holds a steady target and follows a growing one while the process runs
     name: 'memory',
     templates: [
       { name: 'steady-mem', count: 1, priority: 'medium', memory: 48 },
-      { name: 'leaky-mem', count: 1, priority: 'low', memory: { pattern: 'growing', start: 16, max: 200, per_minute: 60 } },
+      {
+        name: 'leaky-mem',
+        count: 1,
+        priority: 'low',
+        memory: { pattern: 'growing', start: 16, max: 200, per_minute: 60 },
+      },
     ],
   });
   try {
-    const [steady, leaky] = ['steady-mem', 'leaky-mem'].map((name) => engine.processesOf(simulation.id).find((p) => p.name === name));
+    const [steady, leaky] = ['steady-mem', 'leaky-mem'].map((name) =>
+      engine.processesOf(simulation.id).find((p) => p.name === name),
+    );
     assert.ok(steady && leaky);
     const target = 48 * 2 ** 20;
-    assert.ok(await waitUntil(() => Math.abs(rssBytes(steady.pid) - target) <= 0.05 * target, 3000), `steady RSS ${rssBytes(steady.pid)} vs ${target}`);
+    assert.ok(
+      await waitUntil(() => Math.abs(rssBytes(steady.pid) - target) <= 0.05 * target, 3000),
+      `steady RSS ${rssBytes(steady.pid)} vs ${target}`,
+    );
     const readings: Array<{ rss: number; target: number }> = [];
     for (let i = 0; i < 4; i++) {
       await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -94,7 +130,10 @@ test('RSS holds a steady target and follows a growing one while the process runs
     }
     for (const { rss, target: leakTarget } of readings) {
       // the target moves 1 MiB/s and is rewritten once a second: allow that one second of lag on top
-      assert.ok(Math.abs(rss - leakTarget) <= 0.05 * leakTarget + 2 ** 20, `growing RSS ${rss} vs target ${leakTarget}`);
+      assert.ok(
+        Math.abs(rss - leakTarget) <= 0.05 * leakTarget + 2 ** 20,
+        `growing RSS ${rss} vs target ${leakTarget}`,
+      );
     }
     const first = readings[0] as { rss: number };
     const last = readings.at(-1) as { rss: number };
@@ -109,12 +148,19 @@ test('CPU follows a spiky pattern: over one whole period the mean is within 5 po
   const simulation = await run({
     name: 'cpu',
     templates: [
-      { name: 'spiky-cpu', count: 1, priority: 'high', cpu: { pattern: 'spiky', base: 4, peak: 40, every: '10s', for: '5s' } },
+      {
+        name: 'spiky-cpu',
+        count: 1,
+        priority: 'high',
+        cpu: { pattern: 'spiky', base: 4, peak: 40, every: '10s', for: '5s' },
+      },
       { name: 'idle-proc', count: 1, priority: 'low' },
     ],
   });
   try {
-    const [spiky, idle] = ['spiky-cpu', 'idle-proc'].map((name) => engine.processesOf(simulation.id).find((p) => p.name === name));
+    const [spiky, idle] = ['spiky-cpu', 'idle-proc'].map((name) =>
+      engine.processesOf(simulation.id).find((p) => p.name === name),
+    );
     assert.ok(spiky && idle);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const [spiky0, idle0, wall0] = [cpuSeconds(spiky.pid), cpuSeconds(idle.pid), Date.now()];
@@ -123,7 +169,10 @@ test('CPU follows a spiky pattern: over one whole period the mean is within 5 po
     const spikyPercent = ((cpuSeconds(spiky.pid) - spiky0) / wall) * 100;
     const idleTicks = Math.round((cpuSeconds(idle.pid) - idle0) * 100);
     const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-    assert.ok(Math.abs(spikyPercent - 22) <= 5, `spiky mean ${spikyPercent.toFixed(1)} % vs 22 % (load average ${load})`);
+    assert.ok(
+      Math.abs(spikyPercent - 22) <= 5,
+      `spiky mean ${spikyPercent.toFixed(1)} % vs 22 % (load average ${load})`,
+    );
     assert.ok(idleTicks <= 1, `an idle process used ${idleTicks} ticks in 10 s`);
   } finally {
     await engine.stopSimulation(simulation.id);
@@ -138,8 +187,13 @@ test('a lifetime ends a process and the replacement takes the next generation na
   try {
     const ok = await waitUntil(() => simulation.exits.lifetime.low >= 4, 8000, 100);
     assert.ok(ok, `lifetime exits: ${simulation.exits.lifetime.low}`);
-    const names = events.filter((e) => e.type === 'ProcessStarted' && e.simulationId === simulation.id).map((e) => (e as { name: string }).name);
-    assert.ok(names.includes('job-a1-0') && names.includes('job-a1-1') && names.includes('job-a2-2'), names.join(' '));
+    const names = events
+      .filter((e) => e.type === 'ProcessStarted' && e.simulationId === simulation.id)
+      .map((e) => (e as { name: string }).name);
+    assert.ok(
+      names.includes('job-a1-0') && names.includes('job-a1-1') && names.includes('job-a2-2'),
+      names.join(' '),
+    );
     for (const info of engine.processesOf(simulation.id)) assert.equal(procStatus(info.pid)?.Name, info.name);
   } finally {
     await engine.stopSimulation(simulation.id);
@@ -147,12 +201,18 @@ test('a lifetime ends a process and the replacement takes the next generation na
 });
 
 test('a worker that dies unexpectedly is recorded as crashed with its signal and replaced', async () => {
-  const simulation = await run({ name: 'crash', templates: [{ name: 'fragile', count: 1, priority: 'medium', restart: 'on-failure' }] });
+  const simulation = await run({
+    name: 'crash',
+    templates: [{ name: 'fragile', count: 1, priority: 'medium', restart: 'on-failure' }],
+  });
   try {
     const [victim] = engine.processesOf(simulation.id);
     assert.ok(victim);
     process.kill(victim.pid, 'SIGKILL');
-    assert.ok(await waitUntil(() => engine.processesOf(simulation.id).some((p) => p.pid !== victim.pid), 3000), 'replaced');
+    assert.ok(
+      await waitUntil(() => engine.processesOf(simulation.id).some((p) => p.pid !== victim.pid), 3000),
+      'replaced',
+    );
     const exit = events.find((e) => e.type === 'ProcessExited' && e.pid === victim.pid);
     assert.deepEqual(
       exit && { reason: (exit as { reason: string }).reason, signal: (exit as { signal: string }).signal },
@@ -165,8 +225,17 @@ test('a worker that dies unexpectedly is recorded as crashed with its signal and
 });
 
 test('a simulation with a duration completes on its own and leaves nothing behind', async () => {
-  const profile = validateProfile({ name: 'short', templates: [{ name: 'brief', count: 3, priority: 'low' }] });
-  const simulation = engine.createSimulation({ name: 'short', profile, seed: 3, durationMs: 1500, chaos: false });
+  const profile = validateProfile({
+    name: 'short',
+    templates: [{ name: 'brief', count: 3, priority: 'low' }],
+  });
+  const simulation = engine.createSimulation({
+    name: 'short',
+    profile,
+    seed: 3,
+    durationMs: 1500,
+    chaos: false,
+  });
   await engine.startSimulation(simulation.id);
   const pids = engine.processesOf(simulation.id).map((p) => p.pid);
   assert.equal(pids.length, 3);

@@ -49,5 +49,8 @@ test('bad values are refused with the variable, the value and what was expected,
       /DURATION:.*\(got "-5m"\)/.test(error.message) &&
       /AUTO_START: expected true or false \(got "maybe"\)/.test(error.message),
   );
-  assert.throws(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x:1' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  assert.throws(
+    () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x:1' }),
+    /OTEL_EXPORTER_OTLP_ENDPOINT/,
+  );
 });

@@ -13,7 +13,11 @@ test('a spiky pattern spends `for` of every `every` at its peak', () => {
   for (let t = 0; t < 100_000; t += 100) if (valueAt(pattern, t, 'p1') === 50) atPeak++;
   assert.equal(atPeak, 200, '20 % of 1000 steps');
   // phases differ between processes, so a fleet does not spike in lockstep
-  const phases = new Set(['a', 'b', 'c', 'd', 'e'].map((key) => [0, 2000, 4000, 6000, 8000].map((t) => valueAt(pattern, t, key)).join()));
+  const phases = new Set(
+    ['a', 'b', 'c', 'd', 'e'].map((key) =>
+      [0, 2000, 4000, 6000, 8000].map((t) => valueAt(pattern, t, key)).join(),
+    ),
+  );
   assert.ok(phases.size > 1);
 });
 
@@ -33,8 +37,14 @@ test('a random pattern stays in range, changes per step, and is the same for the
   assert.ok(values.every((v) => v >= 5 && v <= 15));
   assert.ok(new Set(values).size > 50);
   assert.equal(valueAt(pattern, 1500, 'proc-1'), valueAt(pattern, 1999, 'proc-1'), 'constant within a step');
-  assert.deepEqual(values, Array.from({ length: 100 }, (_, i) => valueAt(pattern, i * 1000, 'proc-1')));
-  assert.notDeepEqual(values, Array.from({ length: 100 }, (_, i) => valueAt(pattern, i * 1000, 'proc-2')));
+  assert.deepEqual(
+    values,
+    Array.from({ length: 100 }, (_, i) => valueAt(pattern, i * 1000, 'proc-1')),
+  );
+  assert.notDeepEqual(
+    values,
+    Array.from({ length: 100 }, (_, i) => valueAt(pattern, i * 1000, 'proc-2')),
+  );
 });
 
 test('peakOf gives the largest value a pattern reaches', () => {

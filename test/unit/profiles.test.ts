@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { builtinProfile, builtinProfileNames, loadProfileFile, validateProfile } from '../../src/profiles/load.ts';
+import {
+  builtinProfile,
+  builtinProfileNames,
+  loadProfileFile,
+  validateProfile,
+} from '../../src/profiles/load.ts';
 import { lifetimeOf, planProcesses, processSeedKey, scaleProfile } from '../../src/profiles/plan.ts';
 import { MAX_COMM_BYTES } from '../../src/profiles/schema.ts';
 
@@ -32,8 +37,12 @@ test('high-cardinality has 500+ unique names by default and more with a count', 
 test('realistic has every kind of process the README promises, all four priorities', () => {
   const profile = builtinProfile('realistic');
   const names = profile.templates.map((t) => t.name).join(' ');
-  for (const kind of ['nginx', 'postgres', 'redis', 'gunicorn', 'node-api', 'chrome-tab', 'cron']) assert.match(names, new RegExp(kind));
-  assert.deepEqual(new Set(profile.templates.map((t) => t.priority)), new Set(['critical', 'high', 'medium', 'low']));
+  for (const kind of ['nginx', 'postgres', 'redis', 'gunicorn', 'node-api', 'chrome-tab', 'cron'])
+    assert.match(names, new RegExp(kind));
+  assert.deepEqual(
+    new Set(profile.templates.map((t) => t.priority)),
+    new Set(['critical', 'high', 'medium', 'low']),
+  );
   const tabs = profile.templates.find((t) => t.name.startsWith('chrome-tab'));
   assert.equal(tabs?.memory.pattern, 'growing');
   assert.ok(tabs?.lifetime);
@@ -41,17 +50,25 @@ test('realistic has every kind of process the README promises, all four prioriti
 
 test('critical processes are never given a lifetime in the built-ins, and a profile that tries is refused', () => {
   for (const name of builtinProfileNames()) {
-    for (const template of builtinProfile(name).templates) if (template.priority === 'critical') assert.equal(template.lifetime, undefined);
+    for (const template of builtinProfile(name).templates)
+      if (template.priority === 'critical') assert.equal(template.lifetime, undefined);
   }
   assert.throws(
-    () => validateProfile({ name: 'x', templates: [{ name: 'db', count: 1, priority: 'critical', lifetime: '10s' }] }),
+    () =>
+      validateProfile({
+        name: 'x',
+        templates: [{ name: 'db', count: 1, priority: 'critical', lifetime: '10s' }],
+      }),
     /templates\.0\.lifetime: critical processes are never churned/,
   );
 });
 
 test('scaling keeps proportions and hits the requested total exactly', () => {
   const scaled = scaleProfile(builtinProfile('realistic'), 100);
-  assert.equal(scaled.templates.reduce((sum, t) => sum + t.count, 0), 100);
+  assert.equal(
+    scaled.templates.reduce((sum, t) => sum + t.count, 0),
+    100,
+  );
   const nginx = scaled.templates.find((t) => t.name === 'nginx-worker');
   assert.ok(nginx && nginx.count >= 14 && nginx.count <= 16, `nginx-worker x${nginx?.count}`);
 });
@@ -59,7 +76,9 @@ test('scaling keeps proportions and hits the requested total exactly', () => {
 test('the same seed gives the same names, patterns and churn schedule', () => {
   const profile = builtinProfile('process-churn');
   const schedule = (seed: number) =>
-    planProcesses(profile).map((p) => `${p.name}:${lifetimeOf(p.template, processSeedKey(seed, p.templateIndex, p.index, 0))}`);
+    planProcesses(profile).map(
+      (p) => `${p.name}:${lifetimeOf(p.template, processSeedKey(seed, p.templateIndex, p.index, 0))}`,
+    );
   assert.deepEqual(schedule(42), schedule(42));
   assert.notDeepEqual(schedule(42), schedule(43));
 });
@@ -71,14 +90,28 @@ test('validation errors name the field, the value and what was expected', () => 
         name: 'mine',
         templates: [{ name: 'web', count: 2, priority: 'urgent' }],
       }),
-    (error: Error) => /templates\.0\.priority/.test(error.message) && /"urgent"/.test(error.message) && /critical/.test(error.message),
+    (error: Error) =>
+      /templates\.0\.priority/.test(error.message) &&
+      /"urgent"/.test(error.message) &&
+      /critical/.test(error.message),
   );
   assert.throws(
-    () => validateProfile({ name: 'mine', templates: [{ name: 'a-process-name-too-long', count: 1, priority: 'low' }] }),
+    () =>
+      validateProfile({
+        name: 'mine',
+        templates: [{ name: 'a-process-name-too-long', count: 1, priority: 'low' }],
+      }),
     /templates\.0\.name: expands to "a-process-name-too-long".*15 bytes/,
   );
-  assert.throws(() => validateProfile({ name: 'mine', templates: [{ name: 'x', count: 1, priority: 'low', cpu: 250 }] }), /templates\.0\.cpu.*at most 100/);
-  assert.throws(() => validateProfile({ name: 'mine', templates: [{ name: 'x', count: 1, priority: 'low', colour: 'red' }] }), /colour/);
+  assert.throws(
+    () => validateProfile({ name: 'mine', templates: [{ name: 'x', count: 1, priority: 'low', cpu: 250 }] }),
+    /templates\.0\.cpu.*at most 100/,
+  );
+  assert.throws(
+    () =>
+      validateProfile({ name: 'mine', templates: [{ name: 'x', count: 1, priority: 'low', colour: 'red' }] }),
+    /colour/,
+  );
   assert.throws(() => builtinProfile('nope'), /profile: unknown profile; expected one of realistic/);
 });
 
@@ -88,13 +121,39 @@ test('loads a user profile from YAML and from JSON', () => {
     const yaml = join(dir, 'mine.yaml');
     writeFileSync(
       yaml,
-      ['name: mine', 'templates:', '  - name: web-{i}', '    count: 3', '    priority: high', '    cpu: {pattern: spiky, base: 1, peak: 20, every: 30s, for: 5s}', '    memory: 32', '    threads: 4', '    fds: 20'].join('\n'),
+      [
+        'name: mine',
+        'templates:',
+        '  - name: web-{i}',
+        '    count: 3',
+        '    priority: high',
+        '    cpu: {pattern: spiky, base: 1, peak: 20, every: 30s, for: 5s}',
+        '    memory: 32',
+        '    threads: 4',
+        '    fds: 20',
+      ].join('\n'),
     );
     const profile = loadProfileFile(yaml);
     assert.equal(profile.templates[0]?.cpu.pattern, 'spiky');
-    assert.deepEqual(planProcesses(profile).map((p) => p.name), ['web-1', 'web-2', 'web-3']);
+    assert.deepEqual(
+      planProcesses(profile).map((p) => p.name),
+      ['web-1', 'web-2', 'web-3'],
+    );
     const json = join(dir, 'mine.json');
-    writeFileSync(json, JSON.stringify({ name: 'mine', templates: [{ name: 'db', count: 1, priority: 'critical', memory: { pattern: 'growing', start: 10, max: 20, per_minute: 1 } }] }));
+    writeFileSync(
+      json,
+      JSON.stringify({
+        name: 'mine',
+        templates: [
+          {
+            name: 'db',
+            count: 1,
+            priority: 'critical',
+            memory: { pattern: 'growing', start: 10, max: 20, per_minute: 1 },
+          },
+        ],
+      }),
+    );
     assert.equal(loadProfileFile(json).templates[0]?.memory.pattern, 'growing');
     writeFileSync(json, '{ not json');
     assert.throws(() => loadProfileFile(json), /mine\.json is not valid JSON/);

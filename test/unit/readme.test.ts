@@ -9,7 +9,8 @@ import { ENV_VARS } from '../../src/config/defaults.ts';
 import { PROCESS_METRICS } from '../../src/telemetry/process-metrics.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const scripts = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts as Record<string, string>;
+const scripts = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  .scripts as Record<string, string>;
 
 test('every environment variable the simulator reads is documented', () => {
   const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));

@@ -65,7 +65,8 @@ test('10,000 processes are split into OTLP requests that each stay under 4 MiB, 
   for (const chunk of chunks) {
     const bytes = ProtobufMetricsSerializer.serializeRequest(chunk)?.byteLength ?? 0;
     assert.ok(bytes < 4 * 1024 * 1024, `a request of ${bytes} bytes`);
-    for (const scope of chunk.scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
+    for (const scope of chunk.scopeMetrics)
+      for (const metric of scope.metrics) points += metric.dataPoints.length;
   }
   assert.equal(points, 90_000);
   assert.ok(chunks.length >= Math.ceil(wholeBytes / (4 * 1024 * 1024)));
@@ -74,12 +75,15 @@ test('10,000 processes are split into OTLP requests that each stay under 4 MiB, 
 test('a small collection stays one request with its metric order', () => {
   const chunks = splitResourceMetrics(fleet(10));
   assert.equal(chunks.length, 1);
-  assert.deepEqual(chunks[0]?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name), [
-    'process.cpu.time',
-    'process.memory.usage',
-    'process.memory.virtual',
-    'process.disk.io',
-    'process.threads',
-    'process.open_file_descriptors',
-  ]);
+  assert.deepEqual(
+    chunks[0]?.scopeMetrics[0]?.metrics.map((m) => m.descriptor.name),
+    [
+      'process.cpu.time',
+      'process.memory.usage',
+      'process.memory.virtual',
+      'process.disk.io',
+      'process.threads',
+      'process.open_file_descriptors',
+    ],
+  );
 });
