@@ -4,11 +4,12 @@
  * interval it records the engine's RSS and heap, the zombies among its children, and scrapes /metrics
  * to check that no PID that exited more than one interval ago still has series.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { childrenOf } from './lib/proc.ts';
 import { table } from './lib/results.ts';
+import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
 import { fmt, MiB, sleep } from './lib/stats.ts';
@@ -64,9 +65,11 @@ const total = (counts: Record<string, number>) => Object.values(counts).reduce((
 
 export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
   const { perSecond, durationMs, log } = options;
-  const processes = Math.round(perSecond * LIFETIME_S);
+  // A lifetime ends at the first control tick (1 s) after its deadline: half a second late on average.
+  const processes = Math.round(perSecond * (LIFETIME_S + 0.5));
   const dir = mkdtempSync(join(tmpdir(), 'psim-bench-churn-'));
   const profileFile = join(dir, 'churn.json');
+  const bodyFile = join(dir, 'metrics.txt');
   writeFileSync(
     profileFile,
     JSON.stringify({
@@ -110,7 +113,8 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
     while (performance.now() - started < durationMs) {
       await sleep(INTERVAL_MS);
       const scrapeStart = Date.now();
-      const body = await (await fetch(telemetry.prometheusUrl as string)).text();
+      await scrape(telemetry.prometheusUrl as string, bodyFile);
+      const body = readFileSync(bodyFile, 'utf8');
       scrapes++;
       const pids = new Set<number>();
       for (const match of body.matchAll(/process_pid="(\d+)"/g)) pids.add(Number(match[1]));

@@ -32,7 +32,7 @@ function scaleReport(results: ScaleResult[]): string {
     ['engine heap used (MiB)', (r) => fmt(r.engineHeapMiB, 0)],
     ['/metrics size (MiB)', (r) => fmt(r.metricsBytes / 2 ** 20, 2)],
     ['/metrics process series', (r) => fmt(r.metricsSeries, 0)],
-    ['/metrics time, fetch to last byte (ms)', (r) => fmt(r.metricsMs, 0)],
+    ['/metrics time, curl to last byte (ms)', (r) => fmt(r.metricsMs, 0)],
     ['OTLP data points per export', (r) => fmt(r.otlpDataPoints, 0)],
     ['OTLP requests per export', (r) => fmt(r.otlpRequests, 0)],
     ['OTLP largest request (MiB; collector limit 4)', (r) => fmt(r.otlpMaxRequestBytes / 2 ** 20, 2)],

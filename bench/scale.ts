@@ -6,7 +6,7 @@
  * reference reader, the collector's hostmetrics scraper, systeminformation and pidusage.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { SnapshotStore } from '../src/sampler/snapshot.ts';
 import { runCReader } from './lib/c-reader.ts';
 import { measureCollector } from './lib/collector.ts';
 import { childrenOf, memAvailable, smapsRollup } from './lib/proc.ts';
+import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
 import { MiB, median, sleep } from './lib/stats.ts';
@@ -146,20 +147,20 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     }
     if (telemetry.exportStatus.lastError) log(`  OTLP export error: ${telemetry.exportStatus.lastError}`);
 
-    // ---- /metrics, fetched like a scraper would
+    // ---- /metrics, scraped from outside like a scraper would (curl)
     const url = telemetry.prometheusUrl as string;
-    const metricsMs: number[] = [];
-    let body = '';
-    for (let i = 0; i < repeats; i++) {
-      const start = performance.now();
-      body = await (await fetch(url)).text();
-      metricsMs.push(performance.now() - start);
-    }
-    const metricsSeries = body.split('\n').filter((line) => line.startsWith('process_')).length;
-    const metricsBytes = Buffer.byteLength(body);
-    body = '';
-
+    const bodyDir = mkdtempSync(join(tmpdir(), 'psim-bench-scrape-'));
+    const bodyFile = join(bodyDir, 'metrics.txt');
+    const scrapes = [];
+    for (let i = 0; i < repeats; i++) scrapes.push(await scrape(url, bodyFile));
     const memory = process.memoryUsage();
+    const metricsSeries = readFileSync(bodyFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('process_')).length;
+    const metricsBytes = scrapes.at(-1)?.bytes ?? 0;
+    const metricsMs = scrapes.map((one) => one.ms);
+    rmSync(bodyDir, { recursive: true, force: true });
+
     const result: ScaleResult = {
       count,
       running: pids.length,
