@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,14 @@ import { MAIN } from '../helpers/sigkill-trial.ts';
 const NOBODY = 65534;
 const PLANNED = 600;
 const isRoot = process.getuid?.() === 0;
+const missing = ['setpriv', 'prlimit', 'python3'].filter(
+  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+);
+const skip = !isRoot
+  ? 'needs root to run the simulator as another user'
+  : missing.length > 0
+    ? `needs ${missing.join(', ')}`
+    : false;
 
 /** Tasks (threads included) on the machine now. */
 function machineTasks(): number {
@@ -20,7 +29,7 @@ function machineTasks(): number {
 }
 
 describe('a spawn failure halfway through the ramp (EAGAIN)', {
-  skip: isRoot ? false : 'needs root to run the simulator as another user',
+  skip,
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'psim-eagain-'));
   let simulator: TestChild | undefined;
@@ -55,10 +64,11 @@ describe('a spawn failure halfway through the ramp (EAGAIN)', {
       OTEL_METRICS_EXPORTER: 'none',
       LOG_LEVEL: 'info',
     };
-    simulator = spawnChild(asNobody[0] as string, [...asNobody.slice(1), process.execPath, MAIN], env);
+    const child = spawnChild(asNobody[0] as string, [...asNobody.slice(1), process.execPath, MAIN], env);
+    simulator = child;
     // setpriv and prlimit exec in place: the PID is the simulator's.
     assert.ok(
-      await waitUntil(() => simulator?.exited() || childrenOf(simulator.pid).length >= 30, 20_000),
+      await waitUntil(() => child.exited() || childrenOf(child.pid).length >= 30, 20_000),
       simulator.log(),
     );
     const fill = `
