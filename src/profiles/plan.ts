@@ -36,6 +36,17 @@ export function scaleProfile(profile: Profile, total: number | undefined): Profi
     counts[i] = (counts[i] as number) + 1;
     missing--;
   }
+  // Every kind of process keeps at least one instance when the total allows it: a small run of the
+  // churn profile still has its (critical) scheduler.
+  const wanted = profile.templates.map((t) => t.count > 0);
+  if (total >= wanted.filter(Boolean).length) {
+    for (let i = 0; i < counts.length; i++) {
+      if (!wanted[i] || (counts[i] as number) > 0) continue;
+      const donor = counts.indexOf(Math.max(...counts));
+      counts[donor] = (counts[donor] as number) - 1;
+      counts[i] = 1;
+    }
+  }
   return { ...profile, templates: profile.templates.map((t, i) => ({ ...t, count: counts[i] as number })) };
 }
 

@@ -73,6 +73,12 @@ test('scaling keeps proportions and hits the requested total exactly', () => {
   assert.ok(nginx && nginx.count >= 14 && nginx.count <= 16, `nginx-worker x${nginx?.count}`);
 });
 
+test('a small run keeps at least one of every kind of process, critical ones included', () => {
+  const scaled = scaleProfile(builtinProfile('process-churn'), 10);
+  assert.equal(scaled.templates.reduce((sum, t) => sum + t.count, 0), 10);
+  assert.ok(scaled.templates.every((t) => t.count >= 1), scaled.templates.map((t) => `${t.name}x${t.count}`).join(' '));
+});
+
 test('the same seed gives the same names, patterns and churn schedule', () => {
   const profile = builtinProfile('process-churn');
   const schedule = (seed: number) =>
