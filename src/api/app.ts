@@ -1,13 +1,15 @@
 /**
  * The HTTP control surface (Hono): /health and /info, the resources under /api/v1, /openapi.json
- * generated from the route schemas, and /docs for people. Talks only to the engine's public surface and
- * read-only status; every failure leaves through the one error shape of errors.ts.
+ * generated from the route schemas, and for people /docs and the live dashboard at `/`. Talks only to
+ * the engine's public surface and read-only status; every failure leaves through the one error shape of
+ * errors.ts.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { VERSION } from '../version.ts';
 import { requireToken } from './auth.ts';
 import type { AppContext } from './context.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { ApiError, errorHandler, notFoundHandler, validationHook } from './errors.ts';
 import { chaosRoutes } from './routes/chaos.ts';
@@ -88,6 +90,6 @@ export function createApp(context: AppContext): OpenAPIHono {
     return c.json(document);
   });
   app.get('/docs', (c) => c.html(DOCS_PAGE));
-  app.get('/', (c) => c.redirect('/docs'));
+  app.route('/', dashboardRoutes());
   return app;
 }
