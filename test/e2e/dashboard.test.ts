@@ -181,6 +181,25 @@ describe('the dashboard in Chromium', () => {
     // priorities are colour-coded by class, one per row
     const critical = (await listProcesses(s.url, simulationId)).filter((p) => p.priority === 'critical');
     assert.equal(await page.locator('#processes tbody .prio.critical').count(), critical.length);
+
+    await page.locator('#processes th[data-sort=cpu]').click();
+    const cpus = await page.$$eval('#processes tbody td.cpu', (cells) =>
+      cells.map((cell) => Number.parseFloat(cell.textContent ?? '') || 0),
+    );
+    assert.deepEqual(
+      cpus,
+      [...cpus].sort((a, b) => b - a),
+      'a click on CPU sorts by CPU, highest first',
+    );
+    await page.locator('#processes th[data-sort=priority]').click();
+    const first = shown[0] as string;
+    await page.locator('#filter').fill(first);
+    assert.deepEqual(
+      [...new Set(await tableNames(page))],
+      [first],
+      'the filter keeps the rows whose name contains it',
+    );
+    await page.locator('#filter').fill('');
     assert.deepEqual(problems, []);
   });
 

@@ -121,7 +121,10 @@ async function poll() {
   render();
 }
 
-/** Polls now, or right after the poll under way; the next one follows POLL_MS later. */
+/**
+ * Polls now, or right after the poll under way. The next one follows POLL_MS later, or three times as
+ * long as this one took, so a simulation of thousands of processes does not keep the browser busy.
+ */
 function pollNow({ slow = false } = {}) {
   slowNext ||= slow;
   clearTimeout(timer);
@@ -129,9 +132,11 @@ function pollNow({ slow = false } = {}) {
     again = true;
     return;
   }
+  const started = performance.now();
   running = poll().finally(() => {
     running = undefined;
-    timer = setTimeout(pollNow, again ? 0 : POLL_MS);
+    const pause = Math.max(POLL_MS, 3 * (performance.now() - started));
+    timer = setTimeout(pollNow, again ? 0 : pause);
     again = false;
   });
 }

@@ -20,18 +20,19 @@ const KEYS = {
   state: (p) => p.state ?? '',
 };
 
+// numeric: "svc-10" after "svc-9"
+const collator = new Intl.Collator(undefined, { numeric: true });
+const order = (x, y) => (typeof x === 'string' ? collator.compare(x, y) : x - y);
+
 function compare(key, ascending) {
   const get = KEYS[key] ?? KEYS.priority;
   return (a, b) => {
-    const x = get(a);
-    const y = get(b);
-    const order =
-      x < y
-        ? -1
-        : x > y
-          ? 1
-          : rank(a.priority) - rank(b.priority) || a.name.localeCompare(b.name) || a.pid - b.pid;
-    return ascending ? order : -order;
+    const result =
+      order(get(a), get(b)) ||
+      rank(a.priority) - rank(b.priority) ||
+      collator.compare(a.name, b.name) ||
+      a.pid - b.pid;
+    return ascending ? result : -result;
   };
 }
 
