@@ -85,7 +85,10 @@ export function createExecaSpawner(): Spawner {
       let alive = true;
       const exited = subprocess.then(
         (result) => ({ exitCode: result.exitCode, signal: result.signal }),
-        (error: { exitCode?: number; signal?: string }) => ({ exitCode: error.exitCode, signal: error.signal }),
+        (error: { exitCode?: number; signal?: string }) => ({
+          exitCode: error.exitCode,
+          signal: error.signal,
+        }),
       );
       // execa settles right after Node reaps the child; from then on its PID may be recycled, so no
       // signal may be sent to it.
@@ -177,5 +180,7 @@ export function createNodeSpawner(): Spawner {
 function toSpawnError(request: SpawnRequest, error: unknown): SpawnError {
   const code = (error as { code?: string })?.code ?? 'UNKNOWN';
   const reason = (error as Error)?.message?.split('\n').at(-1) ?? String(error);
-  return new SpawnError(code, `cannot start ${request.argv0} (${request.executable}): ${code}: ${reason}`, { cause: error });
+  return new SpawnError(code, `cannot start ${request.argv0} (${request.executable}): ${code}: ${reason}`, {
+    cause: error,
+  });
 }
