@@ -3,8 +3,9 @@
  * profile -> engine (spawns) -> sampler (reads /proc) -> telemetry (OTLP, Prometheus) and the API
  * beside them; `stop()` tears it down in the reverse order, flushing the last export.
  */
-import type { ApiServer } from './api/server.ts';
+
 import { createApp } from './api/app.ts';
+import type { ApiServer } from './api/server.ts';
 import { startApiServer } from './api/server.ts';
 import type { Config } from './config/config.ts';
 import { SIMULATION_ATTRIBUTE_PREFIX } from './config/defaults.ts';
@@ -40,7 +41,10 @@ export interface RunningSimulator {
 /** Series each exported process metric has per process (its split attribute's values, else 1). */
 export function seriesPerProcess(optionalMetrics: boolean): Record<string, number> {
   return Object.fromEntries(
-    PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => [metric.name, metric.split?.values.length ?? 1]),
+    PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => [
+      metric.name,
+      metric.split?.values.length ?? 1,
+    ]),
   );
 }
 
@@ -65,7 +69,11 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     };
     let failing = 0;
     telemetry = await createTelemetry({
-      resource: await createResource({ serviceName: config.serviceName, serviceVersion: VERSION, extra: config.resourceAttributes }),
+      resource: await createResource({
+        serviceName: config.serviceName,
+        serviceVersion: VERSION,
+        extra: config.resourceAttributes,
+      }),
       store,
       events: engine.events,
       liveByPriority,
@@ -73,11 +81,20 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
       optionalMetrics: config.optionalMetrics,
       scope: { name: 'process-simulator', version: VERSION },
       prometheus: { host: config.metricsHost, port: config.metricsPort },
-      otlp: config.otlp.enabled ? { endpoint: config.otlp.endpoint, headers: config.otlp.headers, timeoutMs: Math.min(10_000, config.exportIntervalMs) } : undefined,
+      otlp: config.otlp.enabled
+        ? {
+            endpoint: config.otlp.endpoint,
+            headers: config.otlp.headers,
+            timeoutMs: Math.min(10_000, config.exportIntervalMs),
+          }
+        : undefined,
       onExport: (outcome) => {
         // An outage is logged once when it starts and once when it ends, not at every interval.
         if (!outcome.ok && failing++ === 0) {
-          log.warn('OTLP export failing; retrying at every interval', { endpoint: config.otlp.endpoint, error: outcome.error?.message });
+          log.warn('OTLP export failing; retrying at every interval', {
+            endpoint: config.otlp.endpoint,
+            error: outcome.error?.message,
+          });
         } else if (outcome.ok && failing > 0) {
           log.info('OTLP export recovered', { endpoint: config.otlp.endpoint, failedExports: failing });
           failing = 0;
@@ -94,7 +111,11 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);
-      if (event.type.startsWith('Simulation') || event.type === 'RampStopped' || event.type.startsWith('Chaos')) {
+      if (
+        event.type.startsWith('Simulation') ||
+        event.type === 'RampStopped' ||
+        event.type.startsWith('Chaos')
+      ) {
         const { type, ...fields } = event;
         log.info(type, fields);
       } else {
@@ -109,7 +130,10 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
         snapshots: store,
         ready: () => stopping === undefined,
         exportStatus: telemetry.exportStatus,
-        endpoints: { metrics: telemetry.prometheusUrl, otlp: config.otlp.enabled ? config.otlp.endpoint : undefined },
+        endpoints: {
+          metrics: telemetry.prometheusUrl,
+          otlp: config.otlp.enabled ? config.otlp.endpoint : undefined,
+        },
         seriesPerProcess: seriesPerProcess(config.optionalMetrics),
         limits: { maxDurationMs: config.maxDurationMs, bodyLimitBytes: config.apiBodyLimitBytes },
         apiToken: config.apiToken,
@@ -119,9 +143,12 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
       config.controlPort,
     );
     if (!config.apiToken && !isLoopback(config.controlHost)) {
-      log.warn('the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes', {
-        host: config.controlHost,
-      });
+      log.warn(
+        'the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes',
+        {
+          host: config.controlHost,
+        },
+      );
     }
     log.info('process-simulator ready', {
       metrics: telemetry.prometheusUrl,
@@ -146,7 +173,11 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
       finished = new Promise((resolve) => {
         const unsubscribe = engine.events.subscribe((event) => {
           if (event.simulationId !== started.id) return;
-          if (event.type === 'SimulationCompleted' || event.type === 'SimulationFailed' || event.type === 'SimulationStopped') {
+          if (
+            event.type === 'SimulationCompleted' ||
+            event.type === 'SimulationFailed' ||
+            event.type === 'SimulationStopped'
+          ) {
             unsubscribe();
             resolve(started);
           }

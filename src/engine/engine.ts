@@ -5,8 +5,8 @@
  * sampler use only this public surface.
  */
 import { randomUUID } from 'node:crypto';
-import { lifetimeOf, peakMemoryMiB, processSeedKey, type PlannedProcess } from '../profiles/plan.ts';
 import { valueAt } from '../profiles/patterns.ts';
+import { lifetimeOf, type PlannedProcess, peakMemoryMiB, processSeedKey } from '../profiles/plan.ts';
 import { createRng, hashKey } from '../profiles/random.ts';
 import { expandName, PRIORITIES } from '../profiles/schema.ts';
 import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
@@ -95,7 +95,8 @@ export class Engine {
 
   getSimulation(id: string): Simulation {
     const simulation = this.#simulations.get(id);
-    if (!simulation) throw new EngineError('not_found', `no simulation with id ${JSON.stringify(id)}`, { id });
+    if (!simulation)
+      throw new EngineError('not_found', `no simulation with id ${JSON.stringify(id)}`, { id });
     return simulation;
   }
 
@@ -112,9 +113,13 @@ export class Engine {
     this.#assertOpen();
     const simulation = this.getSimulation(id);
     if (simulation.state !== 'created') {
-      throw new EngineError('conflict', `simulation ${id} is ${simulation.state}; only a created simulation can start`, {
-        state: simulation.state,
-      });
+      throw new EngineError(
+        'conflict',
+        `simulation ${id} is ${simulation.state}; only a created simulation can start`,
+        {
+          state: simulation.state,
+        },
+      );
     }
     this.#checkCapacity(simulation);
     return simulation;
@@ -132,7 +137,10 @@ export class Engine {
     simulation.startedAtMs = Date.now();
     this.events.emit({ type: 'SimulationStarted', simulationId: id, name: simulation.spec.name });
     if (simulation.spec.durationMs !== undefined) {
-      const timer = setTimeout(() => void this.stopSimulation(id, 'completed').catch(() => {}), simulation.spec.durationMs);
+      const timer = setTimeout(
+        () => void this.stopSimulation(id, 'completed').catch(() => {}),
+        simulation.spec.durationMs,
+      );
       timer.unref();
       simulation.pendingRestarts.add(timer);
     }
@@ -145,7 +153,13 @@ export class Engine {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         simulation.rampWarning = `ramp stopped after ${started} of ${simulation.planned.length} processes: ${reason}`;
-        this.events.emit({ type: 'RampStopped', simulationId: id, started, planned: simulation.planned.length, reason });
+        this.events.emit({
+          type: 'RampStopped',
+          simulationId: id,
+          started,
+          planned: simulation.planned.length,
+          reason,
+        });
         if (started === 0) {
           simulation.failureReason = reason;
           await this.stopSimulation(id, 'failed');
@@ -166,7 +180,10 @@ export class Engine {
    * Stops every process of the simulation (SIGTERM, then SIGKILL after the grace period) and waits for
    * all of them to be reaped. `final` is the state it ends in.
    */
-  async stopSimulation(id: string, final: 'stopped' | 'completed' | 'failed' = 'stopped'): Promise<Simulation> {
+  async stopSimulation(
+    id: string,
+    final: 'stopped' | 'completed' | 'failed' = 'stopped',
+  ): Promise<Simulation> {
     const simulation = this.getSimulation(id);
     if (!simulation.isActive && simulation.state !== 'stopping') return simulation;
     if (simulation.state !== 'stopping') {
@@ -185,9 +202,18 @@ export class Engine {
       simulation.endedAtMs = Date.now();
       const name = simulation.spec.name;
       if (final === 'failed') {
-        this.events.emit({ type: 'SimulationFailed', simulationId: id, name, reason: simulation.failureReason ?? 'unknown' });
+        this.events.emit({
+          type: 'SimulationFailed',
+          simulationId: id,
+          name,
+          reason: simulation.failureReason ?? 'unknown',
+        });
       } else {
-        this.events.emit({ type: final === 'completed' ? 'SimulationCompleted' : 'SimulationStopped', simulationId: id, name });
+        this.events.emit({
+          type: final === 'completed' ? 'SimulationCompleted' : 'SimulationStopped',
+          simulationId: id,
+          name,
+        });
       }
     }
     return simulation;
@@ -200,7 +226,11 @@ export class Engine {
   deleteSimulation(id: string): void {
     const simulation = this.getSimulation(id);
     if (simulation.isActive || simulation.state === 'stopping') {
-      throw new EngineError('conflict', `simulation ${id} is ${simulation.state}; stop it before deleting it`, { state: simulation.state });
+      throw new EngineError(
+        'conflict',
+        `simulation ${id} is ${simulation.state}; stop it before deleting it`,
+        { state: simulation.state },
+      );
     }
     this.#simulations.delete(id);
   }
@@ -233,16 +263,23 @@ export class Engine {
    * one simulation. Critical processes are included only when `includeCritical` is set or the pattern
    * names them exactly (no wildcard).
    */
-  selectProcesses(pattern: string, options: { simulationId?: string; includeCritical?: boolean } = {}): ProcessInfo[] {
+  selectProcesses(
+    pattern: string,
+    options: { simulationId?: string; includeCritical?: boolean } = {},
+  ): ProcessInfo[] {
     const exact = !/[*?]/.test(pattern);
     const regex = globToRegExp(pattern);
-    return [...this.#live.values()]
-      .filter((process) => options.simulationId === undefined || process.simulationId === options.simulationId)
-      // one already being ended is no target: a kill would only relabel why it exits
-      .filter((process) => process.stopReason === undefined)
-      .filter((process) => regex.test(process.name))
-      .filter((process) => process.priority !== 'critical' || options.includeCritical || exact)
-      .map(toProcessInfo);
+    return (
+      [...this.#live.values()]
+        .filter(
+          (process) => options.simulationId === undefined || process.simulationId === options.simulationId,
+        )
+        // one already being ended is no target: a kill would only relabel why it exits
+        .filter((process) => process.stopReason === undefined)
+        .filter((process) => regex.test(process.name))
+        .filter((process) => process.priority !== 'critical' || options.includeCritical || exact)
+        .map(toProcessInfo)
+    );
   }
 
   /**
@@ -252,7 +289,8 @@ export class Engine {
    */
   injectFault(request: Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number }): Fault {
     for (const pid of request.pids) this.#ownedProcess(pid);
-    if (request.kind === 'memory-leak') this.#checkLeak(request.leakBytesPerSecond ?? 0, request.durationMs, request.pids.size);
+    if (request.kind === 'memory-leak')
+      this.#checkLeak(request.leakBytesPerSecond ?? 0, request.durationMs, request.pids.size);
     const now = Date.now();
     const { durationMs, ...fault } = request;
     const full: Fault = { ...fault, id: randomUUID(), startedAtMs: now, endsAtMs: now + durationMs };
@@ -266,7 +304,12 @@ export class Engine {
    * Kills the given PIDs (this engine's children only) with `signal`; they are recorded as killed and
    * replaced if their template restarts them.
    */
-  killProcesses(pids: readonly number[], signal: NodeJS.Signals, origin: 'api' | 'random', simulationId?: string): Fault {
+  killProcesses(
+    pids: readonly number[],
+    signal: NodeJS.Signals,
+    origin: 'api' | 'random',
+    simulationId?: string,
+  ): Fault {
     const processes = pids.map((pid) => this.#ownedProcess(pid));
     const now = Date.now();
     const fault: Fault = {
@@ -281,7 +324,13 @@ export class Engine {
     };
     this.#recordChaos(fault);
     for (const process of processes) this.#terminate(process, 'killed', signal);
-    this.events.emit({ type: 'ChaosEnded', simulationId, faultId: fault.id, kind: fault.kind, pids: [...pids] });
+    this.events.emit({
+      type: 'ChaosEnded',
+      simulationId,
+      faultId: fault.id,
+      kind: fault.kind,
+      pids: [...pids],
+    });
     return fault;
   }
 
@@ -298,7 +347,13 @@ export class Engine {
       const record = simulation.chaos.find((entry) => entry.faultId === id);
       if (record) record.endedAtMs = now;
     }
-    this.events.emit({ type: 'ChaosEnded', simulationId: fault.simulationId, faultId: id, kind: fault.kind, pids: [...fault.pids] });
+    this.events.emit({
+      type: 'ChaosEnded',
+      simulationId: fault.simulationId,
+      faultId: id,
+      kind: fault.kind,
+      pids: [...fault.pids],
+    });
     this.#controlTick();
     return fault;
   }
@@ -330,7 +385,10 @@ export class Engine {
 
   #ownedProcess(pid: number): ManagedProcess {
     const process = this.#live.get(pid);
-    if (!process) throw new EngineError('invalid', `process ${pid} is not a live simulated process of this simulator`, { pid });
+    if (!process)
+      throw new EngineError('invalid', `process ${pid} is not a live simulated process of this simulator`, {
+        pid,
+      });
     return process;
   }
 
@@ -357,16 +415,28 @@ export class Engine {
       throw new EngineError('limit_exceeded', message, { limit, value, requested: wanted });
     };
     if (reserved + wanted > this.maxProcesses) {
-      refuse('MAX_PROCESSES', this.maxProcesses, `${wanted} processes on top of ${reserved} running would exceed MAX_PROCESSES=${this.maxProcesses}`);
+      refuse(
+        'MAX_PROCESSES',
+        this.maxProcesses,
+        `${wanted} processes on top of ${reserved} running would exceed MAX_PROCESSES=${this.maxProcesses}`,
+      );
     }
     const limits = readMachineLimits();
     const threads = simulation.spec.profile.templates.reduce((sum, t) => sum + t.count * t.threads, 0);
     const tasksNow = machineTaskCount();
     if (tasksNow + threads > limits.pidMax * 0.9) {
-      refuse('pid_max', limits.pidMax, `${threads} new tasks on top of ${tasksNow} would exceed 90% of kernel.pid_max=${limits.pidMax}`);
+      refuse(
+        'pid_max',
+        limits.pidMax,
+        `${threads} new tasks on top of ${tasksNow} would exceed 90% of kernel.pid_max=${limits.pidMax}`,
+      );
     }
     if (tasksNow + threads > limits.maxUserProcesses * 0.9) {
-      refuse('ulimit -u', limits.maxUserProcesses, `${threads} new tasks on top of ${tasksNow} would exceed 90% of ulimit -u=${limits.maxUserProcesses}`);
+      refuse(
+        'ulimit -u',
+        limits.maxUserProcesses,
+        `${threads} new tasks on top of ${tasksNow} would exceed 90% of ulimit -u=${limits.maxUserProcesses}`,
+      );
     }
     const peakBytes = peakMemoryMiB(simulation.spec.profile, WORKER_FLOOR_MIB) * 1024 * 1024;
     if (peakBytes > limits.memAvailableBytes * 0.8) {
@@ -378,7 +448,11 @@ export class Engine {
     }
   }
 
-  async #spawnProcess(simulation: Simulation, planned: PlannedProcess, generation: number): Promise<ManagedProcess> {
+  async #spawnProcess(
+    simulation: Simulation,
+    planned: PlannedProcess,
+    generation: number,
+  ): Promise<ManagedProcess> {
     const { template } = planned;
     const seedKey = processSeedKey(simulation.spec.seed, planned.templateIndex, planned.index, generation);
     const name = expandName(template.name, planned.index, generation);
@@ -425,12 +499,24 @@ export class Engine {
     };
     this.#live.set(child.pid, managed);
     simulation.recordStart(managed);
-    this.events.emit({ type: 'ProcessStarted', simulationId: simulation.id, pid: child.pid, name, priority: template.priority, generation });
+    this.events.emit({
+      type: 'ProcessStarted',
+      simulationId: simulation.id,
+      pid: child.pid,
+      name,
+      priority: template.priority,
+      generation,
+    });
     void child.exited.then((exit) => this.#onExit(simulation, managed, exit.exitCode, exit.signal));
     return managed;
   }
 
-  #onExit(simulation: Simulation, process: ManagedProcess, exitCode: number | undefined, signal: string | undefined): void {
+  #onExit(
+    simulation: Simulation,
+    process: ManagedProcess,
+    exitCode: number | undefined,
+    signal: string | undefined,
+  ): void {
     this.#live.delete(process.pid);
     this.#table.release(process.slot);
     const reason: ExitReason = process.stopReason ?? 'crashed';
@@ -447,7 +533,8 @@ export class Engine {
     });
     if (!simulation.isActive || this.#closed) return;
     const { restart, restart_delay: delay } = process.template;
-    const replace = restart === 'always' || (restart === 'on-failure' && (reason === 'crashed' || reason === 'killed'));
+    const replace =
+      restart === 'always' || (restart === 'on-failure' && (reason === 'crashed' || reason === 'killed'));
     if (!replace) return;
     const respawn = () => {
       simulation.pendingRestarts.delete(timer);
@@ -534,7 +621,13 @@ export class Engine {
         names: simPids.map((pid) => this.#live.get(pid)?.name ?? '?'),
       });
     }
-    this.events.emit({ type: 'ChaosStarted', simulationId: fault.simulationId, faultId: fault.id, kind: fault.kind, pids });
+    this.events.emit({
+      type: 'ChaosStarted',
+      simulationId: fault.simulationId,
+      faultId: fault.id,
+      kind: fault.kind,
+      pids,
+    });
   }
 
   /** Random faults at the profile's rates, drawn from the simulation's seed; critical processes spared. */
@@ -551,7 +644,9 @@ export class Engine {
     const random = createRng(hashKey(simulation.spec.seed, 'chaos'));
     const timer = setInterval(() => {
       if (!simulation.isActive) return clearInterval(timer);
-      const candidates = [...simulation.processes.values()].filter((p) => p.priority !== 'critical' && !p.stopReason);
+      const candidates = [...simulation.processes.values()].filter(
+        (p) => p.priority !== 'critical' && !p.stopReason,
+      );
       const pick = () => candidates[Math.floor(random() * candidates.length)];
       if (random() < settings.failures_per_minute / 60) {
         const victim = pick();
@@ -591,7 +686,10 @@ export class Engine {
 
 /** `nginx-*` -> /^nginx-.*$/ ; everything else is literal. */
 export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${escaped}$`);
 }
 

@@ -9,7 +9,12 @@ export class EngineError extends Error {
   /** machine-readable details (the limit and its value, the field and its value...) */
   readonly details: Record<string, unknown>;
 
-  constructor(code: EngineErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: EngineErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.code = code;
     this.details = details;

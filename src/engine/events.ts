@@ -8,7 +8,11 @@ import type { Priority } from '../profiles/schema.ts';
 export type ExitReason = 'lifetime' | 'stopped' | 'killed' | 'crashed';
 
 export type SimulatorEvent =
-  | { type: 'SimulationCreated' | 'SimulationStarted' | 'SimulationStopped' | 'SimulationCompleted'; simulationId: string; name: string }
+  | {
+      type: 'SimulationCreated' | 'SimulationStarted' | 'SimulationStopped' | 'SimulationCompleted';
+      simulationId: string;
+      name: string;
+    }
   | { type: 'SimulationFailed'; simulationId: string; name: string; reason: string }
   | { type: 'RampStopped'; simulationId: string; started: number; planned: number; reason: string }
   | {
@@ -29,7 +33,13 @@ export type SimulatorEvent =
       exitCode: number | undefined;
       signal: string | undefined;
     }
-  | { type: 'ChaosStarted' | 'ChaosEnded'; simulationId: string | undefined; faultId: string; kind: string; pids: number[] };
+  | {
+      type: 'ChaosStarted' | 'ChaosEnded';
+      simulationId: string | undefined;
+      faultId: string;
+      kind: string;
+      pids: number[];
+    };
 
 export type TimedEvent = SimulatorEvent & { seq: number; time: string };
 

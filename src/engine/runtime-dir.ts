@@ -49,7 +49,10 @@ export function createRuntimeDir(workerPath: string, base = tmpdir()): RuntimeDi
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
             // left from an earlier simulation in this engine: same target, keep it
-          } else if ((error as NodeJS.ErrnoException).code === 'EXDEV' || (error as NodeJS.ErrnoException).code === 'EPERM') {
+          } else if (
+            (error as NodeJS.ErrnoException).code === 'EXDEV' ||
+            (error as NodeJS.ErrnoException).code === 'EPERM'
+          ) {
             copyFileSync(worker, file);
           } else {
             throw error;

@@ -7,7 +7,14 @@ import type { Priority, Profile } from '../profiles/schema.ts';
 import type { ExitReason } from './events.ts';
 import type { ManagedProcess } from './managed-process.ts';
 
-export type SimulationState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'completed' | 'failed';
+export type SimulationState =
+  | 'created'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'completed'
+  | 'failed';
 
 export interface SimulationSpec {
   name: string;
@@ -53,7 +60,13 @@ export class Simulation {
     killed: zeroByPriority(),
     crashed: zeroByPriority(),
   };
-  readonly crashes: Array<{ pid: number; name: string; exitCode: number | undefined; signal: string | undefined; atMs: number }> = [];
+  readonly crashes: Array<{
+    pid: number;
+    name: string;
+    exitCode: number | undefined;
+    signal: string | undefined;
+    atMs: number;
+  }> = [];
   readonly chaos: ChaosRecord[] = [];
   peakLive = 0;
   readonly peakLiveByPriority = zeroByPriority();
@@ -80,7 +93,12 @@ export class Simulation {
     this.peakLiveByPriority[process.priority] = Math.max(this.peakLiveByPriority[process.priority], live);
   }
 
-  recordExit(process: ManagedProcess, reason: ExitReason, exitCode: number | undefined, signal: string | undefined): void {
+  recordExit(
+    process: ManagedProcess,
+    reason: ExitReason,
+    exitCode: number | undefined,
+    signal: string | undefined,
+  ): void {
     if (this.processes.delete(process.pid)) this.#liveByPriority[process.priority]--;
     this.exits[reason][process.priority]++;
     const now = Date.now();
@@ -103,6 +121,7 @@ export class Simulation {
   }
 
   #pruneExits(now: number): void {
-    while (this.#recentExits.length > 0 && (this.#recentExits[0] as number) < now - 60_000) this.#recentExits.shift();
+    while (this.#recentExits.length > 0 && (this.#recentExits[0] as number) < now - 60_000)
+      this.#recentExits.shift();
   }
 }

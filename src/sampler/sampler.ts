@@ -88,7 +88,13 @@ export class Sampler {
       const sample = identity ? reader.readProcess(info.pid) : undefined;
       // A process that exited since the engine listed it is normal: it is simply not in this snapshot.
       if (!identity || !sample) vanished++;
-      else processes.set(info.pid, { info, identity, sample, cpuPercent: cpuPercentSince(previous.get(info.pid), sample) });
+      else
+        processes.set(info.pid, {
+          info,
+          identity,
+          sample,
+          cpuPercent: cpuPercentSince(previous.get(info.pid), sample),
+        });
       if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     for (const pid of processes.keys()) if (!source.owns(pid)) processes.delete(pid);
@@ -104,6 +110,10 @@ function cpuPercentSince(previous: SampledProcess | undefined, sample: ProcessSa
   if (!previous || previous.sample.startTimeMs !== sample.startTimeMs) return undefined;
   const seconds = (sample.readAtMs - previous.sample.readAtMs) / 1000;
   if (seconds <= 0) return undefined;
-  const used = sample.cpuUserSeconds + sample.cpuSystemSeconds - previous.sample.cpuUserSeconds - previous.sample.cpuSystemSeconds;
+  const used =
+    sample.cpuUserSeconds +
+    sample.cpuSystemSeconds -
+    previous.sample.cpuUserSeconds -
+    previous.sample.cpuSystemSeconds;
   return Math.max(0, (used / seconds) * 100);
 }

@@ -133,4 +133,10 @@ export const PROCESS_ATTRIBUTE_KEYS = [
 ] as const;
 
 /** Simulation attribute keys (after the configurable prefix). */
-export const SIMULATION_ATTRIBUTE_KEYS = ['priority', 'profile', 'simulation_id', 'cpu_pattern', 'memory_pattern'] as const;
+export const SIMULATION_ATTRIBUTE_KEYS = [
+  'priority',
+  'profile',
+  'simulation_id',
+  'cpu_pattern',
+  'memory_pattern',
+] as const;

@@ -7,6 +7,7 @@
  */
 import { type Attributes, ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
+import { emptyResource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   type CollectionResult,
@@ -14,7 +15,6 @@ import {
   type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
-import { emptyResource } from '@opentelemetry/resources';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
 import { PROCESS_METRICS, type ProcessMetricDefinition } from './process-metrics.ts';
 
@@ -56,7 +56,11 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
   // Keyed by the identity object the sampler keeps per live PID: entries go away with the process.
   const attributeCache = new WeakMap<object, { base: Attributes; split: Map<string, Attributes> }>();
 
-  const attributesFor = (entry: SampledProcess, definition: ProcessMetricDefinition, splitValue: string | undefined) => {
+  const attributesFor = (
+    entry: SampledProcess,
+    definition: ProcessMetricDefinition,
+    splitValue: string | undefined,
+  ) => {
     let cached = attributeCache.get(entry.identity);
     if (!cached) {
       cached = { base: processAttributes(entry, options.simulationPrefix), split: new Map() };
@@ -98,7 +102,12 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
           valueType: definition.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE,
         };
         if (definition.shape === 'gauge') {
-          return { descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints };
+          return {
+            descriptor,
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.GAUGE,
+            dataPoints,
+          };
         }
         return {
           descriptor,

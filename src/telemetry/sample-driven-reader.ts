@@ -72,10 +72,18 @@ export class SampleDrivenMetricReader extends MetricReader {
       const { resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs });
       const chunks = splitResourceMetrics(resourceMetrics, this.#maxRequestBytes);
       for (const chunk of chunks) {
-        for (const scope of chunk.scopeMetrics) for (const metric of scope.metrics) dataPoints += metric.dataPoints.length;
+        for (const scope of chunk.scopeMetrics)
+          for (const metric of scope.metrics) dataPoints += metric.dataPoints.length;
         requests++;
         const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => {
-          const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.#timeoutMs} ms`) }), this.#timeoutMs);
+          const timer = setTimeout(
+            () =>
+              resolve({
+                code: ExportResultCode.FAILED,
+                error: new Error(`export timed out after ${this.#timeoutMs} ms`),
+              }),
+            this.#timeoutMs,
+          );
           timer.unref();
           this.#exporter.export(chunk, (outcome) => {
             clearTimeout(timer);
@@ -88,7 +96,13 @@ export class SampleDrivenMetricReader extends MetricReader {
       }
       this.#onResult?.({ ok: true, requests, dataPoints, durationMs: performance.now() - started });
     } catch (error) {
-      this.#onResult?.({ ok: false, requests, dataPoints, durationMs: performance.now() - started, error: error as Error });
+      this.#onResult?.({
+        ok: false,
+        requests,
+        dataPoints,
+        durationMs: performance.now() - started,
+        error: error as Error,
+      });
       this.#renewExporter();
     }
   }

@@ -13,7 +13,11 @@ export interface SelfMetrics {
   recordExport(outcome: ExportOutcome): void;
 }
 
-export function registerSelfMetrics(meter: Meter, events: EventBus, liveByPriority: () => Record<Priority, number>): SelfMetrics {
+export function registerSelfMetrics(
+  meter: Meter,
+  events: EventBus,
+  liveByPriority: () => Record<Priority, number>,
+): SelfMetrics {
   const running = meter.createObservableGauge('simulator.processes', {
     description: 'Simulated processes running now, by priority',
     unit: '{processes}',
@@ -22,7 +26,10 @@ export function registerSelfMetrics(meter: Meter, events: EventBus, liveByPriori
     const counts = liveByPriority();
     for (const priority of PRIORITIES) result.observe(counts[priority], { priority });
   });
-  const starts = meter.createCounter('simulator.process.starts', { description: 'Simulated processes started', unit: '{processes}' });
+  const starts = meter.createCounter('simulator.process.starts', {
+    description: 'Simulated processes started',
+    unit: '{processes}',
+  });
   const exits = meter.createCounter('simulator.process.exits', {
     description: 'Simulated processes that exited, by reason (lifetime, stopped, killed, crashed)',
     unit: '{processes}',
@@ -36,9 +43,18 @@ export function registerSelfMetrics(meter: Meter, events: EventBus, liveByPriori
     unit: 's',
     advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
   });
-  const sampled = meter.createGauge('simulator.sample.processes', { description: 'Processes read in the last sample', unit: '{processes}' });
-  const exportsCount = meter.createCounter('simulator.exports', { description: 'OTLP exports by outcome (ok, failed)', unit: '{exports}' });
-  const exportRequests = meter.createCounter('simulator.export.requests', { description: 'OTLP requests sent', unit: '{requests}' });
+  const sampled = meter.createGauge('simulator.sample.processes', {
+    description: 'Processes read in the last sample',
+    unit: '{processes}',
+  });
+  const exportsCount = meter.createCounter('simulator.exports', {
+    description: 'OTLP exports by outcome (ok, failed)',
+    unit: '{exports}',
+  });
+  const exportRequests = meter.createCounter('simulator.export.requests', {
+    description: 'OTLP requests sent',
+    unit: '{requests}',
+  });
   return {
     recordSample(stats) {
       sampleDuration.record(stats.durationMs / 1000);

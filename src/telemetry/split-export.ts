@@ -20,7 +20,10 @@ function pointBytes(attributes: Attributes): number {
  * Chunks of `resourceMetrics`, each estimated at most `maxBytes`.
  * @param maxBytes size budget per request @default 2 MiB (half the collector's limit: the estimate is rough)
  */
-export function splitResourceMetrics(resourceMetrics: ResourceMetrics, maxBytes = 2 * 1024 * 1024): ResourceMetrics[] {
+export function splitResourceMetrics(
+  resourceMetrics: ResourceMetrics,
+  maxBytes = 2 * 1024 * 1024,
+): ResourceMetrics[] {
   const chunks: ResourceMetrics[] = [];
   let current: ResourceMetrics = { resource: resourceMetrics.resource, scopeMetrics: [] };
   let currentBytes = 0;
@@ -43,7 +46,8 @@ export function splitResourceMetrics(resourceMetrics: ResourceMetrics, maxBytes 
         batch.push(point);
         currentBytes += bytes;
       }
-      if (batch.length > 0 || points.length === 0) appendMetric(current, scope, { ...metric, dataPoints: batch } as MetricData);
+      if (batch.length > 0 || points.length === 0)
+        appendMetric(current, scope, { ...metric, dataPoints: batch } as MetricData);
       currentBytes += 100;
     }
   }
@@ -51,7 +55,11 @@ export function splitResourceMetrics(resourceMetrics: ResourceMetrics, maxBytes 
   return chunks;
 }
 
-function appendMetric(target: ResourceMetrics, scope: ResourceMetrics['scopeMetrics'][number]['scope'], metric: MetricData): void {
+function appendMetric(
+  target: ResourceMetrics,
+  scope: ResourceMetrics['scopeMetrics'][number]['scope'],
+  metric: MetricData,
+): void {
   const last = target.scopeMetrics.at(-1);
   if (last && last.scope === scope) last.metrics.push(metric);
   else target.scopeMetrics.push({ scope, metrics: [metric] });

@@ -149,7 +149,11 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     readers.push(otlpReader);
   }
   const meterProvider = new MeterProvider({ resource: options.resource, readers });
-  selfMetrics = registerSelfMetrics(meterProvider.getMeter(options.scope.name, options.scope.version), options.events, options.liveByPriority);
+  selfMetrics = registerSelfMetrics(
+    meterProvider.getMeter(options.scope.name, options.scope.version),
+    options.events,
+    options.liveByPriority,
+  );
   return {
     meterProvider,
     selfMetrics,

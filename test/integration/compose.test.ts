@@ -73,7 +73,6 @@ function defaultPort(value: unknown, field: string): number {
 }
 
 function collectorPorts(file: string) {
-  // biome-ignore lint/suspicious/noExplicitAny: a loosely typed view of a YAML document read in a test
   const cfg = parse(read('otel-collector', file)) as any;
   return {
     otlpGrpc: cfg.receivers.otlp
@@ -175,7 +174,6 @@ describe('docker-compose.yml, Dockerfile and prometheus.yml', () => {
   });
 
   test('Prometheus scrapes the ports the simulator and the collectors serve', () => {
-    // biome-ignore lint/suspicious/noExplicitAny: a loosely typed view of a YAML document read in a test
     const prom = parse(read('otel-collector', 'prometheus.yml')) as any;
     const targets = new Map<string, string>(
       prom.scrape_configs.map((job: { job_name: string; static_configs: { targets: string[] }[] }) => [

@@ -75,8 +75,14 @@ test('scaling keeps proportions and hits the requested total exactly', () => {
 
 test('a small run keeps at least one of every kind of process, critical ones included', () => {
   const scaled = scaleProfile(builtinProfile('process-churn'), 10);
-  assert.equal(scaled.templates.reduce((sum, t) => sum + t.count, 0), 10);
-  assert.ok(scaled.templates.every((t) => t.count >= 1), scaled.templates.map((t) => `${t.name}x${t.count}`).join(' '));
+  assert.equal(
+    scaled.templates.reduce((sum, t) => sum + t.count, 0),
+    10,
+  );
+  assert.ok(
+    scaled.templates.every((t) => t.count >= 1),
+    scaled.templates.map((t) => `${t.name}x${t.count}`).join(' '),
+  );
 });
 
 test('the same seed gives the same names, patterns and churn schedule', () => {

@@ -124,7 +124,10 @@ function packageTextAsCollectorNames(data: ResourceMetrics): string {
 
 describe('Prometheus text serializer', () => {
   it('writes what the exporter package writes, for sums, gauges, histograms and escapes, with collector names', () => {
-    assert.equal(new PrometheusTextSerializer().serialize(collection()), packageTextAsCollectorNames(collection()));
+    assert.equal(
+      new PrometheusTextSerializer().serialize(collection()),
+      packageTextAsCollectorNames(collection()),
+    );
   });
 
   it('appends the unit suffix the collector appends, once, before _total', () => {
@@ -143,7 +146,12 @@ describe('Prometheus text serializer', () => {
       ],
     };
     const text = new PrometheusTextSerializer().serialize(data);
-    for (const name of ['simulator_busy_seconds_total', 'process_memory_usage_bytes', 'already_seconds_total', 'process_threads']) {
+    for (const name of [
+      'simulator_busy_seconds_total',
+      'process_memory_usage_bytes',
+      'already_seconds_total',
+      'process_threads',
+    ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     assert.doesNotMatch(text, /^# UNIT/m);
