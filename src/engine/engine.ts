@@ -459,11 +459,14 @@ export class Engine {
     const slot = this.#table.allocate();
     const targets = this.#targetsAt(template, seedKey, 0);
     let child: Awaited<ReturnType<Spawner['spawn']>>;
+    const native = this.workerKind === 'native';
+    let linked = false;
     try {
       this.#table.write(slot, targets);
-      const native = this.workerKind === 'native';
+      const executable = native ? this.#runtime.executableFor(name) : process.execPath;
+      linked = native;
       child = await this.#spawner.spawn({
-        executable: native ? this.#runtime.executableFor(name) : process.execPath,
+        executable,
         argv0: name,
         args: native ? template.args : [this.#workerPath, ...template.args],
         env: {
@@ -475,6 +478,7 @@ export class Engine {
       });
     } catch (error) {
       this.#table.release(slot);
+      if (linked) this.#runtime.release(name);
       if (error instanceof SpawnError) throw error;
       throw new SpawnError('UNKNOWN', `cannot start ${name}: ${(error as Error).message}`, { cause: error });
     }
@@ -519,6 +523,7 @@ export class Engine {
   ): void {
     this.#live.delete(process.pid);
     this.#table.release(process.slot);
+    if (this.workerKind === 'native') this.#runtime.release(process.name);
     const reason: ExitReason = process.stopReason ?? 'crashed';
     simulation.recordExit(process, reason, exitCode, signal);
     this.events.emit({

@@ -15,8 +15,13 @@ export interface RuntimeDir {
   readonly path: string;
   /** path of the control file (on tmpfs when /dev/shm exists) */
   readonly controlFile: string;
-  /** an executable named `name` that runs the worker, created on first use */
+  /**
+   * An executable named `name` that runs the worker, created when the first live process needs it.
+   * Each call must be paired with one {@link release} when that process has exited.
+   */
   executableFor(name: string): string;
+  /** One process named `name` is gone; the link goes with the last one, so churn leaves no files. */
+  release(name: string): void;
   /** removes the directory and the control file */
   remove(): void;
 }
@@ -37,30 +42,43 @@ export function createRuntimeDir(workerPath: string, base = tmpdir()): RuntimeDi
   copyFileSync(workerPath, worker);
   const shm = existsSync('/dev/shm') && statSync('/dev/shm').isDirectory() ? '/dev/shm' : path;
   const controlFile = join(shm, `${DIR_PREFIX}${id}.ctl`);
-  const made = new Set<string>();
+  // live processes per name: under churn every generation has a new name, and links must not pile up
+  const users = new Map<string, number>();
   return {
     path,
     controlFile,
     executableFor(name) {
       const file = join(bin, name);
-      if (!made.has(name)) {
+      const count = users.get(name) ?? 0;
+      users.set(name, count + 1);
+      if (count === 0) {
         try {
           linkSync(worker, file);
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-            // left from an earlier simulation in this engine: same target, keep it
+            // a link whose removal failed earlier: same target, keep it
           } else if (
             (error as NodeJS.ErrnoException).code === 'EXDEV' ||
             (error as NodeJS.ErrnoException).code === 'EPERM'
           ) {
             copyFileSync(worker, file);
           } else {
+            users.delete(name);
             throw error;
           }
         }
-        made.add(name);
       }
       return file;
+    },
+    release(name) {
+      const count = users.get(name);
+      if (count === undefined) return;
+      if (count > 1) {
+        users.set(name, count - 1);
+        return;
+      }
+      users.delete(name);
+      rmSync(join(bin, name), { force: true });
     },
     remove() {
       rmSync(path, { recursive: true, force: true });

@@ -3,7 +3,8 @@
  * the simulator's own reader.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Engine } from '../../src/engine/engine.ts';
 import type { TimedEvent } from '../../src/engine/events.ts';
@@ -195,6 +196,17 @@ test('a lifetime ends a process and the replacement takes the next generation na
       names.join(' '),
     );
     for (const info of engine.processesOf(simulation.id)) assert.equal(procStatus(info.pid)?.Name, info.name);
+    // one executable link per live name: links of exited generations are gone
+    const live = engine.processesOf(simulation.id).map((p) => p.name);
+    const links = live.map((name) =>
+      readlinkSync(`/proc/${engine.processesOf(simulation.id).find((p) => p.name === name)?.pid}/exe`),
+    );
+    const binDir = dirname(links[0] as string);
+    const churnLinks = readdirSync(binDir).filter((file) => file.startsWith('job-a'));
+    assert.ok(
+      churnLinks.length <= 4,
+      `links in ${binDir}: ${churnLinks.join(' ')} (live: ${live.join(' ')})`,
+    );
   } finally {
     await engine.stopSimulation(simulation.id);
   }
