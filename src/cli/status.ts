@@ -6,7 +6,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { Simulation } from '../engine/simulation.ts';
 import type { Logger } from '../log.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
-import { PROCESS_METRICS } from '../telemetry/process-metrics.ts';
+import { seriesPerProcess } from '../simulator.ts';
 import type { ExportStatus } from '../telemetry/telemetry.ts';
 
 export interface StatusSources {
@@ -90,14 +90,6 @@ export function startStatusReporter(
   };
 }
 
-/** Time series per process (cpu.time has three states, disk.io two directions...). */
-export function seriesPerProcess(optionalMetrics: boolean): number {
-  return PROCESS_METRICS.filter((m) => optionalMetrics || !m.optional).reduce(
-    (sum, m) => sum + (m.split?.values.length ?? 1),
-    0,
-  );
-}
-
 /** The end-of-run summary, as fields for one log line. */
 export function summary(
   simulation: Simulation,
@@ -115,7 +107,8 @@ export function summary(
     started: Object.values(simulation.starts).reduce((a, b) => a + b, 0),
     exited,
     peakProcesses: simulation.peakLive,
-    peakSeries: simulation.peakLive * seriesPerProcess(optionalMetrics),
+    peakSeries:
+      simulation.peakLive * Object.values(seriesPerProcess(optionalMetrics)).reduce((a, b) => a + b, 0),
     exportsOk: exportStatus.ok,
     exportsFailed: exportStatus.failed,
     seed: simulation.spec.seed,
