@@ -32,6 +32,7 @@ export class Sampler {
   readonly #identities = new Map<number, ProcessIdentity>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: SamplerOptions) {
@@ -58,9 +59,18 @@ export class Sampler {
     this.#timer.unref();
   }
 
-  /** Takes one sample now (or joins the one in progress). Never rejects. */
+  /** Takes one sample now (after the one in progress, if any). Never rejects. */
   sampleNow(): Promise<void> {
-    this.#running ??= this.#sample()
+    // A sample in progress may have listed the processes before the caller's change (a ramp, a stop):
+    // the caller gets a fresh sample after it. Several callers meanwhile share that one follow-up.
+    if (this.#running) {
+      this.#queued ??= this.#running.then(() => {
+        this.#queued = undefined;
+        return this.sampleNow();
+      });
+      return this.#queued;
+    }
+    this.#running = this.#sample()
       .catch((error: Error) => {
         process.emitWarning(`sampling failed: ${error.message}`);
       })

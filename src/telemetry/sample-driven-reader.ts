@@ -41,6 +41,7 @@ export class SampleDrivenMetricReader extends MetricReader {
   readonly #maxRequestBytes: number;
   readonly #onResult: ((outcome: ExportOutcome) => void) | undefined;
   #inFlight: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
   skipped = 0;
 
   constructor(options: SampleDrivenReaderOptions & ConstructorParameters<typeof MetricReader>[0]) {
@@ -52,11 +53,19 @@ export class SampleDrivenMetricReader extends MetricReader {
     this.#onResult = options.onResult;
   }
 
-  /** Collects and exports now; when an export is still running, skips (returns that one). */
+  /**
+   * Collects and exports now. Exports never overlap: while one runs, the call waits for it and then
+   * exports the newest snapshot once (callers meanwhile share that one follow-up, counted in `skipped`),
+   * so the last snapshot before a shutdown is never dropped.
+   */
   exportNow(): Promise<void> {
     if (this.#inFlight) {
       this.skipped++;
-      return this.#inFlight;
+      this.#queued ??= this.#inFlight.then(() => {
+        this.#queued = undefined;
+        return this.exportNow();
+      });
+      return this.#queued;
     }
     this.#inFlight = this.#run().finally(() => {
       this.#inFlight = undefined;

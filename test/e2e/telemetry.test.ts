@@ -62,6 +62,16 @@ async function scrape(url = simulator.telemetry.prometheusUrl as string) {
 }
 
 test('/metrics has the collector prometheus exporter names, types and labels for every live process', async () => {
+  // A worker creates its threads and fds in its first milliseconds; compare once they are in place and
+  // a sample has been taken after that, so /metrics and /proc describe the same moment.
+  const settled = () =>
+    simulator.engine
+      .liveProcesses()
+      .every(
+        (p) => Number(procStatus(p.pid)?.Threads) === p.targets.threads && fdCount(p.pid) === p.targets.fds,
+      );
+  assert.ok(await waitUntil(settled, 5000), 'workers hold their thread and fd counts');
+  await simulator.sampler.sampleNow();
   const families = await scrape();
   const expected: Record<string, string> = {
     process_cpu_time_seconds_total: 'counter',
