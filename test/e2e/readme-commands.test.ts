@@ -1,0 +1,79 @@
+/**
+ * The README's commands, run as a reader would paste them: the command-line examples and the control
+ * API's curl examples against a real simulator (its port substituted for 8090).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
+
+const exec = promisify(execFile);
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** The commands of the first ```sh block after `heading`, continuation lines joined, comments dropped. */
+function commandsAfter(heading: string): string[] {
+  const section = README.slice(README.indexOf(heading));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, `a sh block after ${heading}`);
+  return block
+    .replace(/\\\n\s*/g, '')
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+async function sh(command: string) {
+  const { stdout } = await exec('bash', ['-c', command], { cwd: ROOT, timeout: 60_000 });
+  return stdout;
+}
+
+let simulator: RunningSimulator;
+before(async () => {
+  simulator = await startSimulator(
+    loadConfig({ AUTO_START: 'false', METRICS_PORT: '0', CONTROL_PORT: '0', OTEL_METRICS_EXPORTER: 'none' }),
+    createLogger('error', () => {}),
+  );
+});
+after(async () => {
+  await simulator?.stop();
+});
+
+test('the command-line examples run (all but the long `run`)', async () => {
+  const commands = commandsAfter('## Command line').filter((command) => !/ run /.test(command));
+  assert.equal(commands.length, 3);
+  const [help, profiles, plan] = await Promise.all(commands.map(sh));
+  assert.match(help as string, /Commands:/);
+  assert.match(profiles as string, /^realistic\s+27/m);
+  assert.match(plan as string, /^profile realistic: 40 processes, seed 42/);
+});
+
+test('the control API examples do what the README says', async () => {
+  const address = new URL(simulator.api.url).host;
+  let id = '';
+  const outputs: string[] = [];
+  for (const command of commandsAfter('## Control API')) {
+    const runnable = command
+      .replaceAll('localhost:8090', address)
+      .replaceAll('/ID/', `/${id}/`)
+      // the event stream never ends by itself: read it for two seconds
+      .replace('curl -N', 'curl -N --max-time 2');
+    const output = await sh(`${runnable} || [ $? -eq 28 ]`);
+    outputs.push(output);
+    // the simulation the create example made is the ID of the examples after it
+    if (!id && command.includes('POST localhost:8090/api/v1/simulations ')) id = JSON.parse(output).id;
+  }
+  const [health, created, started, processes, results, spike, events] = outputs as string[];
+  assert.equal(JSON.parse(health as string).status, 'ok');
+  assert.equal(JSON.parse(created as string).profile, 'process-churn');
+  assert.match(JSON.parse(started as string).state, /starting|running/);
+  assert.ok(JSON.parse(processes as string).processes.length > 0);
+  assert.equal(JSON.parse(results as string).processes.planned, 100);
+  assert.equal(JSON.parse(spike as string).kind, 'cpu-spike');
+  assert.match(events as string, /event: SimulationStarted/);
+  await simulator.engine.stopSimulation(id);
+});
