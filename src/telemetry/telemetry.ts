@@ -42,6 +42,20 @@ export interface ExportStatus {
   lastDataPoints: number;
 }
 
+/** The status before any export (also what an API without exporters reports). */
+export function initialExportStatus(endpoint: string | undefined): ExportStatus {
+  return {
+    endpoint,
+    lastAttemptAt: undefined,
+    lastSuccessAt: undefined,
+    lastError: undefined,
+    ok: 0,
+    failed: 0,
+    lastRequests: 0,
+    lastDataPoints: 0,
+  };
+}
+
 export interface Telemetry {
   readonly meterProvider: MeterProvider;
   readonly selfMetrics: SelfMetrics;
@@ -63,16 +77,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
       optionalMetrics: options.optionalMetrics,
       scope: options.scope,
     });
-  const exportStatus: ExportStatus = {
-    endpoint: options.otlp?.endpoint,
-    lastAttemptAt: undefined,
-    lastSuccessAt: undefined,
-    lastError: undefined,
-    ok: 0,
-    failed: 0,
-    lastRequests: 0,
-    lastDataPoints: 0,
-  };
+  const exportStatus = initialExportStatus(options.otlp?.endpoint);
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
   let prometheusUrl: string | undefined;

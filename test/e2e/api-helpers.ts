@@ -2,10 +2,29 @@
  * The simulator in-process with its API on a kernel-chosen loopback port, and the few helpers the API
  * tests share: JSON over real HTTP, bounded polling, and /proc reads of a PID.
  */
-import { readFileSync } from 'node:fs';
+import { createApp } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import type { Engine } from '../../src/engine/engine.ts';
 import { createLogger } from '../../src/log.ts';
-import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
+import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { type RunningSimulator, seriesPerProcess, startSimulator } from '../../src/simulator.ts';
+import { initialExportStatus } from '../../src/telemetry/telemetry.ts';
+import { cpuSeconds } from '../helpers/proc.ts';
+
+export { isAlive, procStatus, rssBytes } from '../helpers/proc.ts';
+
+/** The API app over `engine` alone, without servers or exporters, for `app.request()` tests. */
+export function createTestApp(engine: Engine) {
+  return createApp({
+    engine,
+    snapshots: new SnapshotStore(),
+    ready: () => true,
+    exportStatus: initialExportStatus(undefined),
+    endpoints: { metrics: undefined, otlp: undefined },
+    seriesPerProcess: seriesPerProcess(false),
+    limits: { maxDurationMs: 60_000, bodyLimitBytes: 65_536 },
+  });
+}
 
 export interface ApiSimulator {
   readonly sim: RunningSimulator;
@@ -91,47 +110,10 @@ export async function waitFor<T>(
   }
 }
 
-/** Fields of /proc/PID/status, or undefined when the process is gone. */
-export function procStatus(pid: number): Record<string, string> | undefined {
-  try {
-    const fields: Record<string, string> = {};
-    for (const line of readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-      const at = line.indexOf(':');
-      if (at > 0) fields[line.slice(0, at)] = line.slice(at + 1).trim();
-    }
-    return fields;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive and not a zombie. */
-export function isAlive(pid: number): boolean {
-  const state = procStatus(pid)?.State;
-  return state !== undefined && !state.startsWith('Z');
-}
-
-const PAGE_SIZE = 4096;
-
-/** Resident bytes from /proc/PID/statm. */
-export function rssBytes(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/statm`, 'utf8').trim().split(/\s+/);
-  return Number(fields[1]) * PAGE_SIZE;
-}
-
-/** utime + stime of /proc/PID/stat in clock ticks (fields after the comm's closing parenthesis). */
-export function cpuTicks(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /** Percent of one core `pid` used over `ms` milliseconds, measured from /proc. */
 export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
-  const before = cpuTicks(pid);
+  const before = cpuSeconds(pid);
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const ticks = cpuTicks(pid) - before;
-  // USER_HZ is 100 on Linux
-  return (ticks / 100 / ((performance.now() - started) / 1000)) * 100;
+  return ((cpuSeconds(pid) - before) / ((performance.now() - started) / 1000)) * 100;
 }

@@ -5,15 +5,14 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { createApp } from '../../src/api/app.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { SpawnError, type Spawner } from '../../src/engine/spawner.ts';
-import { SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { seriesPerProcess } from '../../src/simulator.ts';
 import { PROCESS_METRICS } from '../../src/telemetry/process-metrics.ts';
 import {
   type ApiSimulator,
   call,
+  createTestApp,
   isAlive,
   procStatus,
   rssBytes,
@@ -273,24 +272,7 @@ test('a simulation whose processes cannot be spawned fails with the reason', asy
   };
   const engine = new Engine({ spawner: failing });
   try {
-    const app = createApp({
-      engine,
-      snapshots: new SnapshotStore(),
-      ready: () => true,
-      exportStatus: {
-        endpoint: undefined,
-        lastAttemptAt: undefined,
-        lastSuccessAt: undefined,
-        lastError: undefined,
-        ok: 0,
-        failed: 0,
-        lastRequests: 0,
-        lastDataPoints: 0,
-      },
-      endpoints: { metrics: undefined, otlp: undefined },
-      seriesPerProcess: seriesPerProcess(false),
-      limits: { maxDurationMs: 60_000, bodyLimitBytes: 65_536 },
-    });
+    const app = createTestApp(engine);
     const json = { 'content-type': 'application/json' };
     const created = await app.request('/api/v1/simulations', {
       method: 'POST',

@@ -5,11 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { createApp } from '../../src/api/app.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { SnapshotStore } from '../../src/sampler/snapshot.ts';
-import { seriesPerProcess } from '../../src/simulator.ts';
-import { type ApiSimulator, call, startApiSimulator } from './api-helpers.ts';
+import { type ApiSimulator, call, createTestApp, startApiSimulator } from './api-helpers.ts';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 /** Served but deliberately not documented: the /api/v1 aliases of the probes. */
@@ -77,24 +74,7 @@ describe('the OpenAPI document', () => {
 
     const engine = new Engine();
     try {
-      const app = createApp({
-        engine,
-        snapshots: new SnapshotStore(),
-        ready: () => true,
-        exportStatus: {
-          endpoint: undefined,
-          lastAttemptAt: undefined,
-          lastSuccessAt: undefined,
-          lastError: undefined,
-          ok: 0,
-          failed: 0,
-          lastRequests: 0,
-          lastDataPoints: 0,
-        },
-        endpoints: { metrics: undefined, otlp: undefined },
-        seriesPerProcess: seriesPerProcess(false),
-        limits: { maxDurationMs: 60_000, bodyLimitBytes: 65_536 },
-      });
+      const app = createTestApp(engine);
       const served = new Set(
         app.routes
           .filter((route) => route.method !== 'ALL')

@@ -90,6 +90,23 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
   };
   const app = new OpenAPIHono({ defaultHook: validationHook });
   const nameMap = (processes: ProcessInfo[]) => new Map(processes.map((p) => [p.pid, p.name]));
+  /** A lasting fault (spike or leak) on the processes the body selects, as the view the API returns. */
+  const inject = (
+    body: Target & { duration: number },
+    effect:
+      | { kind: 'cpu-spike'; intensityPercent: number }
+      | { kind: 'memory-leak'; leakBytesPerSecond: number },
+  ) => {
+    const processes = select(engine, body);
+    const fault = engine.injectFault({
+      ...effect,
+      pids: new Set(processes.map((p) => p.pid)),
+      durationMs: body.duration,
+      simulationId: body.simulation_id ?? ownerOf(processes),
+      origin: 'api',
+    });
+    return faultView(fault, nameMap(processes));
+  };
 
   app.openapi(
     createRoute({
@@ -104,16 +121,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     }),
     (c) => {
       const body = c.req.valid('json');
-      const processes = select(engine, body);
-      const fault = engine.injectFault({
-        kind: 'cpu-spike',
-        pids: new Set(processes.map((p) => p.pid)),
-        intensityPercent: body.intensity,
-        durationMs: body.duration,
-        simulationId: body.simulation_id ?? ownerOf(processes),
-        origin: 'api',
-      });
-      return c.json(faultView(fault, nameMap(processes)), 201);
+      return c.json(inject(body, { kind: 'cpu-spike', intensityPercent: body.intensity }), 201);
     },
   );
 
@@ -131,16 +139,7 @@ export function chaosRoutes(context: AppContext, security: Array<Record<string, 
     }),
     (c) => {
       const body = c.req.valid('json');
-      const processes = select(engine, body);
-      const fault = engine.injectFault({
-        kind: 'memory-leak',
-        pids: new Set(processes.map((p) => p.pid)),
-        leakBytesPerSecond: body.leak_rate,
-        durationMs: body.duration,
-        simulationId: body.simulation_id ?? ownerOf(processes),
-        origin: 'api',
-      });
-      return c.json(faultView(fault, nameMap(processes)), 201);
+      return c.json(inject(body, { kind: 'memory-leak', leakBytesPerSecond: body.leak_rate }), 201);
     },
   );
 
