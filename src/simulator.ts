@@ -62,11 +62,6 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
   let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
   try {
-    const liveByPriority = () => {
-      const counts = { critical: 0, high: 0, medium: 0, low: 0 };
-      for (const process of engine.liveProcesses()) counts[process.priority]++;
-      return counts;
-    };
     let failing = 0;
     telemetry = await createTelemetry({
       resource: await createResource({
@@ -76,7 +71,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
       }),
       store,
       events: engine.events,
-      liveByPriority,
+      liveByPriority: () => engine.liveByPriority(),
       simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
       optionalMetrics: config.optionalMetrics,
       scope: { name: 'process-simulator', version: VERSION },

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { valueAt } from '../profiles/patterns.ts';
 import { lifetimeOf, type PlannedProcess, peakMemoryMiB, processSeedKey } from '../profiles/plan.ts';
 import { createRng, hashKey } from '../profiles/random.ts';
-import { expandName, PRIORITIES } from '../profiles/schema.ts';
+import { expandName, PRIORITIES, type Priority } from '../profiles/schema.ts';
 import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
 import { resolveWorker } from '../workload/worker-path.ts';
 import { EngineError } from './errors.ts';
@@ -245,6 +245,16 @@ export class Engine {
   /** Number of live simulated processes. */
   get liveCount(): number {
     return this.#live.size;
+  }
+
+  /** Live processes by priority over all simulations, from their running counts (no walk of the processes). */
+  liveByPriority(): Record<Priority, number> {
+    const counts: Record<Priority, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+    for (const simulation of this.#simulations.values()) {
+      const live = simulation.liveByPriority();
+      for (const priority of PRIORITIES) counts[priority] += live[priority];
+    }
+    return counts;
   }
 
   /** True when `pid` is a live child of this engine. */
