@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../helpers/wait.ts';
 import {
   type ApiSimulator,
   call,
@@ -13,7 +14,6 @@ import {
   rssBytes,
   runSimulation,
   startApiSimulator,
-  waitFor,
 } from './api-helpers.ts';
 
 const PROFILE = {
@@ -121,7 +121,11 @@ describe('chaos over HTTP', () => {
       `RSS grew ${(grown / 2 ** 20).toFixed(1)} MiB in 3 s at 240MiB/min (ideal ${(expected / 2 ** 20).toFixed(1)} MiB)`,
     );
     assert.equal((await call(s.url, 'DELETE', `/api/v1/chaos/${leak.body.id}`)).status, 200);
-    await waitFor('RSS back near its target', () => rssBytes(pid) < before + (4 << 20), 5000);
+    await waitFor(
+      'RSS back near its target',
+      { timeoutMs: 5000, everyMs: 100 },
+      () => rssBytes(pid) < before + (4 << 20),
+    );
   });
 
   test('a process kill ends the chosen PIDs, which are replaced when their template restarts them', async () => {
@@ -136,12 +140,16 @@ describe('chaos over HTTP', () => {
     assert.equal(kill.body.signal, 'SIGTERM');
     for (const pid of kill.body.pids) {
       assert.ok(victims.includes(pid));
-      await waitFor(`${pid} dead`, () => !isAlive(pid), 5000);
+      await waitFor(`${pid} dead`, { timeoutMs: 5000, everyMs: 100 }, () => !isAlive(pid));
     }
-    const replaced = await waitFor('three web processes again', async () => {
-      const web = (await processes()).filter((p) => p.name.startsWith('chaos-web-'));
-      return web.length === 3 && web;
-    });
+    const replaced = await waitFor(
+      'three web processes again',
+      { timeoutMs: 10_000, everyMs: 100 },
+      async () => {
+        const web = (await processes()).filter((p) => p.name.startsWith('chaos-web-'));
+        return web.length === 3 && web;
+      },
+    );
     for (const p of replaced) assert.ok(!kill.body.pids.includes(p.pid), 'replacements have new PIDs');
     const results = (await call(s.url, 'GET', `/api/v1/simulations/${simulationId}/results`)).body;
     assert.equal(results.processes.exited.by_reason.killed.by_priority.high, 2);
@@ -153,7 +161,7 @@ describe('chaos over HTTP', () => {
       (await call(s.url, 'POST', '/api/v1/chaos/process-kill', { process_pattern: 'chaos-batch' })).status,
       201,
     );
-    await waitFor('chaos-batch dead', () => !isAlive(batch), 5000);
+    await waitFor('chaos-batch dead', { timeoutMs: 5000, everyMs: 100 }, () => !isAlive(batch));
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.ok(!(await processes()).some((p) => p.name === 'chaos-batch'), 'restart: never is not replaced');
   });

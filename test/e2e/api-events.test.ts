@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ApiSimulator, call, runSimulation, startApiSimulator, waitFor } from './api-helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { type ApiSimulator, call, runSimulation, startApiSimulator } from './api-helpers.ts';
 
 interface SseEvent {
   id: number;
@@ -63,7 +64,7 @@ async function connect(url: string, headers: Record<string, string> = {}): Promi
   return {
     events,
     until: (predicate, timeoutMs = 10_000) =>
-      waitFor('an SSE event', () => events.find(predicate), timeoutMs, 20),
+      waitFor('an SSE event', { timeoutMs: timeoutMs, everyMs: 20 }, () => events.find(predicate)),
     close: () => controller.abort(),
   };
 }

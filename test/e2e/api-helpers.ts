@@ -94,22 +94,6 @@ export async function runSimulation(base: string, request: Record<string, unknow
   return created.body.id as string;
 }
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 /** Percent of one core `pid` used over `ms` milliseconds, measured from /proc. */
 export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
   const before = cpuSeconds(pid);

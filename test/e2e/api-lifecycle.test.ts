@@ -9,6 +9,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import { SpawnError, type Spawner } from '../../src/engine/spawner.ts';
 import { seriesPerProcess } from '../../src/simulator.ts';
 import { PROCESS_METRICS } from '../../src/telemetry/process-metrics.ts';
+import { waitFor } from '../helpers/wait.ts';
 import {
   type ApiSimulator,
   call,
@@ -18,7 +19,6 @@ import {
   rssBytes,
   runSimulation,
   startApiSimulator,
-  waitFor,
 } from './api-helpers.ts';
 
 const PROFILE = {
@@ -78,7 +78,7 @@ describe('simulation lifecycle over HTTP', () => {
 
     const started = await call(s.url, 'POST', `/api/v1/simulations/${id}/start`);
     assert.equal(started.status, 202, JSON.stringify(started.body));
-    await waitFor('all 6 processes running', async () => {
+    await waitFor('all 6 processes running', { timeoutMs: 10_000, everyMs: 100 }, async () => {
       const now = await call(s.url, 'GET', `/api/v1/simulations/${id}`);
       return now.body.state === 'running' && now.body.live_processes === 6;
     });
@@ -197,7 +197,7 @@ describe('simulation lifecycle over HTTP', () => {
       (p: { pid: number }) => p.pid,
     );
     assert.equal(pids.length, 2);
-    const done = await waitFor('state completed', async () => {
+    const done = await waitFor('state completed', { timeoutMs: 10_000, everyMs: 100 }, async () => {
       const sim = (await call(s.url, 'GET', `/api/v1/simulations/${id}`)).body;
       return sim.state === 'completed' && sim;
     });

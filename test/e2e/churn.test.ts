@@ -11,9 +11,10 @@ import { createLogger } from '../../src/log.ts';
 import { validateProfile } from '../../src/profiles/load.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
 import { type OtlpSink, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
-import { isAlive, waitUntil } from '../helpers/proc.ts';
+import { isAlive } from '../helpers/proc.ts';
 import { parsePrometheusText } from '../helpers/prom-text.ts';
 import { samplesOf } from '../helpers/series.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

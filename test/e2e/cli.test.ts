@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { childrenOf, isAlive, waitUntil } from '../helpers/proc.ts';
+import { childrenOf, isAlive } from '../helpers/proc.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;

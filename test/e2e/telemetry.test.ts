@@ -9,9 +9,10 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
 import { type ExportRequest, type OtlpSink, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
-import { fdCount, procStatus, waitUntil } from '../helpers/proc.ts';
+import { fdCount, procStatus } from '../helpers/proc.ts';
 import { parsePrometheusText } from '../helpers/prom-text.ts';
 import { samplesOf } from '../helpers/series.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const PROCESS_LABELS = [
   'process_pid',

@@ -63,16 +63,3 @@ export function childrenOf(ppid: number): number[] {
   }
   return children;
 }
-
-export async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  stepMs = 50,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return condition();
-}

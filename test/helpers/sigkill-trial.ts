@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnChild } from './children.ts';
-import { childrenOf, waitUntil } from './proc.ts';
+import { childrenOf } from './proc.ts';
+import { waitUntil } from './wait.ts';
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 

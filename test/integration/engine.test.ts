@@ -11,16 +11,8 @@ import type { TimedEvent } from '../../src/engine/events.ts';
 import { builtinProfile, validateProfile } from '../../src/profiles/load.ts';
 import { scaleProfile } from '../../src/profiles/plan.ts';
 import type { ProfileInput } from '../../src/profiles/schema.ts';
-import {
-  cpuSeconds,
-  fdCount,
-  isAlive,
-  processGroup,
-  procStatus,
-  psComm,
-  rssBytes,
-  waitUntil,
-} from '../helpers/proc.ts';
+import { cpuSeconds, fdCount, isAlive, processGroup, procStatus, psComm, rssBytes } from '../helpers/proc.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let engine: Engine;
 const events: TimedEvent[] = [];

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { spawnChild } from '../helpers/children.ts';
 import { type ExportRequest, startOtlpSink } from '../helpers/otlp-sink.ts';
-import { childrenOf, waitUntil } from '../helpers/proc.ts';
+import { childrenOf } from '../helpers/proc.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 const PROCESSES = 6;
 

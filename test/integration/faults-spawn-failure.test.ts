@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnChild, type TestChild } from '../helpers/children.ts';
-import { childrenOf, waitUntil } from '../helpers/proc.ts';
+import { childrenOf } from '../helpers/proc.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 // RLIMIT_NPROC binds only unprivileged users, so the simulator runs as `nobody` under a limit of its
 // own; once it is ramping, a filler of the same user takes every task left under that limit, and the

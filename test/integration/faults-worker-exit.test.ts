@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Simulation } from '../../src/engine/simulation.ts';
-import { childrenOf, waitUntil } from '../helpers/proc.ts';
+import { childrenOf } from '../helpers/proc.ts';
 import { runProfile, startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 describe('a simulated process that exits unexpectedly', () => {
   let test: TestSimulator;

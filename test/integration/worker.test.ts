@@ -4,9 +4,9 @@ import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlTable, type SlotTargets } from '../../src/workload/control-table.ts';
 import { FALLBACK_WORKER_PATH, NATIVE_WORKER_PATH, resolveWorker } from '../../src/workload/worker-path.ts';
+import { readUntil, sleep } from '../helpers/wait.ts';
 
 const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim());
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
@@ -93,20 +93,9 @@ function isDead(pid: number): boolean {
   }
 }
 
-/** Polls until `check` holds; bounded in time, returns the last value for the assertion message. */
-async function waitFor<T>(read: () => T, check: (value: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = read();
-  while (!check(value) && Date.now() < deadline) {
-    await sleep(20);
-    value = read();
-  }
-  return value;
-}
-
 /** Asserts that a reading reaches `expected` and is still there a moment later (no oscillation). */
 async function assertHolds(what: string, read: () => number, expected: number): Promise<void> {
-  const reached = await waitFor(read, (v) => v === expected);
+  const reached = await readUntil(read, (v) => v === expected);
   assert.equal(reached, expected, `${what} should reach ${expected}`);
   await sleep(250);
   assert.equal(read(), expected, `${what} should stay at ${expected}`);
@@ -114,7 +103,7 @@ async function assertHolds(what: string, read: () => number, expected: number): 
 
 async function assertRssNear(worker: Worker, targetBytes: number): Promise<void> {
   const near = (v: number) => Math.abs(v - targetBytes) <= targetBytes * 0.05;
-  const reached = await waitFor(() => rssBytes(worker.pid), near);
+  const reached = await readUntil(() => rssBytes(worker.pid), near);
   assert.ok(
     near(reached),
     `RSS ${(reached / MiB).toFixed(2)} MiB should be within 5 % of ${targetBytes / MiB} MiB`,
@@ -150,7 +139,7 @@ describe('native worker', () => {
 
   it('takes its name from the link it was exec’d by and keeps its display argv', async () => {
     const worker = startWorker(idle, 'nginx-worker', ['-g', 'daemon off;']);
-    await waitFor(
+    await readUntil(
       () => fdCount(worker.pid),
       (n) => n === 3,
     );
@@ -169,7 +158,7 @@ describe('native worker', () => {
     const child = spawn(NATIVE_WORKER_PATH, [], { detached: true, stdio: 'ignore', env });
     assert.ok(child.pid);
     started.add(child.pid);
-    const name = await waitFor(
+    const name = await readUntil(
       () => statusField(child.pid as number, 'Name'),
       (n) => n === 'job-a1-3',
     );
@@ -275,7 +264,7 @@ describe('native worker', () => {
     });
     const workerPid = Number(line);
     started.add(workerPid);
-    await waitFor(
+    await readUntil(
       () => statusField(workerPid, 'Name'),
       (name) => name === 'postgres',
     );
@@ -283,7 +272,7 @@ describe('native worker', () => {
 
     process.kill(parent.pid, 'SIGKILL');
     started.delete(parent.pid);
-    const dead = await waitFor(() => isDead(workerPid), Boolean, 1000);
+    const dead = await readUntil(() => isDead(workerPid), Boolean, 1000);
     assert.ok(dead, `worker ${workerPid} still alive 1 s after its parent was killed`);
     started.delete(workerPid);
     table.release(slot);
@@ -332,7 +321,7 @@ describe('fallback worker (Node)', () => {
     });
     assert.ok(child.pid);
     started.add(child.pid);
-    const name = await waitFor(
+    const name = await readUntil(
       () => statusField(child.pid as number, 'Name'),
       (n) => n === 'redis-server',
       5000,
