@@ -30,6 +30,9 @@ interface Tick {
   live: number;
   rssMiB: number;
   heapMiB: number;
+  /** V8's reserved heap and the memory outside it (Buffers, protobuf bytes): where RSS goes when heapUsed is flat */
+  heapTotalMiB: number;
+  externalMiB: number;
   zombies: number;
   staleSeries: number;
   started: number;
@@ -133,6 +136,8 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
         live: engine.liveCount,
         rssMiB: memory.rss / MiB,
         heapMiB: memory.heapUsed / MiB,
+        heapTotalMiB: memory.heapTotal / MiB,
+        externalMiB: memory.external / MiB,
         zombies: childrenOf(process.pid).filter((child) => child.state === 'Z').length,
         staleSeries: stale,
         started: total(simulation.starts),
@@ -142,7 +147,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       if (!atWarmup && tick.atS * 1000 >= warmupMs)
         atWarmup = { started: tick.started, exited: tick.exited, atMs: performance.now() };
       log(
-        `  t=${tick.atS.toFixed(0)}s live=${tick.live} rss=${tick.rssMiB.toFixed(0)}MiB heap=${tick.heapMiB.toFixed(0)}MiB zombies=${tick.zombies} stale=${stale} starts=${tick.started} exits=${tick.exited}`,
+        `  t=${tick.atS.toFixed(0)}s live=${tick.live} rss=${tick.rssMiB.toFixed(0)}MiB heap=${tick.heapMiB.toFixed(0)}/${tick.heapTotalMiB.toFixed(0)}MiB external=${tick.externalMiB.toFixed(0)}MiB zombies=${tick.zombies} stale=${stale} starts=${tick.started} exits=${tick.exited}`,
       );
     }
     const last = ticks.at(-1) as Tick;
