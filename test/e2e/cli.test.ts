@@ -2,7 +2,9 @@
  * The command line as a user runs it: a real `node src/main.ts` child per case.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { childrenOf, isAlive } from '../helpers/proc.ts';
@@ -10,6 +12,10 @@ import { waitUntil } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const BIN = new URL('../../bin/process-simulator.js', import.meta.url).pathname;
+const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+/** V8 flags every launcher passes: a young generation grown to 128 MiB under churn doubled the RSS */
+const LAUNCH_FLAGS = '--max-semi-space-size=16';
 const QUIET_ENV = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
@@ -107,4 +113,41 @@ test('SIGTERM during a run: exit 0 after every child is gone', async () => {
   assert.equal(await exited, 0);
   // the simulator reaps its children before it exits: none may be left, not even as an orphan
   for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
+});
+
+test('npm start, npm run bench, the package command and the image all launch with the same V8 flags', () => {
+  const scripts = JSON.parse(readRepoFile('package.json')).scripts as Record<string, string>;
+  assert.equal(scripts.start, `node ${LAUNCH_FLAGS} src/main.ts`);
+  assert.equal(scripts.bench, `node ${LAUNCH_FLAGS} bench/run.ts`);
+  assert.equal(
+    readRepoFile('bin/process-simulator.js').split('\n')[0],
+    `#!/usr/bin/env -S node ${LAUNCH_FLAGS}`,
+  );
+  const cmd = `CMD ["node", ${LAUNCH_FLAGS.split(' ')
+    .map((flag) => JSON.stringify(flag))
+    .join(', ')}, "src/main.ts"]`;
+  assert.ok(readRepoFile('Dockerfile').includes(cmd), cmd);
+});
+
+test('the package command runs through its shebang, with the flags, and exits 0', async () => {
+  // as npx runs it: the file itself, `node` found on PATH (this Node first, as npm puts it there)
+  const env = { ...QUIET_ENV, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  const child = spawn(BIN, ['run', '-n', '1', '-d', '3s', '--interval', '1000'], { env, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const pid = child.pid as number;
+    const cmdline = () => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+    };
+    // env execs node in the same PID; wait until it has
+    assert.ok(await waitUntil(() => cmdline().includes(BIN), 5000), `cmdline: ${cmdline().join(' ')}`);
+    assert.deepEqual(cmdline().slice(1, 3), [LAUNCH_FLAGS, BIN]);
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 });
