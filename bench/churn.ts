@@ -12,7 +12,7 @@ import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
-import { fmt, MiB, sleep } from './lib/stats.ts';
+import { fmt, MiB, median, sleep } from './lib/stats.ts';
 
 const INTERVAL_MS = 10_000;
 /** mean lifetime of a churned process; count = rate x lifetime */
@@ -33,6 +33,8 @@ interface Tick {
   /** V8's reserved heap and the memory outside it (Buffers, protobuf bytes): where RSS goes when heapUsed is flat */
   heapTotalMiB: number;
   externalMiB: number;
+  /** the engine's CPU over the last interval, percent of one core */
+  cpuPercent: number;
   zombies: number;
   staleSeries: number;
   started: number;
@@ -52,6 +54,7 @@ export interface ChurnResult {
   rssLastMiB: number;
   heapBaselineMiB: number;
   heapLastMiB: number;
+  cpuMedianPercent: number;
   maxZombies: number;
   staleSeries: number;
   scrapes: number;
@@ -113,6 +116,8 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
     log(`  ${engine.liveCount} running after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const warmupMs = Math.min(120_000, durationMs / 4);
     let atWarmup: { started: number; exited: number; atMs: number } | undefined;
+    let cpuBefore = process.cpuUsage();
+    let cpuSince = performance.now();
     while (performance.now() - started < durationMs) {
       await sleep(INTERVAL_MS);
       const scrapeStart = Date.now();
@@ -131,6 +136,10 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       for (const [pid, at] of exitedAt) if (at < scrapeStart - 6 * INTERVAL_MS) exitedAt.delete(pid);
       requestSizes.push(...sink.take());
       const memory = process.memoryUsage();
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - cpuSince)) * 100;
+      cpuBefore = process.cpuUsage();
+      cpuSince = performance.now();
       const tick: Tick = {
         atS: (performance.now() - started) / 1000,
         live: engine.liveCount,
@@ -138,6 +147,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
         heapMiB: memory.heapUsed / MiB,
         heapTotalMiB: memory.heapTotal / MiB,
         externalMiB: memory.external / MiB,
+        cpuPercent,
         zombies: childrenOf(process.pid).filter((child) => child.state === 'Z').length,
         staleSeries: stale,
         started: total(simulation.starts),
@@ -147,7 +157,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       if (!atWarmup && tick.atS * 1000 >= warmupMs)
         atWarmup = { started: tick.started, exited: tick.exited, atMs: performance.now() };
       log(
-        `  t=${tick.atS.toFixed(0)}s live=${tick.live} rss=${tick.rssMiB.toFixed(0)}MiB heap=${tick.heapMiB.toFixed(0)}/${tick.heapTotalMiB.toFixed(0)}MiB external=${tick.externalMiB.toFixed(0)}MiB zombies=${tick.zombies} stale=${stale} starts=${tick.started} exits=${tick.exited}`,
+        `  t=${tick.atS.toFixed(0)}s live=${tick.live} rss=${tick.rssMiB.toFixed(0)}MiB heap=${tick.heapMiB.toFixed(0)}/${tick.heapTotalMiB.toFixed(0)}MiB external=${tick.externalMiB.toFixed(0)}MiB cpu=${tick.cpuPercent.toFixed(0)}% zombies=${tick.zombies} stale=${stale} starts=${tick.started} exits=${tick.exited}`,
       );
     }
     const last = ticks.at(-1) as Tick;
@@ -167,6 +177,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       rssLastMiB: last.rssMiB,
       heapBaselineMiB: baseline.heapMiB,
       heapLastMiB: last.heapMiB,
+      cpuMedianPercent: median(after.map((tick) => tick.cpuPercent)),
       maxZombies: Math.max(...ticks.map((tick) => tick.zombies)),
       staleSeries,
       scrapes,
@@ -204,6 +215,10 @@ export function churnReport(r: ChurnResult): string {
     [
       'engine heap after warm-up / at the end (MiB)',
       `${fmt(r.heapBaselineMiB, 0)} / ${fmt(r.heapLastMiB, 0)}`,
+    ],
+    [
+      'engine CPU after warm-up, median of the intervals (% of one core, with its scrape checks)',
+      fmt(r.cpuMedianPercent, 1),
     ],
     ['/metrics scrapes checked (one per 10 s interval)', fmt(r.scrapes, 0)],
     ['series of PIDs dead for more than one interval', fmt(r.staleSeries, 0)],
