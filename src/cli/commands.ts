@@ -131,7 +131,6 @@ export async function runCommand(io: Io, overrides: Record<string, string>): Pro
   const reporter = simulator.simulation
     ? startStatusReporter(
         {
-          engine: simulator.engine,
           simulation: simulator.simulation,
           exportStatus: simulator.telemetry.exportStatus,
           endpoints: { metrics: simulator.telemetry.prometheusUrl, api: simulator.api.url },

@@ -2,7 +2,6 @@
  * What a person watching a run sees: on a terminal, one status line redrawn every second; otherwise a
  * plain log line every so often; and a summary at the end.
  */
-import type { Engine } from '../engine/engine.ts';
 import type { Simulation } from '../engine/simulation.ts';
 import type { Logger } from '../log.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
@@ -10,35 +9,12 @@ import { seriesPerProcess } from '../simulator.ts';
 import type { ExportStatus } from '../telemetry/telemetry.ts';
 
 export interface StatusSources {
-  engine: Engine;
   simulation: Simulation;
   exportStatus: ExportStatus;
   endpoints: { metrics: string | undefined; api: string };
 }
 
 const SHORT: Record<Priority, string> = { critical: 'crit', high: 'high', medium: 'med', low: 'low' };
-
-/** Starts and exits during the last minute, from the event bus. */
-function rateCounter(engine: Engine) {
-  const starts: number[] = [];
-  const exits: number[] = [];
-  // the ramp happened before the reporter started: count it from the bus history
-  for (const event of engine.events.history()) {
-    const at = Date.parse(event.time);
-    if (at < Date.now() - 60_000) continue;
-    if (event.type === 'ProcessStarted') starts.push(at);
-    else if (event.type === 'ProcessExited') exits.push(at);
-  }
-  const off = engine.events.subscribe((event) => {
-    if (event.type === 'ProcessStarted') starts.push(Date.now());
-    else if (event.type === 'ProcessExited') exits.push(Date.now());
-  });
-  const prune = (times: number[]) => {
-    while (times.length > 0 && (times[0] as number) < Date.now() - 60_000) times.shift();
-    return times.length;
-  };
-  return { perMinute: () => ({ starts: prune(starts), exits: prune(exits) }), stop: off };
-}
 
 function exportText(status: ExportStatus): string {
   if (!status.endpoint) return 'otlp off';
@@ -49,7 +25,7 @@ function exportText(status: ExportStatus): string {
 }
 
 /** One line describing the run now. */
-export function statusLine(sources: StatusSources, rates: { starts: number; exits: number }): string {
+export function statusLine(sources: StatusSources): string {
   const { simulation } = sources;
   const live = simulation.liveByPriority();
   const target: Record<Priority, number> = { critical: 0, high: 0, medium: 0, low: 0 };
@@ -59,7 +35,7 @@ export function statusLine(sources: StatusSources, rates: { starts: number; exit
     .join(' ');
   return [
     `${simulation.state} ${simulation.processes.size}/${simulation.planned.length} (${byPriority})`,
-    `starts ${rates.starts}/min exits ${rates.exits}/min`,
+    `starts ${simulation.startsPerMinute()}/min exits ${simulation.churnPerMinute()}/min`,
     exportText(sources.exportStatus),
     `metrics ${sources.endpoints.metrics ?? 'off'} api ${sources.endpoints.api}`,
   ].join(' | ');
@@ -73,18 +49,16 @@ export function startStatusReporter(
   sources: StatusSources,
   options: { tty: boolean; write: (text: string) => void; log: Logger; logEveryMs?: number },
 ): { stop(): void } {
-  const rates = rateCounter(sources.engine);
   const timer = options.tty
-    ? setInterval(() => options.write(`\r\x1b[2K${statusLine(sources, rates.perMinute())}`), 1000)
+    ? setInterval(() => options.write(`\r\x1b[2K${statusLine(sources)}`), 1000)
     : setInterval(
-        () => options.log.info('status', { line: statusLine(sources, rates.perMinute()) }),
+        () => options.log.info('status', { line: statusLine(sources) }),
         options.logEveryMs ?? 30_000,
       );
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      rates.stop();
       if (options.tty) options.write('\r\x1b[2K');
     },
   };

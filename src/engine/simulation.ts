@@ -70,8 +70,8 @@ export class Simulation {
   readonly chaos: ChaosRecord[] = [];
   peakLive = 0;
   readonly peakLiveByPriority = zeroByPriority();
-  /** exit times of the last minute, for churn per minute */
-  readonly #recentExits: number[] = [];
+  readonly #recentStarts = new LastMinute();
+  readonly #recentExits = new LastMinute();
   readonly #liveByPriority = zeroByPriority();
 
   constructor(id: string, spec: SimulationSpec) {
@@ -87,6 +87,7 @@ export class Simulation {
   recordStart(process: ManagedProcess): void {
     this.processes.set(process.pid, process);
     this.starts[process.priority]++;
+    this.#recentStarts.add(Date.now());
     this.peakLive = Math.max(this.peakLive, this.processes.size);
     // Counted as they come and go: recounting every process at each start made a ramp quadratic.
     const live = ++this.#liveByPriority[process.priority];
@@ -102,8 +103,7 @@ export class Simulation {
     if (this.processes.delete(process.pid)) this.#liveByPriority[process.priority]--;
     this.exits[reason][process.priority]++;
     const now = Date.now();
-    this.#recentExits.push(now);
-    this.#pruneExits(now);
+    this.#recentExits.add(now);
     if (reason === 'crashed') {
       this.crashes.push({ pid: process.pid, name: process.name, exitCode, signal, atMs: now });
       if (this.crashes.length > 1000) this.crashes.shift();
@@ -116,12 +116,26 @@ export class Simulation {
 
   /** Exits during the last 60 s. */
   churnPerMinute(): number {
-    this.#pruneExits(Date.now());
-    return this.#recentExits.length;
+    return this.#recentExits.count(Date.now());
   }
 
-  #pruneExits(now: number): void {
-    while (this.#recentExits.length > 0 && (this.#recentExits[0] as number) < now - 60_000)
-      this.#recentExits.shift();
+  /** Starts during the last 60 s. */
+  startsPerMinute(): number {
+    return this.#recentStarts.count(Date.now());
+  }
+}
+
+/** Times of the events of the last minute, oldest first. */
+class LastMinute {
+  readonly #times: number[] = [];
+
+  add(now: number): void {
+    this.#times.push(now);
+    this.count(now);
+  }
+
+  count(now: number): number {
+    while (this.#times.length > 0 && (this.#times[0] as number) < now - 60_000) this.#times.shift();
+    return this.#times.length;
   }
 }

@@ -188,6 +188,11 @@ test('a lifetime ends a process and the replacement takes the next generation na
       names.join(' '),
     );
     for (const info of engine.processesOf(simulation.id)) assert.equal(procStatus(info.pid)?.Name, info.name);
+    // all of it within the last minute: the per-minute rates count every start and every exit so far
+    const exits = simulation.exits.lifetime.low;
+    assert.equal(simulation.churnPerMinute(), exits);
+    assert.equal(simulation.startsPerMinute(), simulation.starts.low);
+    assert.ok(simulation.starts.low >= exits + 2, `starts ${simulation.starts.low}, exits ${exits}`);
     // one executable link per live name: links of exited generations are gone
     const live = engine.processesOf(simulation.id).map((p) => p.name);
     const links = live.map((name) =>
