@@ -3,13 +3,12 @@
  * tests share: JSON over real HTTP, bounded polling, and /proc reads of a PID.
  */
 import { createApp } from '../../src/api/app.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import type { Engine } from '../../src/engine/engine.ts';
-import { createLogger } from '../../src/log.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
-import { type RunningSimulator, seriesPerProcess, startSimulator } from '../../src/simulator.ts';
+import { type RunningSimulator, seriesPerProcess } from '../../src/simulator.ts';
 import { initialExportStatus } from '../../src/telemetry/telemetry.ts';
 import { cpuSeconds } from '../helpers/proc.ts';
+import { startTestSimulator } from '../helpers/simulator.ts';
 
 export { isAlive, procStatus, rssBytes } from '../helpers/proc.ts';
 
@@ -37,21 +36,12 @@ export interface ApiSimulator {
 
 /** Starts a simulator with no simulation, no OTLP push and a 1 s sampling interval, over `env`. */
 export async function startApiSimulator(env: Record<string, string> = {}): Promise<ApiSimulator> {
-  const lines: string[] = [];
-  const config = loadConfig({
-    METRICS_HOST: '127.0.0.1',
-    METRICS_PORT: '0',
-    CONTROL_HOST: '127.0.0.1',
-    CONTROL_PORT: '0',
+  const { sim, lines } = await startTestSimulator({
     OTEL_METRICS_EXPORTER: 'none',
     AUTO_START: 'false',
     OTEL_METRIC_EXPORT_INTERVAL: '1000',
     ...env,
   });
-  const sim = await startSimulator(
-    config,
-    createLogger('info', (line) => lines.push(line)),
-  );
   return { sim, url: sim.api.url, lines, stop: () => sim.stop() };
 }
 
