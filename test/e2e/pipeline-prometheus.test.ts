@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningCollector, startCollector } from '../helpers/collector.ts';
 import { promtoolCheckMetrics, type RunningPrometheus, startPrometheus } from '../helpers/prometheus.ts';
-import { liveByPriority, runProfile, startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
+import { runProfile, startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const INTERVAL_MS = 2000;
@@ -52,7 +52,7 @@ describe('Prometheus scraping the simulator and the collector', () => {
   });
 
   test('PromQL counts the processes per priority, the same through both paths', async (t) => {
-    assert.deepEqual(liveByPriority(simulator.sim), EXPECTED, 'the engine runs the profile');
+    assert.deepEqual(simulator.sim.engine.liveByPriority(), EXPECTED, 'the engine runs the profile');
     for (const job of ['simulator', 'collector']) {
       const promql = `count by (simulator_priority) (process_threads{job="${job}"})`;
       let seen: Record<string, number> = {};

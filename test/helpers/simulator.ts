@@ -60,11 +60,3 @@ export async function runProfile(
   await sim.sampler.sampleNow();
   return simulation;
 }
-
-/** Live simulated processes by priority, as the engine knows them. */
-export function liveByPriority(sim: RunningSimulator): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const process of sim.engine.liveProcesses())
-    counts[process.priority] = (counts[process.priority] ?? 0) + 1;
-  return counts;
-}
