@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -143,8 +143,16 @@ test('the package command runs through its shebang, with the flags, and exits 0'
         return [];
       }
     };
-    // env execs node in the same PID; wait until it has
-    assert.ok(await waitUntil(() => cmdline().includes(BIN), 5000), `cmdline: ${cmdline().join(' ')}`);
+    const exe = () => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        return '';
+      }
+    };
+    // The kernel first runs /usr/bin/env (its argv also ends in BIN); env then execs node in the same PID.
+    const node = realpathSync(process.execPath);
+    assert.ok(await waitUntil(() => exe() === node, 5000), `exe ${exe()}, cmdline: ${cmdline().join(' ')}`);
     assert.deepEqual(cmdline().slice(1, 3), [LAUNCH_FLAGS, BIN]);
     assert.equal(await exited, 0);
   } finally {
