@@ -9,7 +9,7 @@
  * the whole process), 12 threads (total, >= 1), 16 fds (entries of /proc/PID/fd, >= 3), 20 flags (0),
  * 24 and 28 reserved (0).
  */
-import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 
 /** Bytes per slot. */
 export const SLOT_BYTES = 32;
@@ -62,10 +62,17 @@ export class ControlTable {
     this.#free = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
   }
 
-  /** Creates (or truncates) the file at `path`, zero-filled and `capacity * 32` bytes long. */
+  /**
+   * Creates (or truncates) the file at `path`, zero-filled and `capacity * 32` bytes long. A symlink at
+   * `path` is refused (O_NOFOLLOW): the file lives in the engine's private directory, see runtime-dir.ts.
+   */
   static create(path: string, capacity: number): ControlTable {
     checkInteger('capacity', capacity, 1, MAX_CAPACITY);
-    const fd = openSync(path, 'w+', 0o644);
+    const fd = openSync(
+      path,
+      constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       ftruncateSync(fd, capacity * SLOT_BYTES);
     } catch (error) {

@@ -13,7 +13,7 @@
  * - name: comm is the display name; the display args are not shown in /proc/PID/cmdline.
  * - parent death: Node has no PR_SET_PDEATHSIG, so the worker checks its parent on every 100 ms tick.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -49,7 +49,7 @@ process.title = process.argv[2] || basename(process.env.PSIM_NAME || 'ps-worker'
 
 let controlFd;
 try {
-  controlFd = openSync(controlPath, 'r');
+  controlFd = openSync(controlPath, constants.O_RDONLY | constants.O_NOFOLLOW);
   if (fstatSync(controlFd).size < (slot + 1) * SLOT_BYTES)
     fail(`PSIM_SLOT ${slot} is beyond the end of ${controlPath}`);
 } catch (error) {

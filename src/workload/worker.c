@@ -106,7 +106,7 @@ static struct targets read_slot(void) {
 
 /* Maps only the page that holds our slot, read-only, and closes the file: it must not count as an fd. */
 static void map_slot(const char *path, unsigned long slot) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) die(2, "cannot open PSIM_CONTROL_FILE", path);
   struct stat st;
   if (fstat(fd, &st) != 0) die(2, "cannot stat PSIM_CONTROL_FILE", path);
