@@ -2,7 +2,7 @@
  * The only reader of process.env: turns the environment into one validated Config. Every error names
  * the variable, the value given and what was expected.
  */
-import { parseDuration, parseSize } from '../profiles/units.ts';
+import { formatDuration, MAX_DURATION_MS, parseDuration, parseSize } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import {
   DEFAULT_API_BODY_LIMIT,
@@ -25,6 +25,8 @@ export interface Config {
   autoStart: boolean;
   enableChaos: boolean;
   maxProcesses: number;
+  /** let the runs' CPU demand exceed the machine's CPUs */
+  allowCpuOvercommit: boolean;
   /** longest duration a simulation or a chaos fault may ask for, ms */
   maxDurationMs: number;
   /** bearer token required on mutating API requests; undefined = no authentication */
@@ -79,6 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
     autoStart: read('AUTO_START', true, boolean),
     enableChaos: read('ENABLE_CHAOS', false, boolean),
     maxProcesses: read('MAX_PROCESSES', 12_000, integer(1, 100_000)),
+    allowCpuOvercommit: read('ALLOW_CPU_OVERCOMMIT', false, boolean),
     maxDurationMs: read('MAX_DURATION', DEFAULT_MAX_DURATION_MS, positiveDuration),
     apiToken: read<string | undefined>('API_TOKEN', undefined, (text) => text),
     apiBodyLimitBytes: read('API_BODY_LIMIT', DEFAULT_API_BODY_LIMIT, (text) => {
@@ -148,6 +151,9 @@ function boolean(text: string): boolean {
 function positiveDuration(text: string): number {
   const ms = parseDuration(text);
   if (ms <= 0) throw new Error('expected a duration > 0 such as 90s, 10m, 1h');
+  if (ms > MAX_DURATION_MS) {
+    throw new Error(`expected at most ${formatDuration(MAX_DURATION_MS)} (the longest a timer can wait)`);
+  }
   return ms;
 }
 

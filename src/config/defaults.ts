@@ -28,6 +28,8 @@ export const ENV_VARS = {
   AUTO_START: 'start the simulation at launch (default true)',
   ENABLE_CHAOS: 'inject random failures and resource spikes (default false; the chaos profile enables it)',
   MAX_PROCESSES: 'global cap on simulated processes (default 12000)',
+  ALLOW_CPU_OVERCOMMIT:
+    "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
   API_TOKEN: 'when set, mutating control API requests need the header Authorization: Bearer <token>',
   API_BODY_LIMIT: 'largest control API request body, e.g. 64KiB, 1MiB (default 256KiB); larger ones get 413',

@@ -3,7 +3,7 @@
  * YAML or JSON. Validated with zod; every error names the field path and the offending value.
  */
 import { z } from 'zod';
-import { parseDuration } from './units.ts';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './units.ts';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -11,14 +11,43 @@ export type Priority = (typeof PRIORITIES)[number];
 /** Linux keeps at most 15 bytes of a process name (comm); longer names would not reach /proc intact. */
 export const MAX_COMM_BYTES = 15;
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+/** A duration ("90s", "10m" or seconds) in ms, at most MAX_DURATION_MS: the longest a timer can wait. */
+const duration = z.union([z.string().max(64), z.number()]).transform((value, ctx) => {
   try {
-    return parseDuration(value);
+    const ms = parseDuration(value);
+    if (ms <= MAX_DURATION_MS) return ms;
+    ctx.addIssue({
+      code: 'custom',
+      input: value,
+      message: `a duration of at most ${formatDuration(MAX_DURATION_MS)} (the longest a timer can wait)`,
+    });
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message, input: value });
-    return z.NEVER;
   }
+  return z.NEVER;
 });
+
+/**
+ * A command-line argument. Control characters are refused: NUL cannot be passed to exec at all (a
+ * start ended half-spawned), and newlines, escapes or tabs would reach `ps` and the command-line label
+ * raw, where line-based tools and terminals misread them.
+ */
+const argument = z
+  .string()
+  .max(256)
+  .refine(
+    (text) => !hasControlCharacter(text),
+    'printable text: control characters (NUL, newline, tab, escape...) are refused',
+  );
+
+/** True when `text` holds a C0 control character or DEL. */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 const nonNegative = z.number().finite().min(0);
 
@@ -74,7 +103,7 @@ export const templateSchema = z
     /** Entries in /proc/PID/fd, including stdin/stdout/stderr. */
     fds: z.number().int().min(3).max(65_536).default(3),
     /** Command-line arguments shown after the name (display only: nothing interprets them). */
-    args: z.array(z.string().max(256)).max(32).default([]),
+    args: z.array(argument).max(32).default([]),
     /** How long each process lives; omitted means until the simulation stops. */
     lifetime: lifetime.optional(),
     /** What happens when a process exits: replaced always, only after a failure, or never. */

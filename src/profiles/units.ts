@@ -3,6 +3,12 @@
  * "1h30m", "500ms") and byte sizes ("512KiB", "10MB", "1.5GiB"). Errors name what was given.
  */
 
+/**
+ * The longest duration anything here may last, in ms: 2^31-1, the longest a Node timer waits (about
+ * 24.8 days). Longer ones would fire at once, so they are refused at the door.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 
