@@ -29,7 +29,7 @@ export function simulationView(simulation: Simulation) {
     created_at: new Date(simulation.createdAtMs).toISOString(),
     started_at: iso(simulation.startedAtMs),
     ended_at: iso(simulation.endedAtMs),
-    planned_processes: simulation.planned.length,
+    planned_processes: simulation.plannedCount,
     live_processes: simulation.processes.size,
     failure_reason: simulation.failureReason ?? null,
     warning: simulation.rampWarning ?? null,
@@ -95,7 +95,7 @@ export function resultsView(
     elapsed_seconds:
       simulation.startedAtMs === undefined ? 0 : Math.max(0, (end - simulation.startedAtMs) / 1000),
     processes: {
-      planned: simulation.planned.length,
+      planned: simulation.plannedCount,
       live: counted(live),
       // the whole simulation's peak; by priority, each priority's own peak
       peak: { total: simulation.peakLive, by_priority: { ...peak } },

@@ -28,13 +28,12 @@ function exportText(status: ExportStatus): string {
 export function statusLine(sources: StatusSources): string {
   const { simulation } = sources;
   const live = simulation.liveByPriority();
-  const target: Record<Priority, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  for (const planned of simulation.planned) target[planned.priority]++;
+  const target = simulation.plannedByPriority;
   const byPriority = PRIORITIES.filter((p) => target[p] > 0)
     .map((p) => `${SHORT[p]} ${live[p]}/${target[p]}`)
     .join(' ');
   return [
-    `${simulation.state} ${simulation.processes.size}/${simulation.planned.length} (${byPriority})`,
+    `${simulation.state} ${simulation.processes.size}/${simulation.plannedCount} (${byPriority})`,
     `starts ${simulation.startsPerMinute()}/min exits ${simulation.churnPerMinute()}/min`,
     exportText(sources.exportStatus),
     `metrics ${sources.endpoints.metrics ?? 'off'} api ${sources.endpoints.api}`,

@@ -1,30 +1,50 @@
 /**
- * The engine: the only owner of simulated processes. It spawns them from profiles, keeps each one's
- * control slot on its pattern, ends them at the end of their lifetime, replaces them as their template
- * says, injects faults into its own children only, and stops every child on shutdown. The API and the
- * sampler use only this public surface.
+ * The engine: the only owner of simulated processes. It admits simulations and faults at the door
+ * (admission.ts), spawns and ends processes (processes.ts), keeps each one on its pattern once a second
+ * (the control tick below), injects faults into its own children only (faults.ts, chaos.ts), and stops
+ * every child on shutdown. The API, the CLI and the sampler use only this public surface.
+ *
+ * Promises the engine keeps whatever the timing of requests, faults and signals:
+ * - the control tick never throws and never runs inside itself; faults end idempotently, so two faults
+ *   ending in one tick, a recovery racing a deadline, or a stop racing both cannot fail;
+ * - a stop is one promise per simulation, shared by every caller, and waits for spawns under way, so no
+ *   process starts after it; a shutdown stops what is starting as well as what runs;
+ * - every timer is unref()ed and cleared by the stop that makes it pointless.
  */
 import { randomUUID } from 'node:crypto';
+import { type Demand, NO_DEMAND, WORKER_FLOOR_MIB } from '../profiles/demand.ts';
 import { valueAt } from '../profiles/patterns.ts';
-import { lifetimeOf, type PlannedProcess, peakMemoryMiB, processSeedKey } from '../profiles/plan.ts';
-import { createRng, hashKey } from '../profiles/random.ts';
-import { expandName, PRIORITIES, type Priority } from '../profiles/schema.ts';
-import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
+import { lifetimeOf, type PlannedProcess, processSeedKey } from '../profiles/plan.ts';
+import { PRIORITIES, type Priority, type Template } from '../profiles/schema.ts';
+import type { SlotTargets } from '../workload/control-table.ts';
 import { resolveWorker } from '../workload/worker-path.ts';
+import { admit, type Ledger } from './admission.ts';
+import { startRandomChaos } from './chaos.ts';
 import { EngineError } from './errors.ts';
 import { EventBus, type ExitReason } from './events.ts';
 import { type Fault, FaultSet } from './faults.ts';
-import { machineTaskCount, readMachineLimits } from './limits.ts';
+import { compileGlob, isExactPattern } from './glob.ts';
+import { readMachineLimits } from './limits.ts';
 import { type ManagedProcess, type ProcessInfo, toProcessInfo } from './managed-process.ts';
-import { createRuntimeDir, type RuntimeDir } from './runtime-dir.ts';
+import { ProcessRegistry } from './processes.ts';
+import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
-import { createNodeSpawner, SpawnError, type Spawner } from './spawner.ts';
+import { createNodeSpawner, type Spawner } from './spawner.ts';
+import { startTimer } from './timers.ts';
 
 export interface EngineOptions {
   /** most simulated processes alive at once, over all simulations @default 12000 */
   maxProcesses?: number;
+  /** most simulations kept (created, running and ended); the oldest ended ones are forgotten first @default 100 */
+  maxSimulations?: number;
+  /** most simulations created and not yet started @default 20 */
+  maxUnstarted?: number;
+  /** let the CPU the runs ask for exceed the machine's CPUs @default false */
+  allowCpuOvercommit?: boolean;
   /** how often pattern targets are recomputed and lifetimes checked @default 1000 */
   controlIntervalMs?: number;
+  /** how often random chaos draws @default 1000 */
+  chaosIntervalMs?: number;
   /** time between SIGTERM and SIGKILL when stopping a process @default 3000 */
   stopGraceMs?: number;
   /** processes spawned between two yields to the event loop during a ramp @default 50 */
@@ -32,38 +52,64 @@ export interface EngineOptions {
   /** how children are started @default createNodeSpawner() */
   spawner?: Spawner;
   events?: EventBus;
+  /** where the runtime files go (tests) */
+  runtime?: RuntimeDirOptions;
+  /** told about failures the engine survived (a write that failed in the control tick...) */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
-/** Worker memory floor in MiB, used for headroom checks (measured idle RSS is below this). */
-const WORKER_FLOOR_MIB = 1;
+/** Random chaos may ask for a fault the door refuses; tell apart from a request that failed. */
+type FaultRequest = Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number };
 
 export class Engine {
   readonly events: EventBus;
   readonly maxProcesses: number;
+  readonly maxSimulations: number;
+  readonly maxUnstarted: number;
+  readonly allowCpuOvercommit: boolean;
   readonly workerKind: 'native' | 'node';
   readonly #simulations = new Map<string, Simulation>();
-  readonly #live = new Map<number, ManagedProcess>();
   readonly #faults = new FaultSet();
-  readonly #spawner: Spawner;
-  readonly #table: ControlTable;
-  readonly #runtime: RuntimeDir;
-  readonly #workerPath: string;
+  readonly #processes: ProcessRegistry;
+  readonly #removeRuntime: () => void;
   readonly #controlTimer: NodeJS.Timeout;
-  readonly #stopGraceMs: number;
+  readonly #chaosIntervalMs: number;
   readonly #rampBatch: number;
+  readonly #warn: (message: string, fields: Record<string, unknown>) => void;
+  #ticking = false;
   #closed = false;
+  #shutdown: Promise<void> | undefined;
 
   constructor(options: EngineOptions = {}) {
     this.maxProcesses = options.maxProcesses ?? 12_000;
-    this.#stopGraceMs = options.stopGraceMs ?? 3000;
+    this.maxSimulations = options.maxSimulations ?? 100;
+    this.maxUnstarted = options.maxUnstarted ?? 20;
+    this.allowCpuOvercommit = options.allowCpuOvercommit ?? false;
     this.#rampBatch = options.rampBatch ?? 50;
+    this.#chaosIntervalMs = options.chaosIntervalMs ?? 1000;
     this.events = options.events ?? new EventBus();
-    this.#spawner = options.spawner ?? createNodeSpawner();
+    this.#warn =
+      options.warn ??
+      ((message, fields) => process.emitWarning(`${message} ${JSON.stringify(fields)}`, 'EngineWarning'));
     const worker = resolveWorker();
     this.workerKind = worker.kind;
-    this.#workerPath = worker.path;
-    this.#runtime = createRuntimeDir(worker.kind === 'native' ? worker.path : process.execPath);
-    this.#table = ControlTable.create(this.#runtime.controlFile, this.maxProcesses);
+    const runtime = createRuntimeDir(
+      worker.kind === 'native' ? worker.path : process.execPath,
+      options.runtime,
+    );
+    this.#removeRuntime = () => runtime.remove();
+    try {
+      this.#processes = new ProcessRegistry({
+        worker,
+        runtime,
+        spawner: options.spawner ?? createNodeSpawner(),
+        capacity: this.maxProcesses,
+        stopGraceMs: options.stopGraceMs ?? 3000,
+      });
+    } catch (error) {
+      runtime.remove();
+      throw error;
+    }
     this.#controlTimer = setInterval(() => this.#controlTick(), options.controlIntervalMs ?? 1000);
     this.#controlTimer.unref();
   }
@@ -72,22 +118,15 @@ export class Engine {
 
   /**
    * Registers a simulation without starting it.
-   * @throws EngineError limit_exceeded when the plan exceeds the process cap or what the machine holds now
+   * @throws EngineError limit_exceeded when the run exceeds the process cap or what the machine can hold
+   *   beside what already runs, or when too many simulations are kept
    */
   createSimulation(spec: SimulationSpec): Simulation {
     this.#assertOpen();
-    // Counted before planning: a profile may ask for millions, and the plan would be built first.
-    const requested = spec.profile.templates.reduce((sum, template) => sum + template.count, 0);
-    if (requested > this.maxProcesses) {
-      throw new EngineError(
-        'limit_exceeded',
-        `simulation asks for ${requested} processes; the cap MAX_PROCESSES is ${this.maxProcesses}`,
-        { limit: 'MAX_PROCESSES', value: this.maxProcesses, requested },
-      );
-    }
     const simulation = new Simulation(randomUUID(), spec);
     // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
-    this.#checkCapacity(simulation);
+    this.#admitSimulation(simulation);
+    this.#makeRoom();
     this.#simulations.set(simulation.id, simulation);
     this.events.emit({ type: 'SimulationCreated', simulationId: simulation.id, name: spec.name });
     return simulation;
@@ -116,19 +155,17 @@ export class Engine {
       throw new EngineError(
         'conflict',
         `simulation ${id} is ${simulation.state}; only a created simulation can start`,
-        {
-          state: simulation.state,
-        },
+        { state: simulation.state },
       );
     }
-    this.#checkCapacity(simulation);
+    this.#admitSimulation(simulation);
     return simulation;
   }
 
   /**
-   * Starts a created simulation: checks the machine's limits, then spawns its processes in batches.
-   * Resolves when the ramp is over (all spawned, or stopped early by a spawn failure, which is recorded
-   * in `rampWarning`; the simulation fails only if nothing could be spawned).
+   * Starts a created simulation: checks the limits, then spawns its processes in batches. Resolves when
+   * the ramp is over (all spawned, stopped by a stop or a shutdown, or cut short by a spawn failure,
+   * recorded in `rampWarning`; the simulation fails only if nothing could be spawned).
    * @throws EngineError conflict (not in state created) or limit_exceeded (refused before any spawn)
    */
   async startSimulation(id: string): Promise<Simulation> {
@@ -137,30 +174,22 @@ export class Engine {
     simulation.startedAtMs = Date.now();
     this.events.emit({ type: 'SimulationStarted', simulationId: id, name: simulation.spec.name });
     if (simulation.spec.durationMs !== undefined) {
-      const timer = setTimeout(
-        () => void this.stopSimulation(id, 'completed').catch(() => {}),
-        simulation.spec.durationMs,
+      simulation.timers.add(
+        startTimer(() => void this.stopSimulation(id, 'completed'), simulation.spec.durationMs),
       );
-      timer.unref();
-      simulation.pendingRestarts.add(timer);
     }
+    const plan = simulation.plan();
     let started = 0;
-    for (const planned of simulation.planned) {
-      if (!simulation.isActive) break;
+    for (const planned of plan) {
+      if (!simulation.isActive || this.#closed) break;
       try {
-        await this.#spawnProcess(simulation, planned, 0);
+        await this.#spawn(simulation, planned, 0);
         started++;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        simulation.rampWarning = `ramp stopped after ${started} of ${simulation.planned.length} processes: ${reason}`;
-        this.events.emit({
-          type: 'RampStopped',
-          simulationId: id,
-          started,
-          planned: simulation.planned.length,
-          reason,
-        });
-        if (started === 0) {
+        const reason = (error as Error)?.message ?? String(error);
+        simulation.rampWarning = `ramp stopped after ${started} of ${plan.length} processes: ${reason}`;
+        this.events.emit({ type: 'RampStopped', simulationId: id, started, planned: plan.length, reason });
+        if (started === 0 && simulation.isActive) {
           simulation.failureReason = reason;
           await this.stopSimulation(id, 'failed');
           return simulation;
@@ -178,50 +207,52 @@ export class Engine {
 
   /**
    * Stops every process of the simulation (SIGTERM, then SIGKILL after the grace period) and waits for
-   * all of them to be reaped. `final` is the state it ends in.
+   * all of them to be reaped, spawns under way included. `final` is the state it ends in. Every caller
+   * gets the same stop; stopping an ended or never started simulation changes nothing.
    */
-  async stopSimulation(
-    id: string,
-    final: 'stopped' | 'completed' | 'failed' = 'stopped',
-  ): Promise<Simulation> {
+  stopSimulation(id: string, final: 'stopped' | 'completed' | 'failed' = 'stopped'): Promise<Simulation> {
     const simulation = this.getSimulation(id);
-    if (!simulation.isActive && simulation.state !== 'stopping') return simulation;
-    if (simulation.state !== 'stopping') {
-      simulation.state = 'stopping';
-      for (const timer of simulation.pendingRestarts) clearTimeout(timer);
-      simulation.pendingRestarts.clear();
-    }
-    const exits = [...simulation.processes.values()].map((process) => {
-      this.#terminate(process, 'stopped');
-      return process.child.exited;
-    });
-    await Promise.all(exits);
-    for (const fault of this.#faults.list()) if (fault.simulationId === id) this.recoverFault(fault.id);
-    if (simulation.state === 'stopping') {
-      simulation.state = final;
-      simulation.endedAtMs = Date.now();
-      const name = simulation.spec.name;
-      if (final === 'failed') {
-        this.events.emit({
-          type: 'SimulationFailed',
-          simulationId: id,
-          name,
-          reason: simulation.failureReason ?? 'unknown',
-        });
-      } else {
-        this.events.emit({
-          type: final === 'completed' ? 'SimulationCompleted' : 'SimulationStopped',
-          simulationId: id,
-          name,
-        });
-      }
+    if (!simulation.isActive) return simulation.stopping ?? Promise.resolve(simulation);
+    simulation.state = 'stopping';
+    simulation.stopping = this.#stop(simulation, final);
+    return simulation.stopping;
+  }
+
+  async #stop(simulation: Simulation, final: 'stopped' | 'completed' | 'failed'): Promise<Simulation> {
+    for (const timer of simulation.timers) clearTimeout(timer);
+    simulation.timers.clear();
+    // A spawn under way lands after this point; wait for it so that it is stopped too.
+    while (simulation.spawning.size > 0) await Promise.allSettled([...simulation.spawning]);
+    await Promise.all(
+      [...simulation.processes.values()].map((process) => {
+        this.#processes.terminate(process, 'stopped');
+        return process.child.exited;
+      }),
+    );
+    for (const fault of this.#faults.list())
+      if (fault.simulationId === simulation.id) this.#endFault(fault.id);
+    simulation.end(final);
+    const name = simulation.spec.name;
+    if (final === 'failed') {
+      this.events.emit({
+        type: 'SimulationFailed',
+        simulationId: simulation.id,
+        name,
+        reason: simulation.failureReason ?? 'unknown',
+      });
+    } else {
+      this.events.emit({
+        type: final === 'completed' ? 'SimulationCompleted' : 'SimulationStopped',
+        simulationId: simulation.id,
+        name,
+      });
     }
     return simulation;
   }
 
   /**
    * Forgets a simulation that is not running.
-   * @throws EngineError conflict while it runs
+   * @throws EngineError conflict while it runs or stops
    */
   deleteSimulation(id: string): void {
     const simulation = this.getSimulation(id);
@@ -239,12 +270,12 @@ export class Engine {
 
   /** Every live simulated process (all simulations). */
   liveProcesses(): ProcessInfo[] {
-    return [...this.#live.values()].map(toProcessInfo);
+    return [...this.#processes.values()].map(toProcessInfo);
   }
 
   /** Number of live simulated processes. */
   get liveCount(): number {
-    return this.#live.size;
+    return this.#processes.size;
   }
 
   /** Live processes by priority over all simulations, from their running counts (no walk of the processes). */
@@ -259,7 +290,7 @@ export class Engine {
 
   /** True when `pid` is a live child of this engine. */
   owns(pid: number): boolean {
-    return this.#live.has(pid);
+    return this.#processes.get(pid) !== undefined;
   }
 
   processesOf(simulationId: string): ProcessInfo[] {
@@ -269,44 +300,55 @@ export class Engine {
   // ---- faults ------------------------------------------------------------------------------------
 
   /**
-   * Live processes of this engine whose name matches `pattern` (`*` and `?` wildcards), optionally in
-   * one simulation. Critical processes are included only when `includeCritical` is set or the pattern
-   * names them exactly (no wildcard).
+   * Live processes of this engine whose name matches `pattern` (`*` and `?` wildcards, matched in
+   * bounded time, see glob.ts), optionally in one simulation. Critical processes are included only when
+   * `includeCritical` is set or the pattern names them exactly (no wildcard).
    */
   selectProcesses(
     pattern: string,
     options: { simulationId?: string; includeCritical?: boolean } = {},
   ): ProcessInfo[] {
-    const exact = !/[*?]/.test(pattern);
-    const regex = globToRegExp(pattern);
-    return (
-      [...this.#live.values()]
-        .filter(
-          (process) => options.simulationId === undefined || process.simulationId === options.simulationId,
-        )
-        // one already being ended is no target: a kill would only relabel why it exits
-        .filter((process) => process.stopReason === undefined)
-        .filter((process) => regex.test(process.name))
-        .filter((process) => process.priority !== 'critical' || options.includeCritical || exact)
-        .map(toProcessInfo)
-    );
+    const exact = isExactPattern(pattern);
+    const matches = compileGlob(pattern);
+    const selected: ProcessInfo[] = [];
+    for (const process of this.#processes.values()) {
+      if (options.simulationId !== undefined && process.simulationId !== options.simulationId) continue;
+      // one already being ended is no target: a kill would only relabel why it exits
+      if (process.stopReason !== undefined) continue;
+      if (process.priority === 'critical' && !options.includeCritical && !exact) continue;
+      if (matches(process.name)) selected.push(toProcessInfo(process));
+    }
+    return selected;
   }
 
   /**
    * Starts a CPU spike or memory leak on the given PIDs (which must be this engine's live children).
-   * @throws EngineError invalid when a PID is not one of ours; limit_exceeded when a leak would take more
-   * than half of MemAvailable by its end
+   * @throws EngineError invalid when a PID is not one of ours; limit_exceeded when the spike's CPU or the
+   *   leak's memory does not fit beside what runs
    */
-  injectFault(request: Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number }): Fault {
-    for (const pid of request.pids) this.#ownedProcess(pid);
-    if (request.kind === 'memory-leak')
-      this.#checkLeak(request.leakBytesPerSecond ?? 0, request.durationMs, request.pids.size);
+  injectFault(request: FaultRequest & { allowCpuOvercommit?: boolean }): Fault {
+    this.#assertOpen();
+    const processes = [...request.pids].map((pid) => this.#ownedProcess(pid));
+    const durationMs = request.durationMs;
+    if (request.kind === 'memory-leak') {
+      const bytes = ((request.leakBytesPerSecond ?? 0) * durationMs * processes.length) / 1000;
+      this.#admit(`the memory leak of ${processes.length} processes`, { ...NO_DEMAND, memoryBytes: bytes });
+    } else if (request.kind === 'cpu-spike') {
+      const percent = (request.intensityPercent ?? 0) * processes.length;
+      this.#admit(
+        `the CPU spike of ${processes.length} processes`,
+        { ...NO_DEMAND, cpuPercent: percent },
+        {
+          allowCpuOvercommit: request.allowCpuOvercommit,
+        },
+      );
+    }
     const now = Date.now();
-    const { durationMs, ...fault } = request;
+    const { durationMs: _duration, allowCpuOvercommit: _overcommit, ...fault } = request;
     const full: Fault = { ...fault, id: randomUUID(), startedAtMs: now, endsAtMs: now + durationMs };
     this.#faults.add(full);
     this.#recordChaos(full);
-    this.#controlTick();
+    this.#retarget(processes, now);
     return full;
   }
 
@@ -320,6 +362,7 @@ export class Engine {
     origin: 'api' | 'random',
     simulationId?: string,
   ): Fault {
+    this.#assertOpen();
     const processes = pids.map((pid) => this.#ownedProcess(pid));
     const now = Date.now();
     const fault: Fault = {
@@ -333,7 +376,7 @@ export class Engine {
       origin,
     };
     this.#recordChaos(fault);
-    for (const process of processes) this.#terminate(process, 'killed', signal);
+    for (const process of processes) this.#processes.terminate(process, 'killed', signal);
     this.events.emit({
       type: 'ChaosEnded',
       simulationId,
@@ -348,43 +391,40 @@ export class Engine {
     return this.#faults.list();
   }
 
-  /** Ends a fault now; its processes return to their pattern at the next control tick (forced here). */
+  /**
+   * Ends a fault now; its processes return to their pattern at once.
+   * @throws EngineError not_found when no such fault is active (it ended or never was)
+   */
   recoverFault(id: string): Fault {
-    const fault = this.#faults.remove(id);
+    const fault = this.#endFault(id);
     if (!fault) throw new EngineError('not_found', `no active fault with id ${JSON.stringify(id)}`, { id });
-    const now = Date.now();
-    for (const simulation of this.#simulations.values()) {
-      const record = simulation.chaos.find((entry) => entry.faultId === id);
-      if (record) record.endedAtMs = now;
-    }
-    this.events.emit({
-      type: 'ChaosEnded',
-      simulationId: fault.simulationId,
-      faultId: id,
-      kind: fault.kind,
-      pids: [...fault.pids],
-    });
-    this.#controlTick();
+    const processes = [...fault.pids].map((pid) => this.#processes.get(pid));
+    this.#retarget(
+      processes.filter((process): process is ManagedProcess => process !== undefined),
+      Date.now(),
+    );
     return fault;
   }
 
   // ---- shutdown ----------------------------------------------------------------------------------
 
-  /** Stops every simulation, waits until every child is reaped, removes the runtime files. */
-  async shutdown(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearInterval(this.#controlTimer);
-    await Promise.all(this.listSimulations().map((simulation) => this.stopSimulation(simulation.id)));
-    // Anything still alive (should be nothing) is killed outright.
-    await Promise.all(
-      [...this.#live.values()].map((process) => {
-        process.child.signalGroup('SIGKILL');
-        return process.child.exited;
-      }),
-    );
-    this.#table.close();
-    this.#runtime.remove();
+  /**
+   * Stops every simulation (starting ones too), waits until every child is reaped, removes the runtime
+   * files. Idempotent; safe to call at any moment, also while a ramp runs.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      this.#closed = true;
+      clearInterval(this.#controlTimer);
+      await Promise.allSettled(
+        this.listSimulations().map((simulation) => this.stopSimulation(simulation.id)),
+      );
+      // Anything still alive (should be nothing) is killed outright.
+      await this.#processes.killAll();
+      this.#processes.close();
+      this.#removeRuntime();
+    })();
+    return this.#shutdown;
   }
 
   // ---- internals ---------------------------------------------------------------------------------
@@ -394,7 +434,7 @@ export class Engine {
   }
 
   #ownedProcess(pid: number): ManagedProcess {
-    const process = this.#live.get(pid);
+    const process = this.#processes.get(pid);
     if (!process)
       throw new EngineError('invalid', `process ${pid} is not a live simulated process of this simulator`, {
         pid,
@@ -402,127 +442,125 @@ export class Engine {
     return process;
   }
 
-  /** Refuses a leak that would eat more than half of the machine's available memory by its end. */
-  #checkLeak(bytesPerSecond: number, durationMs: number, processes: number): void {
-    const total = (bytesPerSecond * durationMs * processes) / 1000;
-    const available = readMachineLimits().memAvailableBytes;
-    if (total > available * 0.5) {
+  /** What running simulations and active faults hold or have reserved. */
+  #ledger(): Ledger {
+    const ledger: Ledger = {
+      processes: 0,
+      pendingThreads: 0,
+      pendingFds: 0,
+      memoryBytes: this.#faults.reservedLeakBytes(),
+      heldMemoryBytes: 0,
+      cpuPercent: this.#faults.reservedSpikePercent(),
+    };
+    for (const simulation of this.#simulations.values()) {
+      if (!simulation.isActive && simulation.state !== 'stopping') continue;
+      const { demand } = simulation;
+      ledger.processes += Math.max(demand.processes, simulation.processes.size);
+      ledger.pendingThreads += Math.max(0, demand.threads - simulation.liveThreads);
+      ledger.pendingFds += Math.max(0, demand.fds - simulation.liveFds);
+      ledger.memoryBytes += demand.memoryBytes;
+      ledger.cpuPercent += demand.cpuPercent;
+    }
+    for (const process of this.#processes.values()) {
+      ledger.heldMemoryBytes += Math.max(WORKER_FLOOR_MIB * 1024, process.targets.rssKiB) * 1024;
+    }
+    return ledger;
+  }
+
+  #admit(
+    what: string,
+    demand: Demand,
+    extra: { allowCpuOvercommit?: boolean | undefined } = {},
+    simulation?: Simulation,
+  ): void {
+    admit(
+      what,
+      demand,
+      this.#ledger(),
+      readMachineLimits(),
+      {
+        maxProcesses: this.maxProcesses,
+        allowCpuOvercommit: this.allowCpuOvercommit || extra.allowCpuOvercommit === true,
+      },
+      simulation?.spec.profile,
+    );
+  }
+
+  #admitSimulation(simulation: Simulation): void {
+    this.#admit(
+      `simulation "${simulation.spec.name}"`,
+      simulation.demand,
+      {
+        allowCpuOvercommit: simulation.spec.allowCpuOvercommit,
+      },
+      simulation,
+    );
+  }
+
+  /** Keeps the number of simulations bounded: forgets the oldest ended ones, refuses past the caps. */
+  #makeRoom(): void {
+    const all = this.listSimulations();
+    const unstarted = all.filter((simulation) => simulation.state === 'created').length;
+    if (unstarted >= this.maxUnstarted) {
       throw new EngineError(
         'limit_exceeded',
-        `a leak of ${Math.round(bytesPerSecond)} B/s for ${durationMs} ms on ${processes} processes adds ${Math.round(total / 2 ** 20)} MiB; only half of MemAvailable (${Math.round(available / 2 ** 21)} MiB) may be leaked`,
-        { limit: 'MemAvailable', value: available, requested: Math.round(total) },
+        `${unstarted} simulations are created and not started; the limit is ${this.maxUnstarted}: start or delete some first`,
+        { limit: 'unstarted simulations', value: this.maxUnstarted, requested: unstarted + 1 },
+      );
+    }
+    const ended = all
+      .filter((s) => s.endedAtMs !== undefined)
+      .sort((a, b) => (a.endedAtMs ?? 0) - (b.endedAtMs ?? 0));
+    let excess = all.length + 1 - this.maxSimulations;
+    for (const simulation of ended) {
+      if (excess <= 0) break;
+      this.#simulations.delete(simulation.id);
+      excess--;
+    }
+    if (excess > 0) {
+      throw new EngineError(
+        'limit_exceeded',
+        `${all.length} simulations are kept and none has ended; the limit is ${this.maxSimulations}: stop or delete some first`,
+        { limit: 'simulations', value: this.maxSimulations, requested: all.length + 1 },
       );
     }
   }
 
-  /** Refuses a start that the cap or the machine cannot hold, naming the limit and its value. */
-  #checkCapacity(simulation: Simulation): void {
-    const wanted = simulation.planned.length;
-    const reserved = this.listSimulations()
-      .filter((other) => other !== simulation && other.isActive)
-      .reduce((sum, other) => sum + Math.max(other.planned.length, other.processes.size), 0);
-    const refuse = (limit: string, value: number, message: string): never => {
-      throw new EngineError('limit_exceeded', message, { limit, value, requested: wanted });
-    };
-    if (reserved + wanted > this.maxProcesses) {
-      refuse(
-        'MAX_PROCESSES',
-        this.maxProcesses,
-        `${wanted} processes on top of ${reserved} running would exceed MAX_PROCESSES=${this.maxProcesses}`,
-      );
-    }
-    const limits = readMachineLimits();
-    const threads = simulation.spec.profile.templates.reduce((sum, t) => sum + t.count * t.threads, 0);
-    const tasksNow = machineTaskCount();
-    if (tasksNow + threads > limits.pidMax * 0.9) {
-      refuse(
-        'pid_max',
-        limits.pidMax,
-        `${threads} new tasks on top of ${tasksNow} would exceed 90% of kernel.pid_max=${limits.pidMax}`,
-      );
-    }
-    if (tasksNow + threads > limits.maxUserProcesses * 0.9) {
-      refuse(
-        'ulimit -u',
-        limits.maxUserProcesses,
-        `${threads} new tasks on top of ${tasksNow} would exceed 90% of ulimit -u=${limits.maxUserProcesses}`,
-      );
-    }
-    const peakBytes = peakMemoryMiB(simulation.spec.profile, WORKER_FLOOR_MIB) * 1024 * 1024;
-    if (peakBytes > limits.memAvailableBytes * 0.8) {
-      refuse(
-        'MemAvailable',
-        limits.memAvailableBytes,
-        `the profile may hold ${Math.round(peakBytes / 2 ** 20)} MiB at its peak, more than 80% of MemAvailable=${Math.round(limits.memAvailableBytes / 2 ** 20)} MiB`,
-      );
-    }
-  }
-
-  async #spawnProcess(
-    simulation: Simulation,
-    planned: PlannedProcess,
-    generation: number,
-  ): Promise<ManagedProcess> {
-    const { template } = planned;
+  /** Spawns one generation of a planned process; tracked so that a stop waits for it. */
+  #spawn(simulation: Simulation, planned: PlannedProcess, generation: number): Promise<ManagedProcess> {
     const seedKey = processSeedKey(simulation.spec.seed, planned.templateIndex, planned.index, generation);
-    const name = expandName(template.name, planned.index, generation);
-    const slot = this.#table.allocate();
-    const targets = this.#targetsAt(template, seedKey, 0);
-    let child: Awaited<ReturnType<Spawner['spawn']>>;
-    const native = this.workerKind === 'native';
-    let linked = false;
-    try {
-      this.#table.write(slot, targets);
-      const executable = native ? this.#runtime.executableFor(name) : process.execPath;
-      linked = native;
-      child = await this.#spawner.spawn({
-        executable,
-        argv0: name,
-        args: native ? template.args : [this.#workerPath, ...template.args],
-        env: {
-          PSIM_CONTROL_FILE: this.#runtime.controlFile,
-          PSIM_SLOT: String(slot),
-          PSIM_PARENT_PID: String(process.pid),
-          PSIM_NAME: name,
-        },
+    const spawning = this.#processes.spawn(
+      {
+        simulationId: simulation.id,
+        profile: simulation.spec.profile.name,
+        planned,
+        generation,
+        seedKey,
+        targets: targetsAt(planned.template, seedKey, 0),
+        lifetimeMs: lifetimeOf(planned.template, seedKey),
+      },
+      (process, exitCode, signal) => this.#onExit(simulation, process, exitCode, signal),
+    );
+    const tracked = spawning.then((process) => {
+      simulation.recordStart(process);
+      this.events.emit({
+        type: 'ProcessStarted',
+        simulationId: simulation.id,
+        pid: process.pid,
+        name: process.name,
+        priority: process.priority,
+        generation,
       });
-    } catch (error) {
-      this.#table.release(slot);
-      if (linked) this.#runtime.release(name);
-      if (error instanceof SpawnError) throw error;
-      throw new SpawnError('UNKNOWN', `cannot start ${name}: ${(error as Error).message}`, { cause: error });
-    }
-    const startedAtMs = Date.now();
-    const lifetime = lifetimeOf(template, seedKey);
-    const managed: ManagedProcess = {
-      pid: child.pid,
-      name,
-      simulationId: simulation.id,
-      profile: simulation.spec.profile.name,
-      planned,
-      template,
-      priority: template.priority,
-      generation,
-      seedKey,
-      slot,
-      startedAtMs,
-      deadlineMs: lifetime === undefined ? undefined : startedAtMs + lifetime,
-      child,
-      stopReason: undefined,
-      targets,
-    };
-    this.#live.set(child.pid, managed);
-    simulation.recordStart(managed);
-    this.events.emit({
-      type: 'ProcessStarted',
-      simulationId: simulation.id,
-      pid: child.pid,
-      name,
-      priority: template.priority,
-      generation,
+      // The simulation was stopped (or the engine shut down) while this spawn was under way.
+      if (!simulation.isActive || this.#closed) this.#processes.terminate(process, 'stopped');
+      return process;
     });
-    void child.exited.then((exit) => this.#onExit(simulation, managed, exit.exitCode, exit.signal));
-    return managed;
+    simulation.spawning.add(tracked);
+    void tracked.then(
+      () => simulation.spawning.delete(tracked),
+      () => simulation.spawning.delete(tracked),
+    );
+    return tracked;
   }
 
   #onExit(
@@ -531,9 +569,6 @@ export class Engine {
     exitCode: number | undefined,
     signal: string | undefined,
   ): void {
-    this.#live.delete(process.pid);
-    this.#table.release(process.slot);
-    if (this.workerKind === 'native') this.#runtime.release(process.name);
     const reason: ExitReason = process.stopReason ?? 'crashed';
     simulation.recordExit(process, reason, exitCode, signal);
     this.events.emit({
@@ -551,71 +586,78 @@ export class Engine {
     const replace =
       restart === 'always' || (restart === 'on-failure' && (reason === 'crashed' || reason === 'killed'));
     if (!replace) return;
-    const respawn = () => {
-      simulation.pendingRestarts.delete(timer);
+    const timer = startTimer(() => {
+      simulation.timers.delete(timer);
       if (!simulation.isActive || this.#closed) return;
-      this.#spawnProcess(simulation, process.planned, process.generation + 1).catch((error: Error) => {
+      this.#spawn(simulation, process.planned, process.generation + 1).catch((error: Error) => {
         simulation.rampWarning = `a replacement of ${process.name} could not start: ${error.message}`;
       });
-    };
-    const timer = setTimeout(respawn, delay);
-    timer.unref();
-    simulation.pendingRestarts.add(timer);
+    }, delay);
+    simulation.timers.add(timer);
   }
 
-  /** Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. */
-  #terminate(process: ManagedProcess, reason: ExitReason, signal: NodeJS.Signals = 'SIGTERM'): void {
-    process.stopReason ??= reason;
-    if (!process.child.signalGroup(signal)) return;
-    if (signal === 'SIGKILL') return;
-    const escalate = setTimeout(() => process.child.signalGroup('SIGKILL'), this.#stopGraceMs);
-    escalate.unref();
-    void process.child.exited.then(() => clearTimeout(escalate));
+  /** Ends a fault if it is active (idempotent); undefined when it had already ended. */
+  #endFault(id: string): Fault | undefined {
+    const fault = this.#faults.remove(id);
+    if (!fault) return undefined;
+    const now = Date.now();
+    for (const simulation of this.#simulations.values()) {
+      const record = simulation.chaos.find((entry) => entry.faultId === id);
+      if (record) record.endedAtMs = now;
+    }
+    this.events.emit({
+      type: 'ChaosEnded',
+      simulationId: fault.simulationId,
+      faultId: id,
+      kind: fault.kind,
+      pids: [...fault.pids],
+    });
+    return fault;
   }
 
-  #targetsAt(template: PlannedProcess['template'], seedKey: string, elapsedMs: number): SlotTargets {
-    const cpuPercent = valueAt(template.cpu, elapsedMs, `${seedKey}/cpu`);
-    const memoryMiB = valueAt(template.memory, elapsedMs, `${seedKey}/memory`);
-    return {
-      cpuPermille: Math.min(1000, Math.max(0, Math.round(cpuPercent * 10))),
-      rssKiB: Math.max(0, Math.round(memoryMiB * 1024)),
-      threads: template.threads,
-      fds: template.fds,
-    };
+  /** Writes the current targets of `processes` (pattern plus active faults). */
+  #retarget(processes: readonly ManagedProcess[], now: number): void {
+    for (const process of processes) {
+      if (process.stopReason) continue;
+      try {
+        const base = targetsAt(process.template, process.seedKey, now - process.startedAtMs);
+        this.#processes.retarget(process, this.#faults.apply(process.pid, base, now), now);
+      } catch (error) {
+        this.#warn('cannot set the targets of a process', {
+          pid: process.pid,
+          name: process.name,
+          error: (error as Error)?.message ?? String(error),
+        });
+      }
+    }
   }
 
   /**
-   * Once a second: every process's targets from its pattern and active faults, written to its slot and
-   * signalled only when they changed (an idle steady process is never woken); lifetimes; fault ends.
+   * Once a second: faults that ended (deadline reached, or no process of theirs left), lifetimes, and
+   * every process's targets from its pattern and active faults. Never throws, never nests.
    */
   #controlTick(): void {
-    const now = Date.now();
-    for (const fault of this.#faults.expired(now)) {
-      if (fault.kind !== 'process-kill') this.recoverFault(fault.id);
-    }
-    for (const process of this.#live.values()) {
-      if (process.stopReason) continue;
-      // A worker blocks SIGUSR1 in its first microseconds; until then the signal would kill it. It
-      // read its slot at start anyway, and the next tick catches up.
-      if (now - process.startedAtMs < 100) continue;
-      if (process.deadlineMs !== undefined && now >= process.deadlineMs) {
-        this.#terminate(process, 'lifetime');
-        continue;
+    if (this.#ticking || this.#closed) return;
+    this.#ticking = true;
+    try {
+      const now = Date.now();
+      for (const fault of this.#faults.expired(now)) this.#endFault(fault.id);
+      for (const fault of this.#faults.orphaned((pid) => this.owns(pid))) this.#endFault(fault.id);
+      const due: ManagedProcess[] = [];
+      for (const process of this.#processes.values()) {
+        if (process.stopReason) continue;
+        if (process.deadlineMs !== undefined && now >= process.deadlineMs) {
+          this.#processes.terminate(process, 'lifetime');
+          continue;
+        }
+        this.#processes.wakeIfPending(process, now);
+        due.push(process);
       }
-      const base = this.#targetsAt(process.template, process.seedKey, now - process.startedAtMs);
-      const targets = this.#faults.apply(process.pid, base, now);
-      const old = process.targets;
-      if (
-        targets.cpuPermille === old.cpuPermille &&
-        targets.rssKiB === old.rssKiB &&
-        targets.threads === old.threads &&
-        targets.fds === old.fds
-      ) {
-        continue;
-      }
-      process.targets = targets;
-      this.#table.write(process.slot, targets);
-      process.child.signal('SIGUSR1');
+      this.#retarget(due, now);
+    } catch (error) {
+      this.#warn('the control tick failed', { error: (error as Error)?.stack ?? String(error) });
+    } finally {
+      this.#ticking = false;
     }
   }
 
@@ -623,17 +665,17 @@ export class Engine {
     const pids = [...fault.pids];
     const bySimulation = new Map<string, number[]>();
     for (const pid of pids) {
-      const owner = this.#live.get(pid)?.simulationId;
+      const owner = this.#processes.get(pid)?.simulationId;
       if (owner) bySimulation.set(owner, [...(bySimulation.get(owner) ?? []), pid]);
     }
     for (const [simulationId, simPids] of bySimulation) {
-      this.#simulations.get(simulationId)?.chaos.push({
+      this.#simulations.get(simulationId)?.recordChaos({
         faultId: fault.id,
         kind: fault.kind,
         origin: fault.origin,
         atMs: fault.startedAtMs,
         pids: simPids,
-        names: simPids.map((pid) => this.#live.get(pid)?.name ?? '?'),
+        names: simPids.map((pid) => this.#processes.get(pid)?.name ?? '?'),
       });
     }
     this.events.emit({
@@ -645,67 +687,33 @@ export class Engine {
     });
   }
 
-  /** Random faults at the profile's rates, drawn from the simulation's seed; critical processes spared. */
   #startRandomChaos(simulation: Simulation): void {
-    const settings = simulation.spec.profile.chaos ?? {
-      failures_per_minute: 2,
-      spikes_per_minute: 2,
-      spike_percent: 80,
-      spike_duration: 15_000,
-      leaks_per_minute: 0.5,
-      leak_mib_per_minute: 20,
-      leak_duration: 60_000,
-    };
-    const random = createRng(hashKey(simulation.spec.seed, 'chaos'));
-    const timer = setInterval(() => {
-      if (!simulation.isActive) return clearInterval(timer);
-      const candidates = [...simulation.processes.values()].filter(
-        (p) => p.priority !== 'critical' && !p.stopReason,
-      );
-      const pick = () => candidates[Math.floor(random() * candidates.length)];
-      if (random() < settings.failures_per_minute / 60) {
-        const victim = pick();
-        if (victim) this.killProcesses([victim.pid], 'SIGKILL', 'random', simulation.id);
-      }
-      if (random() < settings.spikes_per_minute / 60) {
-        const victim = pick();
-        if (victim) {
-          this.injectFault({
-            kind: 'cpu-spike',
-            simulationId: simulation.id,
-            pids: new Set([victim.pid]),
-            intensityPercent: settings.spike_percent,
-            durationMs: settings.spike_duration,
-            origin: 'random',
-          });
-        }
-      }
-      if (random() < settings.leaks_per_minute / 60) {
-        const victim = pick();
-        if (victim) {
-          this.injectFault({
-            kind: 'memory-leak',
-            simulationId: simulation.id,
-            pids: new Set([victim.pid]),
-            leakBytesPerSecond: (settings.leak_mib_per_minute * 2 ** 20) / 60,
-            durationMs: settings.leak_duration,
-            origin: 'random',
-          });
-        }
-      }
-    }, 1000);
-    timer.unref();
-    simulation.pendingRestarts.add(timer);
+    startRandomChaos(
+      simulation,
+      {
+        kill: (pid, simulationId) => this.killProcesses([pid], 'SIGKILL', 'random', simulationId),
+        inject: (request) =>
+          this.injectFault({ ...request, allowCpuOvercommit: simulation.spec.allowCpuOvercommit }),
+        refused: (target, kind, reason) => {
+          target.chaosRefused++;
+          this.events.emit({ type: 'ChaosRefused', simulationId: target.id, kind, reason });
+        },
+      },
+      this.#chaosIntervalMs,
+    );
   }
 }
 
-/** `nginx-*` -> /^nginx-.*$/ ; everything else is literal. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${escaped}$`);
+/** What a process of `template` should hold `elapsedMs` after it started (its pattern, no faults). */
+function targetsAt(template: Template, seedKey: string, elapsedMs: number): SlotTargets {
+  const cpuPercent = valueAt(template.cpu, elapsedMs, `${seedKey}/cpu`);
+  const memoryMiB = valueAt(template.memory, elapsedMs, `${seedKey}/memory`);
+  return {
+    cpuPermille: Math.min(1000, Math.max(0, Math.round(cpuPercent * 10))),
+    rssKiB: Math.max(0, Math.round(memoryMiB * 1024)),
+    threads: template.threads,
+    fds: template.fds,
+  };
 }
 
 export { PRIORITIES };

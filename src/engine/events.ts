@@ -39,6 +39,13 @@ export type SimulatorEvent =
       faultId: string;
       kind: string;
       pids: number[];
+    }
+  | {
+      /** random chaos drew a fault that the door refused (it would exceed a limit) or that failed */
+      type: 'ChaosRefused';
+      simulationId: string;
+      kind: string;
+      reason: string;
     };
 
 export type TimedEvent = SimulatorEvent & { seq: number; time: string };

@@ -1,7 +1,12 @@
 /**
  * Active faults (chaos) and what they change in a process's targets. A CPU spike raises the CPU target
  * to at least its intensity; a memory leak adds memory at a rate since the fault started. Both end at
- * their deadline or when recovered. Kills are immediate and need no state here.
+ * their deadline, when recovered, or when none of their processes is left. Kills are immediate and need
+ * no state here.
+ *
+ * Ending a fault is idempotent (`remove` of an ended fault returns undefined): a fault may reach its
+ * deadline in the same control tick in which a request recovers it or its simulation stops, and two
+ * faults may end in one tick; none of these may throw.
  */
 import type { SlotTargets } from '../workload/control-table.ts';
 
@@ -30,6 +35,7 @@ export class FaultSet {
     this.#active.set(fault.id, fault);
   }
 
+  /** Removes the fault; undefined when it was not active (already ended). */
   remove(id: string): Fault | undefined {
     const fault = this.#active.get(id);
     this.#active.delete(id);
@@ -44,9 +50,38 @@ export class FaultSet {
     return [...this.#active.values()];
   }
 
-  /** Faults whose deadline has passed at `nowMs` (the caller removes them and reports the end). */
+  get size(): number {
+    return this.#active.size;
+  }
+
+  /** Faults whose deadline has passed at `nowMs` (the caller ends them). */
   expired(nowMs: number): Fault[] {
     return this.list().filter((fault) => fault.endsAtMs <= nowMs);
+  }
+
+  /** Faults none of whose processes is alive any more (the caller ends them). */
+  orphaned(isAlive: (pid: number) => boolean): Fault[] {
+    return this.list().filter((fault) => ![...fault.pids].some(isAlive));
+  }
+
+  /** Memory that active leaks may add by their deadlines, bytes (what admission reserves for them). */
+  reservedLeakBytes(): number {
+    let bytes = 0;
+    for (const fault of this.#active.values()) {
+      if (fault.kind !== 'memory-leak') continue;
+      bytes +=
+        ((fault.leakBytesPerSecond ?? 0) * (fault.endsAtMs - fault.startedAtMs) * fault.pids.size) / 1000;
+    }
+    return bytes;
+  }
+
+  /** CPU that active spikes ask for, percent of one core (what admission reserves for them). */
+  reservedSpikePercent(): number {
+    let percent = 0;
+    for (const fault of this.#active.values()) {
+      if (fault.kind === 'cpu-spike') percent += (fault.intensityPercent ?? 0) * fault.pids.size;
+    }
+    return percent;
   }
 
   /** `targets` of process `pid` with every active fault applied. */
@@ -57,8 +92,8 @@ export class FaultSet {
       if (fault.kind === 'cpu-spike' && fault.intensityPercent !== undefined) {
         cpuPermille = Math.max(cpuPermille, Math.round(fault.intensityPercent * 10));
       } else if (fault.kind === 'memory-leak' && fault.leakBytesPerSecond !== undefined) {
-        const leakedKiB = (fault.leakBytesPerSecond * Math.max(0, nowMs - fault.startedAtMs)) / 1000 / 1024;
-        rssKiB += Math.round(leakedKiB);
+        const elapsedMs = Math.min(nowMs, fault.endsAtMs) - fault.startedAtMs;
+        rssKiB += Math.round((fault.leakBytesPerSecond * Math.max(0, elapsedMs)) / 1000 / 1024);
       }
     }
     return { ...targets, cpuPermille: Math.min(1000, cpuPermille), rssKiB };

@@ -25,6 +25,8 @@ export interface ManagedProcess {
   stopReason: ExitReason | undefined;
   /** last targets written to its control slot */
   targets: SlotTargets;
+  /** its slot changed before it could take SIGUSR1 (younger than 100 ms): wake it at the next tick */
+  pendingWake?: boolean;
 }
 
 /** What the sampler and the API may know about a live process (no handles, no mutability). */

@@ -1,7 +1,12 @@
 /**
  * One simulation's state and its ground truth: what it started, what exited and why, its peak, its
  * churn and the chaos that hit it. The engine drives it; this file only keeps the books.
+ *
+ * Memory stays bounded whatever a client does: the list of planned processes exists only while the
+ * simulation runs (a created simulation holds its profile, not 10,000 planned entries), and the chaos
+ * and crash timelines keep their newest 1,000 entries with a count of all.
  */
+import { type Demand, profileDemand } from '../profiles/demand.ts';
 import { type PlannedProcess, planProcesses } from '../profiles/plan.ts';
 import type { Priority, Profile } from '../profiles/schema.ts';
 import type { ExitReason } from './events.ts';
@@ -22,9 +27,14 @@ export interface SimulationSpec {
   seed: number;
   durationMs: number | undefined;
   chaos: boolean;
+  /** let this simulation's CPU demand exceed the machine @default false */
+  allowCpuOvercommit?: boolean;
 }
 
 export const EXIT_REASONS: readonly ExitReason[] = ['lifetime', 'stopped', 'killed', 'crashed'];
+
+/** Newest entries kept in the chaos and crash timelines. */
+export const TIMELINE_LIMIT = 1000;
 
 type ByPriority = Record<Priority, number>;
 const zeroByPriority = (): ByPriority => ({ critical: 0, high: 0, medium: 0, low: 0 });
@@ -39,20 +49,35 @@ export interface ChaosRecord {
   endedAtMs?: number;
 }
 
+export interface CrashRecord {
+  pid: number;
+  name: string;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  atMs: number;
+}
+
 export class Simulation {
   readonly id: string;
   readonly spec: SimulationSpec;
-  readonly planned: PlannedProcess[];
+  /** what the whole run asks of the machine (checked at the door) */
+  readonly demand: Demand;
+  readonly plannedCount: number;
+  readonly plannedByPriority: ByPriority;
   readonly createdAtMs = Date.now();
   readonly processes = new Map<number, ManagedProcess>();
-  /** respawns waiting for their restart delay, so stop can cancel them */
-  readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  /** timers of the simulation (restarts waiting for their delay, its duration, random chaos): stop clears them */
+  readonly timers = new Set<NodeJS.Timeout>();
+  /** spawns under way: a stop waits for them so that none lands after it */
+  readonly spawning = new Set<Promise<unknown>>();
   state: SimulationState = 'created';
   startedAtMs: number | undefined;
   endedAtMs: number | undefined;
   failureReason: string | undefined;
   /** why the ramp stopped early, if it did */
   rampWarning: string | undefined;
+  /** the stop under way, shared by every caller */
+  stopping: Promise<Simulation> | undefined;
   readonly starts = zeroByPriority();
   readonly exits: Record<ExitReason, ByPriority> = {
     lifetime: zeroByPriority(),
@@ -60,16 +85,18 @@ export class Simulation {
     killed: zeroByPriority(),
     crashed: zeroByPriority(),
   };
-  readonly crashes: Array<{
-    pid: number;
-    name: string;
-    exitCode: number | undefined;
-    signal: string | undefined;
-    atMs: number;
-  }> = [];
+  readonly crashes: CrashRecord[] = [];
+  crashCount = 0;
   readonly chaos: ChaosRecord[] = [];
+  chaosCount = 0;
+  /** random faults the door refused (they would have exceeded a limit), by reason */
+  chaosRefused = 0;
   peakLive = 0;
   readonly peakLiveByPriority = zeroByPriority();
+  /** threads and fds of the live processes (reserved minus these = what the ramp will still add) */
+  liveThreads = 0;
+  liveFds = 0;
+  #planned: PlannedProcess[] | undefined;
   readonly #recentStarts = new LastMinute();
   readonly #recentExits = new LastMinute();
   readonly #liveByPriority = zeroByPriority();
@@ -77,11 +104,28 @@ export class Simulation {
   constructor(id: string, spec: SimulationSpec) {
     this.id = id;
     this.spec = spec;
-    this.planned = planProcesses(spec.profile);
+    this.demand = profileDemand(spec.profile);
+    this.plannedCount = this.demand.processes;
+    this.plannedByPriority = zeroByPriority();
+    for (const template of spec.profile.templates)
+      this.plannedByPriority[template.priority] += template.count;
   }
 
   get isActive(): boolean {
     return this.state === 'starting' || this.state === 'running';
+  }
+
+  /** The processes of the run, planned when it starts and forgotten when it ends. */
+  plan(): PlannedProcess[] {
+    this.#planned ??= planProcesses(this.spec.profile);
+    return this.#planned;
+  }
+
+  /** The run is over: its plan is no longer needed. */
+  end(state: 'stopped' | 'completed' | 'failed'): void {
+    this.state = state;
+    this.endedAtMs = Date.now();
+    this.#planned = undefined;
   }
 
   recordStart(process: ManagedProcess): void {
@@ -89,6 +133,8 @@ export class Simulation {
     this.starts[process.priority]++;
     this.#recentStarts.add(Date.now());
     this.peakLive = Math.max(this.peakLive, this.processes.size);
+    this.liveThreads += process.template.threads;
+    this.liveFds += process.template.fds;
     // Counted as they come and go: recounting every process at each start made a ramp quadratic.
     const live = ++this.#liveByPriority[process.priority];
     this.peakLiveByPriority[process.priority] = Math.max(this.peakLiveByPriority[process.priority], live);
@@ -100,14 +146,23 @@ export class Simulation {
     exitCode: number | undefined,
     signal: string | undefined,
   ): void {
-    if (this.processes.delete(process.pid)) this.#liveByPriority[process.priority]--;
+    if (this.processes.delete(process.pid)) {
+      this.#liveByPriority[process.priority]--;
+      this.liveThreads -= process.template.threads;
+      this.liveFds -= process.template.fds;
+    }
     this.exits[reason][process.priority]++;
     const now = Date.now();
     this.#recentExits.add(now);
     if (reason === 'crashed') {
-      this.crashes.push({ pid: process.pid, name: process.name, exitCode, signal, atMs: now });
-      if (this.crashes.length > 1000) this.crashes.shift();
+      this.crashCount++;
+      pushBounded(this.crashes, { pid: process.pid, name: process.name, exitCode, signal, atMs: now });
     }
+  }
+
+  recordChaos(record: ChaosRecord): void {
+    this.chaosCount++;
+    pushBounded(this.chaos, record);
   }
 
   liveByPriority(): ByPriority {
@@ -125,9 +180,15 @@ export class Simulation {
   }
 }
 
-/** Times of the events of the last minute, oldest first. */
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > TIMELINE_LIMIT) list.splice(0, list.length - TIMELINE_LIMIT);
+}
+
+/** Times of the events of the last minute, oldest first (a ring would do; a minute of 100/s is 6,000). */
 class LastMinute {
   readonly #times: number[] = [];
+  #head = 0;
 
   add(now: number): void {
     this.#times.push(now);
@@ -135,7 +196,13 @@ class LastMinute {
   }
 
   count(now: number): number {
-    while (this.#times.length > 0 && (this.#times[0] as number) < now - 60_000) this.#times.shift();
-    return this.#times.length;
+    while (this.#head < this.#times.length && (this.#times[this.#head] as number) < now - 60_000)
+      this.#head++;
+    // Compact now and then so the array does not grow with every event ever seen.
+    if (this.#head > 1024 && this.#head * 2 > this.#times.length) {
+      this.#times.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return this.#times.length - this.#head;
   }
 }

@@ -2,7 +2,6 @@
  * Expands a profile into the concrete processes a run starts: names, priorities, patterns and lifetimes,
  * all derived from the seed. Pure: the engine spawns what this returns, the `plan` command prints it.
  */
-import { peakOf } from './patterns.ts';
 import { unitRandom } from './random.ts';
 import { expandName, type Priority, type Profile, type Template } from './schema.ts';
 
@@ -82,9 +81,4 @@ export function lifetimeOf(template: Template, seedKey: string): number | undefi
   if (!template.lifetime) return undefined;
   const { min, max } = template.lifetime;
   return Math.round(min + unitRandom(seedKey, 'lifetime') * (max - min));
-}
-
-/** Peak memory (MiB) a profile may hold at once; used to refuse runs the machine cannot hold. */
-export function peakMemoryMiB(profile: Profile, floorMiB: number): number {
-  return profile.templates.reduce((sum, t) => sum + t.count * Math.max(floorMiB, peakOf(t.memory)), 0);
 }

@@ -1,0 +1,177 @@
+/**
+ * The live simulated processes: spawning one (control slot, executable link, child), telling it new
+ * targets, ending it (process-group signal, SIGKILL after a grace period) and forgetting it once it
+ * was reaped. Signals only ever go to a child this registry spawned and has not yet seen reaped, so a
+ * recycled PID can never be hit.
+ */
+import type { PlannedProcess } from '../profiles/plan.ts';
+import { expandName } from '../profiles/schema.ts';
+import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
+import type { WorkerProgram } from '../workload/worker-path.ts';
+import type { ExitReason } from './events.ts';
+import type { ManagedProcess } from './managed-process.ts';
+import type { RuntimeDir } from './runtime-dir.ts';
+import { SpawnError, type Spawner } from './spawner.ts';
+import { startTimer } from './timers.ts';
+
+export interface ProcessRegistryOptions {
+  worker: WorkerProgram;
+  runtime: RuntimeDir;
+  spawner: Spawner;
+  /** control slots: the most processes alive at once */
+  capacity: number;
+  /** time between SIGTERM and SIGKILL when ending a process */
+  stopGraceMs: number;
+}
+
+/** What a spawn needs beyond the plan: where the process belongs and what it holds at start. */
+export interface SpawnSpec {
+  simulationId: string;
+  profile: string;
+  planned: PlannedProcess;
+  generation: number;
+  seedKey: string;
+  targets: SlotTargets;
+  lifetimeMs: number | undefined;
+}
+
+export class ProcessRegistry {
+  readonly #live = new Map<number, ManagedProcess>();
+  readonly #table: ControlTable;
+  readonly #options: ProcessRegistryOptions;
+
+  constructor(options: ProcessRegistryOptions) {
+    this.#options = options;
+    this.#table = ControlTable.create(options.runtime.controlFile, options.capacity);
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  get(pid: number): ManagedProcess | undefined {
+    return this.#live.get(pid);
+  }
+
+  values(): IterableIterator<ManagedProcess> {
+    return this.#live.values();
+  }
+
+  /**
+   * Starts one process. Resolves once the child runs (registered here); `onExit` is called once it has
+   * exited and been reaped, after it left the registry.
+   * @throws SpawnError when the OS refuses the process (nothing is left behind)
+   */
+  async spawn(
+    spec: SpawnSpec,
+    onExit: (process: ManagedProcess, exitCode: number | undefined, signal: string | undefined) => void,
+  ): Promise<ManagedProcess> {
+    const { template } = spec.planned;
+    const name = expandName(template.name, spec.planned.index, spec.generation);
+    const native = this.#options.worker.kind === 'native';
+    const slot = this.#table.allocate();
+    let linked = false;
+    let child: Awaited<ReturnType<Spawner['spawn']>>;
+    try {
+      this.#table.write(slot, spec.targets);
+      const executable = native ? this.#options.runtime.executableFor(name) : process.execPath;
+      linked = native;
+      child = await this.#options.spawner.spawn({
+        executable,
+        argv0: name,
+        args: native ? template.args : [this.#options.worker.path, ...template.args],
+        env: {
+          PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
+          PSIM_SLOT: String(slot),
+          PSIM_PARENT_PID: String(process.pid),
+          PSIM_NAME: name,
+        },
+      });
+    } catch (error) {
+      this.#table.release(slot);
+      if (linked) this.#options.runtime.release(name);
+      if (error instanceof SpawnError) throw error;
+      throw new SpawnError('UNKNOWN', `cannot start ${name}: ${(error as Error).message}`, { cause: error });
+    }
+    const startedAtMs = Date.now();
+    const managed: ManagedProcess = {
+      pid: child.pid,
+      name,
+      simulationId: spec.simulationId,
+      profile: spec.profile,
+      planned: spec.planned,
+      template,
+      priority: template.priority,
+      generation: spec.generation,
+      seedKey: spec.seedKey,
+      slot,
+      startedAtMs,
+      deadlineMs: spec.lifetimeMs === undefined ? undefined : startedAtMs + spec.lifetimeMs,
+      child,
+      stopReason: undefined,
+      targets: spec.targets,
+    };
+    this.#live.set(child.pid, managed);
+    void child.exited.then((exit) => {
+      this.#live.delete(managed.pid);
+      this.#table.release(managed.slot);
+      if (native) this.#options.runtime.release(managed.name);
+      onExit(managed, exit.exitCode, exit.signal);
+    });
+    return managed;
+  }
+
+  /**
+   * Writes new targets to the process's slot and wakes it, only when they changed (an idle steady
+   * process is never woken). A worker blocks SIGUSR1 in its first microseconds; until then the signal
+   * would kill it, so a process younger than 100 ms is only written: it reads its slot at start.
+   */
+  retarget(process: ManagedProcess, targets: SlotTargets, nowMs: number): void {
+    const old = process.targets;
+    if (
+      targets.cpuPermille === old.cpuPermille &&
+      targets.rssKiB === old.rssKiB &&
+      targets.threads === old.threads &&
+      targets.fds === old.fds
+    ) {
+      return;
+    }
+    this.#table.write(process.slot, targets);
+    process.targets = targets;
+    if (nowMs - process.startedAtMs >= 100) process.child.signal('SIGUSR1');
+    else process.pendingWake = true;
+  }
+
+  /** Wakes a young process whose slot changed before it could take a signal. */
+  wakeIfPending(process: ManagedProcess, nowMs: number): void {
+    if (process.pendingWake && nowMs - process.startedAtMs >= 100) {
+      process.pendingWake = false;
+      process.child.signal('SIGUSR1');
+    }
+  }
+
+  /** Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. */
+  terminate(process: ManagedProcess, reason: ExitReason, signal: NodeJS.Signals = 'SIGTERM'): void {
+    process.stopReason ??= reason;
+    if (!process.child.signalGroup(signal)) return;
+    if (signal === 'SIGKILL') return;
+    const escalate = startTimer(() => process.child.signalGroup('SIGKILL'), this.#options.stopGraceMs);
+    void process.child.exited.then(() => clearTimeout(escalate));
+  }
+
+  /** Kills every live process outright and waits until each one was reaped. */
+  async killAll(): Promise<void> {
+    await Promise.all(
+      [...this.#live.values()].map((process) => {
+        process.stopReason ??= 'stopped';
+        process.child.signalGroup('SIGKILL');
+        return process.child.exited;
+      }),
+    );
+  }
+
+  /** Closes the control file (running workers keep their mapping). */
+  close(): void {
+    this.#table.close();
+  }
+}
