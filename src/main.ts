@@ -35,4 +35,6 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: after an orderly stop nothing is left to wait for, and a handle some library still
+// holds (a gRPC channel closing) must not keep a stopped simulator alive.
+process.exit(await main(process.argv.slice(2)));

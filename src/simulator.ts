@@ -54,9 +54,35 @@ export function profileFromConfig(config: Config): Profile {
   return scaleProfile(profile, config.processCount);
 }
 
-export async function startSimulator(config: Config, log: Logger): Promise<RunningSimulator> {
+export interface StartOptions {
+  /**
+   * Aborts the start: before the API is up the start is undone and rejects with an AbortError; after
+   * it, an auto-started ramp is stopped and the simulator is returned for an orderly stop().
+   */
+  signal?: AbortSignal;
+}
+
+/** Thrown by {@link startSimulator} when its signal aborted the start before the simulator was up. */
+export class StartAborted extends Error {
+  override readonly name = 'AbortError';
+}
+
+export async function startSimulator(
+  config: Config,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<RunningSimulator> {
+  const { signal } = options;
+  const checkAborted = () => {
+    if (signal?.aborted) throw new StartAborted(`start aborted by ${String(signal.reason)}`);
+  };
+  checkAborted();
   const profile = profileFromConfig(config);
-  const engine = new Engine({ maxProcesses: config.maxProcesses });
+  const engine = new Engine({
+    maxProcesses: config.maxProcesses,
+    allowCpuOvercommit: config.allowCpuOvercommit,
+    warn: (message, fields) => log.warn(message, fields),
+  });
   const store = new SnapshotStore();
   let telemetry: Telemetry | undefined;
   let api: ApiServer | undefined;
@@ -96,6 +122,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
         }
       },
     });
+    checkAborted();
     const readyTelemetry = telemetry;
     const sampler = new Sampler({
       source: engine,
@@ -137,6 +164,7 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
       config.controlHost,
       config.controlPort,
     );
+    checkAborted();
     if (!config.apiToken && !isLoopback(config.controlHost)) {
       log.warn(
         'the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes',
@@ -178,12 +206,20 @@ export async function startSimulator(config: Config, log: Logger): Promise<Runni
           }
         });
       });
-      await engine.startSimulation(simulation.id);
+      // A signal during the ramp stops it; the caller then stops the simulator in order.
+      const stopRamp = () => void engine.stopSimulation(started.id);
+      signal?.addEventListener('abort', stopRamp, { once: true });
+      if (signal?.aborted) stopRamp();
+      try {
+        await engine.startSimulation(simulation.id);
+      } finally {
+        signal?.removeEventListener('abort', stopRamp);
+      }
       log.info('simulation running', {
         profile: profile.name,
         seed,
         processes: simulation.processes.size,
-        planned: simulation.planned.length,
+        planned: simulation.plannedCount,
         warning: simulation.rampWarning,
       });
       await sampler.sampleNow();

@@ -2,14 +2,14 @@
  * The CLI commands. `run` is also what a bare `npm start` does (configured by the environment only).
  */
 import { type Config, loadConfig } from '../config/config.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { PROFILE_ALIASES } from '../profiles/builtin.ts';
 import { builtinProfile, builtinProfileNames } from '../profiles/load.ts';
 import { planProcesses } from '../profiles/plan.ts';
 import type { Pattern } from '../profiles/schema.ts';
 import { formatDuration } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
-import { profileFromConfig, startSimulator } from '../simulator.ts';
+import { profileFromConfig, StartAborted, startSimulator } from '../simulator.ts';
 import { FLAG_ENV } from './args.ts';
 import { startStatusReporter, summary } from './status.ts';
 
@@ -117,14 +117,49 @@ export async function planCommand(io: Io, overrides: Record<string, string>, jso
   return 0;
 }
 
+/** The name the engine shows in `ps` (comm keeps its first 15 bytes: `process-simulat`). */
+export const ENGINE_TITLE = 'process-simulator';
+
+/**
+ * Runs the simulator until its simulation ends or a signal arrives. SIGINT/SIGTERM are handled from the
+ * first instruction on, so a signal during start-up (a ramp of 10,000 processes takes seconds; a pod
+ * deleted while starting) ends in the same clean stop as one later: the ramp stops, every child is
+ * reaped, the last export flushed. A second signal while stopping exits at once (exit code 130); the
+ * workers then die with the engine (parent-death signal).
+ */
 export async function runCommand(io: Io, overrides: Record<string, string>): Promise<number> {
   const config = configFrom(io, overrides);
+  process.title = ENGINE_TITLE;
   // On a terminal, log lines first clear the status line, which is redrawn at the next tick.
   const log = createLogger(config.logLevel, (line) => io.err(io.tty ? `\r\x1b[2K${line}` : line));
+  const stopper = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!stopper.signal.aborted) {
+      stopper.abort(name);
+      return;
+    }
+    log.warn(`${name} again while stopping: exiting now`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(config, log, io, stopper.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function run(config: Config, log: Logger, io: Io, stop: AbortSignal): Promise<number> {
   let simulator: Awaited<ReturnType<typeof startSimulator>>;
   try {
-    simulator = await startSimulator(config, log);
+    simulator = await startSimulator(config, log, { signal: stop });
   } catch (error) {
+    if (error instanceof StartAborted) {
+      log.info('stopped during start-up', { reason: String(stop.reason) });
+      return 0;
+    }
     log.error((error as Error).message);
     return (error as Error).name === 'ValidationError' ? 2 : 1;
   }
@@ -138,17 +173,22 @@ export async function runCommand(io: Io, overrides: Record<string, string>): Pro
         { tty: io.tty, write: io.err, log, logEveryMs: Math.max(5000, config.exportIntervalMs) },
       )
     : undefined;
-  const stopSignal = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  const stopped = new Promise<string>((resolve) => {
+    if (stop.aborted) resolve(String(stop.reason));
+    else stop.addEventListener('abort', () => resolve(String(stop.reason)), { once: true });
   });
   const outcome = await Promise.race([
-    stopSignal,
+    stopped,
     simulator.finished.then((s) => (s ? `simulation ${s.state}` : 'finished')),
   ]);
   reporter?.stop();
   log.info('shutting down', { reason: outcome });
-  await simulator.stop();
+  try {
+    await simulator.stop();
+  } catch (error) {
+    log.error('shutting down failed', { error: (error as Error)?.stack ?? String(error) });
+    return 1;
+  }
   const simulation = simulator.simulation;
   if (!simulation) return 0;
   log.info('summary', summary(simulation, simulator.telemetry.exportStatus, config.optionalMetrics));
