@@ -12,6 +12,7 @@ import { ValidationError } from '../profiles/validation-error.ts';
 import { profileFromConfig, StartAborted, startSimulator } from '../simulator.ts';
 import { FLAG_ENV } from './args.ts';
 import { startStatusReporter, summary } from './status.ts';
+import type { StopSignals } from './stop-signals.ts';
 
 export interface Io {
   env: Record<string, string | undefined>;
@@ -121,34 +122,30 @@ export async function planCommand(io: Io, overrides: Record<string, string>, jso
 export const ENGINE_TITLE = 'process-simulator';
 
 /**
- * Runs the simulator until its simulation ends or a signal arrives. SIGINT/SIGTERM are handled from the
- * first instruction on, so a signal during start-up (a ramp of 10,000 processes takes seconds; a pod
- * deleted while starting) ends in the same clean stop as one later: the ramp stops, every child is
- * reaped, the last export flushed. A second signal while stopping exits at once (exit code 130); the
- * workers then die with the engine (parent-death signal).
+ * Runs the simulator until its simulation ends or a signal arrives. `signals` were caught before the
+ * program loaded, so a signal during start-up (a ramp of 10,000 processes takes seconds; a pod deleted
+ * while starting) ends in the same clean stop as one later: the ramp stops, every child is reaped, the
+ * last export flushed. A second signal while stopping exits at once (exit code 130); the workers then
+ * die with the engine (parent-death signal).
  */
-export async function runCommand(io: Io, overrides: Record<string, string>): Promise<number> {
+export async function runCommand(
+  io: Io,
+  overrides: Record<string, string>,
+  signals: StopSignals,
+): Promise<number> {
   const config = configFrom(io, overrides);
   process.title = ENGINE_TITLE;
   // On a terminal, log lines first clear the status line, which is redrawn at the next tick.
   const log = createLogger(config.logLevel, (line) => io.err(io.tty ? `\r\x1b[2K${line}` : line));
-  const stopper = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    if (!stopper.signal.aborted) {
-      stopper.abort(name);
-      return;
-    }
+  signals.onRepeat((name) => {
     log.warn(`${name} again while stopping: exiting now`);
     process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await run(config, log, io, stopper.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  });
+  if (signals.signal.aborted) {
+    log.info('stopped before start-up', { reason: String(signals.signal.reason) });
+    return 0;
   }
+  return await run(config, log, io, signals.signal);
 }
 
 async function run(config: Config, log: Logger, io: Io, stop: AbortSignal): Promise<number> {

@@ -1,0 +1,42 @@
+/**
+ * The command dispatcher behind src/main.ts: `run` (the default, also `npm start`), `profiles`, `plan`
+ * and `help`. Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration; a command other
+ * than `run` interrupted by a signal exits with 128 + the signal's number.
+ */
+import { parseCommandLine, UsageError } from './args.ts';
+import { planCommand, profilesCommand, runCommand } from './commands.ts';
+import { HELP } from './help.ts';
+import { exitCodeOf, type StopSignals } from './stop-signals.ts';
+
+export async function main(argv: readonly string[], signals: StopSignals): Promise<number> {
+  const io = {
+    env: process.env,
+    out: (text: string) => process.stdout.write(text),
+    err: (text: string) => process.stderr.write(text),
+    tty: process.stderr.isTTY === true,
+  };
+  try {
+    const args = parseCommandLine(argv);
+    if (args.command !== 'run') {
+      // Nothing to stop in order: a signal (now or earlier, while loading) simply ends the command.
+      signals.release();
+      if (signals.signal.aborted) return exitCodeOf(String(signals.signal.reason));
+    }
+    switch (args.command) {
+      case 'help':
+        io.out(`${HELP[args.helpFor ?? 'help']}\n`);
+        return 0;
+      case 'profiles':
+        return await profilesCommand(io, args.json);
+      case 'plan':
+        return await planCommand(io, args.env, args.json);
+      case 'run':
+        return await runCommand(io, args.env, signals);
+    }
+  } catch (error) {
+    const name = (error as Error).name;
+    io.err(`process-simulator: ${(error as Error).message}\n`);
+    if (error instanceof UsageError) io.err('Try `process-simulator --help`.\n');
+    return error instanceof UsageError || name === 'ValidationError' ? 2 : 1;
+  }
+}
