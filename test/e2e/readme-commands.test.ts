@@ -3,13 +3,15 @@
  * API's curl examples against a real simulator (its port substituted for 8090).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
+import { childrenOf } from '../helpers/proc.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -77,3 +79,50 @@ test('the control API examples do what the README says', async () => {
   assert.match(events as string, /event: SimulationStarted/);
   await simulator.engine.stopSimulation(id);
 });
+
+test("the quickstart's ps example lists the processes `npm start` simulates, not the shell's", async () => {
+  const psLine = commandsAfter('While it runs:').find((command) => command.startsWith('ps '));
+  assert.ok(psLine, 'a ps example');
+  const npm = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      PROFILE: 'high-cardinality',
+      PROCESS_COUNT: '5',
+      OTEL_METRICS_EXPORTER: 'none',
+      METRICS_PORT: '0',
+      CONTROL_PORT: '0',
+    },
+  });
+  try {
+    const engine = await waitFor('the engine, named process-simulator', { timeoutMs: 30_000 }, () =>
+      childrenOfGroup(npm.pid as number).find(
+        (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8') === 'process-simulat\n',
+      ),
+    );
+    await waitFor('five simulated processes', { timeoutMs: 30_000 }, () => childrenOf(engine).length === 5);
+    const rows = (await sh(psLine)).trim().split('\n').slice(1);
+    assert.equal(rows.length, 5, rows.join('\n'));
+    for (const row of rows) assert.match(row, /^\s*\d+ (svc-core|api|worker|cache|batch)-\d+ /);
+  } finally {
+    process.kill(-(npm.pid as number), 'SIGTERM');
+    await new Promise((resolve) => npm.once('exit', resolve));
+  }
+});
+
+/** Processes of the process group `pgid` (npm, the shell it starts, and the engine). */
+function childrenOfGroup(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid;
+      } catch {
+        return false;
+      }
+    });
+}
