@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# Builds the bundled OpenTelemetry Collector from otel-collector/builder-config.yaml
-# with the OpenTelemetry Collector Builder (OCB), from the official Go modules.
+# Builds a bundled OpenTelemetry Collector from an OCB manifest with the
+# OpenTelemetry Collector Builder (OCB), from the official Go modules.
+#
+#   bash scripts/collector-build.sh [MANIFEST]
+#
+# MANIFEST defaults to otel-collector/builder-config.yaml (the main collector);
+# otel-collector/pipelines/builder-config.yaml is the second one, for the example
+# pipelines. The binary is named after the manifest's dist.name and the builder
+# is taken at the manifest's collector release, so each manifest builds alone.
 #
 # A build pulls hundreds of modules and compiles for minutes on 2 cores, so the
 # binary is cached outside the clone, keyed by the manifest's hash: a fresh clone
 # on the same machine reuses it, and only a manifest change triggers a rebuild.
-# The binary is then linked to otel-collector/build/otelcol-process-simulator.
+# The binary is then linked to otel-collector/build/<dist.name>.
 #
 # Environment: PROCESS_SIMULATOR_CACHE (default $XDG_CACHE_HOME/process-simulator)
 # moves the cache, e.g. onto a CI cache volume.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-manifest="$root/otel-collector/builder-config.yaml"
-ocb_version="v0.165.0"
-name="otelcol-process-simulator"
+manifest="${1:-otel-collector/builder-config.yaml}"
+[[ "$manifest" == /* ]] || manifest="$root/$manifest"
+[[ -f "$manifest" ]] || { echo "collector-build: manifest not found: $manifest" >&2; exit 2; }
+# dist.name, the binary's name
+name="$(sed -n 's/^  name: *\([A-Za-z0-9._-]*\).*/\1/p' "$manifest" | head -n 1)"
+[[ -n "$name" ]] || { echo "collector-build: no dist.name in $manifest" >&2; exit 2; }
+# The builder of the manifest's own release: a builder of another release pins
+# its default modules (e.g. connector) at that release and the build fails.
+ocb_version="$(grep -o 'go.opentelemetry.io/collector/[a-z/]*receiver/otlpreceiver v0\.[0-9]*\.[0-9]*' "$manifest" | head -n 1 | sed 's/.* //')"
+[[ -n "$ocb_version" ]] || { echo "collector-build: $manifest pins no otlpreceiver release to take the builder's version from" >&2; exit 2; }
 
 cache_root="${PROCESS_SIMULATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/process-simulator}"
 hash="$(sha256sum "$manifest" | cut -c1-16)"

@@ -39,5 +39,8 @@ fi
 # The native worker (npm install builds it; a clone that skipped install scripts has none).
 [[ -x build/ps-worker ]] || node scripts/build-worker.ts
 
-# The collector: a build of several minutes the first time, then taken from the cache.
+# The collectors: a build of several minutes each the first time, then taken from the cache. One
+# after the other (the script also serialises builds with a lock): two at once would only share the
+# same two cores.
 bash scripts/collector-build.sh
+bash scripts/collector-build.sh otel-collector/pipelines/builder-config.yaml
