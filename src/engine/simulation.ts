@@ -3,13 +3,15 @@
  * churn and the chaos that hit it. The engine drives it; this file only keeps the books.
  *
  * Memory stays bounded whatever a client does: the list of planned processes exists only while the
- * simulation runs (a created simulation holds its profile, not 10,000 planned entries), and the chaos
- * and crash timelines keep their newest 1,000 entries with a count of all.
+ * simulation runs (a created simulation holds its profile, not 10,000 planned entries), the chaos
+ * and crash timelines keep their newest 1,000 entries with a count of all, and the exit log (what a
+ * pipeline verification needs to require exited PIDs gone downstream) its newest 10,000 exits.
  */
 import { type Demand, profileDemand } from '../profiles/demand.ts';
 import { type PlannedProcess, planProcesses } from '../profiles/plan.ts';
 import type { Priority, Profile } from '../profiles/schema.ts';
 import type { ExitReason } from './events.ts';
+import { ExitLog } from './exit-log.ts';
 import type { ManagedProcess } from './managed-process.ts';
 
 export type SimulationState =
@@ -87,6 +89,8 @@ export class Simulation {
   };
   readonly crashes: CrashRecord[] = [];
   crashCount = 0;
+  /** the newest exits with their PIDs and times (bounded, see exit-log.ts) */
+  readonly exitLog = new ExitLog();
   readonly chaos: ChaosRecord[] = [];
   chaosCount = 0;
   /** random faults the door refused (they would have exceeded a limit), by reason */
@@ -154,6 +158,14 @@ export class Simulation {
     this.exits[reason][process.priority]++;
     const now = Date.now();
     this.#recentExits.add(now);
+    this.exitLog.add({
+      pid: process.pid,
+      name: process.name,
+      priority: process.priority,
+      reason,
+      startedAtMs: process.startedAtMs,
+      exitedAtMs: now,
+    });
     if (reason === 'crashed') {
       this.crashCount++;
       pushBounded(this.crashes, { pid: process.pid, name: process.name, exitCode, signal, atMs: now });

@@ -51,6 +51,11 @@ export interface ProcessSample {
   majorFaults: number;
   /** Start of the process, epoch milliseconds: boot time + starttime / clock ticks. */
   startTimeMs: number;
+  /**
+   * stat starttime: clock ticks from boot to the start. The same number in every PID namespace, so it
+   * tells whether a PID seen from another namespace is this process.
+   */
+  startTicks: number;
   /** Date.now() once this process's files were read. */
   readAtMs: number;
 }
@@ -136,6 +141,7 @@ export function createProcReader(options: { root?: string; contextSwitches?: boo
         minorFaults: stat.minflt,
         majorFaults: stat.majflt,
         startTimeMs: bootTimeSeconds * 1000 + Math.round((stat.starttimeTicks * 1000) / clockTicks),
+        startTicks: stat.starttimeTicks,
         readAtMs: Date.now(),
       };
     } catch (error) {

@@ -119,6 +119,7 @@ describe('reader on a fake /proc tree', () => {
       minorFaults: 117,
       majorFaults: 0,
       startTimeMs: BOOT_TIME * 1000 + 420_330,
+      startTicks: 42_033,
       readAtMs: sample.readAtMs,
     });
   });
