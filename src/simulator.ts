@@ -22,6 +22,11 @@ import { SnapshotStore } from './sampler/snapshot.ts';
 import { PROCESS_METRICS } from './telemetry/process-metrics.ts';
 import { createResource } from './telemetry/resource.ts';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
+import { buildGroundTruth } from './verify/ground-truth.ts';
+import { procHostView } from './verify/host.ts';
+import { ReadingHistory } from './verify/readings.ts';
+import { ReportStore } from './verify/report-store.ts';
+import { type OtlpSink, startOtlpSink } from './verify/sources/otlp-sink.ts';
 import { VERSION } from './version.ts';
 
 export interface RunningSimulator {
@@ -30,6 +35,8 @@ export interface RunningSimulator {
   readonly sampler: Sampler;
   readonly store: SnapshotStore;
   readonly api: ApiServer;
+  /** the OTLP receiver a pipeline under test sends to (OTLP_SINK_GRPC_PORT, OTLP_SINK_HTTP_PORT), if any */
+  readonly sink: OtlpSink | undefined;
   /** the simulation started from the environment (AUTO_START), if any */
   readonly simulation: Simulation | undefined;
   /** resolves when the auto-started simulation ends (completed, failed or stopped); never without AUTO_START */
@@ -84,8 +91,12 @@ export async function startSimulator(
     warn: (message, fields) => log.warn(message, fields),
   });
   const store = new SnapshotStore();
+  // Recent readings, so that a verification can bracket a value seen downstream between two of them.
+  const history = new ReadingHistory();
+  store.onPublish((snapshot) => history.record(snapshot));
   let telemetry: Telemetry | undefined;
   let api: ApiServer | undefined;
+  let sink: OtlpSink | undefined;
   let stopping: Promise<void> | undefined;
   try {
     let failing = 0;
@@ -124,9 +135,10 @@ export async function startSimulator(
     });
     checkAborted();
     const readyTelemetry = telemetry;
+    const reader = createProcReader({ contextSwitches: config.optionalMetrics });
     const sampler = new Sampler({
       source: engine,
-      reader: createProcReader({ contextSwitches: config.optionalMetrics }),
+      reader,
       store,
       intervalMs: config.exportIntervalMs,
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
@@ -146,6 +158,28 @@ export async function startSimulator(
     });
     store.onPublish(() => void readyTelemetry.exportNow());
     sampler.start();
+    if (config.otlpSink.grpcPort !== undefined || config.otlpSink.httpPort !== undefined) {
+      sink = await startOtlpSink({
+        host: config.otlpSink.host,
+        grpcPort: config.otlpSink.grpcPort,
+        httpPort: config.otlpSink.httpPort,
+        maxSeries: config.otlpSink.maxSeries,
+      });
+      log.info('OTLP sink listening', { sink: sink.location, max_series: config.otlpSink.maxSeries });
+    }
+    checkAborted();
+    const readySink = sink;
+    const host = procHostView();
+    const truthSource = {
+      engine,
+      store,
+      history,
+      reader,
+      host,
+      intervalMs: config.exportIntervalMs,
+      simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
+      optionalMetrics: config.optionalMetrics,
+    };
     api = await startApiServer(
       createApp({
         engine,
@@ -159,6 +193,12 @@ export async function startSimulator(
         seriesPerProcess: seriesPerProcess(config.optionalMetrics),
         limits: { maxDurationMs: config.maxDurationMs, bodyLimitBytes: config.apiBodyLimitBytes },
         apiToken: config.apiToken,
+        verification: {
+          truth: (id, request) => buildGroundTruth(truthSource, id, request),
+          sink: readySink,
+          reports: new ReportStore(engine.maxSimulations),
+          host,
+        },
         log,
       }),
       config.controlHost,
@@ -233,6 +273,7 @@ export async function startSimulator(
       sampler,
       store,
       api,
+      sink,
       simulation,
       finished,
       stop: () => {
@@ -245,6 +286,7 @@ export async function startSimulator(
           await sampler.sampleNow();
           await runningTelemetry.shutdown();
           await runningApi.close();
+          await readySink?.close();
         })();
         return stopping;
       },
@@ -253,6 +295,7 @@ export async function startSimulator(
     await engine.shutdown();
     await telemetry?.shutdown();
     await api?.close();
+    await sink?.close();
     throw error;
   }
 }

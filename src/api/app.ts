@@ -16,6 +16,7 @@ import { chaosRoutes } from './routes/chaos.ts';
 import { eventRoutes } from './routes/events.ts';
 import { simulationRoutes } from './routes/simulations.ts';
 import { systemRoutes } from './routes/system.ts';
+import { verifyRoutes } from './routes/verify.ts';
 
 export type { AppContext } from './context.ts';
 
@@ -66,6 +67,7 @@ export function createApp(context: AppContext): OpenAPIHono {
   app.route(API_PREFIX, simulationRoutes(context, security));
   app.route(API_PREFIX, chaosRoutes(context, security));
   app.route(API_PREFIX, eventRoutes(context));
+  app.route(API_PREFIX, verifyRoutes(context, security));
 
   let document: unknown;
   app.get('/openapi.json', (c) => {

@@ -5,6 +5,23 @@ import type { Engine } from '../engine/engine.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../sampler/snapshot.ts';
 import type { ExportStatus } from '../telemetry/telemetry.ts';
+import type { HostView } from '../verify/host.ts';
+import type { ReportStore } from '../verify/report-store.ts';
+import type { TruthRequest } from '../verify/run.ts';
+import type { SinkStore } from '../verify/sources/sink-store.ts';
+import type { GroundTruth } from '../verify/truth.ts';
+
+/** What the pipeline verification routes need. */
+export interface VerificationContext {
+  /** the ground truth of a simulation, built now */
+  truth(simulationId: string, request: TruthRequest): Promise<GroundTruth>;
+  /** the OTLP sink, when the simulator runs one */
+  sink: { store: SinkStore; location: string } | undefined;
+  /** the last report of each simulation */
+  reports: ReportStore;
+  /** this process's /proc, to map PIDs a collector in another PID namespace reports */
+  host: HostView;
+}
 
 export interface AppContext {
   engine: Engine;
@@ -24,5 +41,7 @@ export interface AppContext {
   };
   /** API_TOKEN: required as a bearer token on mutating requests when set */
   apiToken?: string | undefined;
+  /** pipeline verification; without it the routes answer 503 */
+  verification?: VerificationContext | undefined;
   log?: Logger;
 }

@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { EngineError, type EngineErrorCode } from '../engine/errors.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
+import { SourceError } from '../verify/errors.ts';
 
 /** Where a bad value was found. */
 export type IssueLocation = 'body' | 'query' | 'path' | 'header';
@@ -199,6 +200,20 @@ export function toApiError(error: unknown, onUnexpected: (error: unknown) => voi
       return entry;
     });
     return new ApiError(422, 'validation_failed', error.message, { issues, cause: error });
+  }
+  if (error instanceof SourceError) {
+    // The pipeline's source (a Prometheus, the sink) failed, not this request: a gateway error,
+    // except for a sink this simulator does not run.
+    const unavailable = error.code === 'unavailable';
+    return new ApiError(
+      unavailable ? 409 : 502,
+      unavailable ? 'sink_not_running' : `source_${error.code}`,
+      error.message,
+      {
+        details: { source: error.location },
+        cause: error,
+      },
+    );
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

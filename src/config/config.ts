@@ -45,6 +45,16 @@ export interface Config {
     headers: Record<string, string>;
   };
   exportIntervalMs: number;
+  /** the OTLP receiver a pipeline under test sends to (`verify --otlp-sink`); off without a port */
+  otlpSink: {
+    host: string;
+    /** gRPC port; undefined = no gRPC listener */
+    grpcPort: number | undefined;
+    /** OTLP/HTTP port (POST /v1/metrics); undefined = no HTTP listener */
+    httpPort: number | undefined;
+    /** most series it keeps */
+    maxSeries: number;
+  };
   serviceName: string;
   /** from OTEL_RESOURCE_ATTRIBUTES */
   resourceAttributes: Record<string, string>;
@@ -112,6 +122,12 @@ export function loadConfig(env: Env = process.env): Config {
       DEFAULT_EXPORT_INTERVAL_MS,
       integer(100, 3_600_000),
     ),
+    otlpSink: {
+      host: read('OTLP_SINK_HOST', '127.0.0.1', (text) => text),
+      grpcPort: read<number | undefined>('OTLP_SINK_GRPC_PORT', undefined, integer(0, 65_535)),
+      httpPort: read<number | undefined>('OTLP_SINK_HTTP_PORT', undefined, integer(0, 65_535)),
+      maxSeries: read('OTLP_SINK_MAX_SERIES', 250_000, integer(1000, 10_000_000)),
+    },
     serviceName: read('OTEL_SERVICE_NAME', 'process-simulator', (text) => text),
     resourceAttributes: read('OTEL_RESOURCE_ATTRIBUTES', {}, keyValues),
     optionalMetrics: read('OPTIONAL_METRICS', false, boolean),

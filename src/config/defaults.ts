@@ -44,6 +44,12 @@ export const ENV_VARS = {
   OTEL_EXPORTER_OTLP_HEADERS: 'gRPC metadata sent with every export, k1=v1,k2=v2',
   OTEL_METRIC_EXPORT_INTERVAL: `export and sampling interval in ms (default ${DEFAULT_EXPORT_INTERVAL_MS})`,
   OTEL_METRICS_EXPORTER: 'otlp (default) or none: turn the OTLP push off',
+  OTLP_SINK_GRPC_PORT:
+    'open the OTLP sink (what `verify --otlp-sink` reads) with an OTLP/gRPC receiver on this port (default: no sink)',
+  OTLP_SINK_HTTP_PORT: 'the OTLP sink also receives OTLP/HTTP (POST /v1/metrics, protobuf) on this port',
+  OTLP_SINK_HOST: 'bind address of the OTLP sink (default 127.0.0.1)',
+  OTLP_SINK_MAX_SERIES:
+    'most series the OTLP sink keeps; beyond, a verification fails its sink-capacity check (default 250000)',
   OTEL_SERVICE_NAME: 'service.name of the simulator resource (default process-simulator)',
   OTEL_RESOURCE_ATTRIBUTES: 'extra resource attributes, k1=v1,k2=v2',
   OPTIONAL_METRICS:
