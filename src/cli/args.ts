@@ -3,8 +3,9 @@
  * CLI and `npm start` with env vars share one validated path (src/config).
  */
 import { parseArgs } from 'node:util';
+import type { VerifyFlags } from './verify.ts';
 
-export type Command = 'run' | 'profiles' | 'plan' | 'help';
+export type Command = 'run' | 'profiles' | 'plan' | 'verify' | 'help';
 
 export interface ParsedArgs {
   command: Command;
@@ -13,6 +14,8 @@ export interface ParsedArgs {
   /** environment overrides from the flags */
   env: Record<string, string>;
   json: boolean;
+  /** the flags of `verify` */
+  verify: VerifyFlags;
 }
 
 /** flag -> environment variable it sets */
@@ -32,7 +35,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'help'];
+const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'verify', 'help'];
+
+/** Flags only `verify` takes (it talks to a running simulator, so the run flags mean nothing to it). */
+const VERIFY_FLAGS = [
+  'simulator',
+  'simulation',
+  'prometheus',
+  'selector',
+  'otlp-sink',
+  'expectations',
+  'wait',
+  'junit',
+] as const;
 
 /**
  * @throws UsageError naming the unknown command or flag
@@ -56,14 +71,38 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (typeof value === 'string') env[variable] = value;
   }
   if (parsed.values.chaos) env.ENABLE_CHAOS = 'true';
+  const values = parsed.values;
+  const verify: VerifyFlags = {
+    simulator: values.simulator,
+    simulation: values.simulation,
+    prometheus: values.prometheus,
+    selector: values.selector,
+    otlpSink: values['otlp-sink'] === true,
+    expectations: values.expectations,
+    wait: values.wait,
+    junit: values.junit,
+    json: values.json === true,
+  };
   if (parsed.values.help)
     return {
       command: 'help',
       helpFor: first === undefined || command === 'help' ? undefined : command,
       env,
       json: false,
+      verify,
     };
-  return { command, helpFor: undefined, env, json: parsed.values.json === true };
+  const given = (flag: string) => values[flag as keyof typeof values] !== undefined;
+  const misplaced =
+    command === 'verify'
+      ? [...Object.keys(FLAG_ENV), 'chaos'].find(given)
+      : VERIFY_FLAGS.find((flag) => given(flag));
+  if (misplaced)
+    throw new UsageError(
+      command === 'verify'
+        ? `--${misplaced} is a flag of run and plan, not of verify`
+        : `--${misplaced} is a flag of verify, not of ${command}`,
+    );
+  return { command, helpFor: undefined, env, json: values.json === true, verify };
 }
 
 const OPTIONS = {
@@ -79,4 +118,12 @@ const OPTIONS = {
   interval: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  simulator: { type: 'string' },
+  simulation: { type: 'string' },
+  prometheus: { type: 'string' },
+  selector: { type: 'string' },
+  'otlp-sink': { type: 'boolean' },
+  expectations: { type: 'string', short: 'e' },
+  wait: { type: 'string', short: 'w' },
+  junit: { type: 'string' },
 } as const;

@@ -1,0 +1,172 @@
+/**
+ * `process-simulator verify`: checks a collector pipeline against a running simulator's ground truth.
+ *
+ * --prometheus URL: this process reads the pipeline's output from a Prometheus query API and the
+ * ground truth from the simulator's API, and compares them here, where the collector runs: from the
+ * collector's side of a PID namespace it can map the PIDs the collector reports through /proc.
+ * --otlp-sink: the simulator compares what its own OTLP sink received and answers the report.
+ * Either way the report is printed (text, or --json), optionally written as JUnit XML, and handed to
+ * the simulator so that its dashboard shows it.
+ *
+ * Exit codes: 0 the pipeline passed, 1 it differs from the ground truth, 2 the verification could not
+ * run (bad usage or expectations, unreachable source or simulator, unknown simulation).
+ */
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { DEFAULT_CONTROL_PORT } from '../config/defaults.ts';
+import { formatDuration, parseDuration } from '../profiles/units.ts';
+import { ValidationError } from '../profiles/validation-error.ts';
+import { SourceError } from '../verify/errors.ts';
+import { loadExpectationsFile, validateExpectations } from '../verify/expectations.ts';
+import { procHostView } from '../verify/host.ts';
+import { renderJunit } from '../verify/render/junit.ts';
+import { renderText } from '../verify/render/text.ts';
+import type { Report } from '../verify/report.ts';
+import { pendingOf, runVerification } from '../verify/run.ts';
+import { observePrometheus } from '../verify/sources/prometheus.ts';
+import { type SimulatorApi, simulatorApi } from '../verify/sources/simulator-api.ts';
+import { UsageError } from './args.ts';
+import type { Io } from './commands.ts';
+
+/** Longest --wait. */
+const MAX_WAIT_MS = 24 * 3_600_000;
+
+export interface VerifyFlags {
+  simulator: string | undefined;
+  simulation: string | undefined;
+  prometheus: string | undefined;
+  selector: string | undefined;
+  otlpSink: boolean;
+  expectations: string | undefined;
+  wait: string | undefined;
+  junit: string | undefined;
+  json: boolean;
+}
+
+/** Exit codes: 0 pass, 1 differences, 2 the verification could not run. */
+export async function verifyCommand(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<number> {
+  try {
+    const report = await verify(io, flags, signal);
+    io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+    if (flags.junit) writeReportFile(flags.junit, renderJunit(report));
+    return report.verdict === 'pass' ? 0 : 1;
+  } catch (error) {
+    if (signal.aborted) {
+      io.err(`process-simulator verify: interrupted by ${String(signal.reason)}\n`);
+      return 2;
+    }
+    const known =
+      error instanceof SourceError || error instanceof ValidationError || error instanceof UsageError;
+    io.err(`process-simulator verify: error (exit 2, nothing was verified): ${(error as Error).message}\n`);
+    if (error instanceof UsageError) io.err('Try `process-simulator verify --help`.\n');
+    if (!known) io.err(`${(error as Error).stack ?? ''}\n`);
+    return 2;
+  }
+}
+
+async function verify(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<Report> {
+  if ((flags.prometheus === undefined) === !flags.otlpSink)
+    throw new UsageError('say where the pipeline delivers: --prometheus URL or --otlp-sink (one of them)');
+  if (flags.selector !== undefined && flags.prometheus === undefined)
+    throw new UsageError('--selector goes with --prometheus');
+  let waitMs = 0;
+  if (flags.wait !== undefined) {
+    try {
+      waitMs = parseDuration(flags.wait);
+    } catch (error) {
+      throw new UsageError(`--wait: ${(error as Error).message}`);
+    }
+    if (waitMs > MAX_WAIT_MS)
+      throw new UsageError(`--wait: at most ${formatDuration(MAX_WAIT_MS)}, got ${flags.wait}`);
+  }
+  const file = flags.expectations === undefined ? undefined : loadExpectationsFile(flags.expectations);
+  const expectations = file?.expectations ?? validateExpectations(undefined);
+  const api = simulatorApi(
+    flags.simulator ?? `http://127.0.0.1:${io.env.CONTROL_PORT || DEFAULT_CONTROL_PORT}`,
+    io.env.API_TOKEN || undefined,
+  );
+  const id = flags.simulation ?? (await pickSimulation(api));
+  const progress = (report: Report) => {
+    if (flags.json) return;
+    const failed = report.checks.filter((check) => !check.passed).map((check) => check.name);
+    const pending = pendingOf(report);
+    if (report.verdict === 'pass' && pending === 0) return;
+    io.err(
+      `attempt ${report.attempts}: ${failed.length ? `failing ${failed.join(', ')}` : 'passing'}${pending ? `, ${pending} not yet due` : ''}\n`,
+    );
+  };
+
+  if (flags.otlpSink) {
+    const body = {
+      source: { type: 'otlp-sink' as const },
+      ...(file ? { expectations: file.data } : {}),
+      ...(waitMs > 0 ? { wait: `${waitMs}ms` } : {}),
+    };
+    return await api.verify(id, body, waitMs + 120_000);
+  }
+
+  const prometheus = flags.prometheus as string;
+  const report = await runVerification({
+    truth: (request) => api.groundTruth(id, request),
+    source: {
+      naming: 'prometheus',
+      observe: (request) => observePrometheus({ url: prometheus, selector: flags.selector }, request),
+    },
+    expectations,
+    host: procHostView(),
+    waitMs,
+    signal,
+    onAttempt: progress,
+  });
+  // Best effort: the dashboard shows the last report; the verdict stands whether it was kept or not.
+  await api.putReport(id, trimmed(report)).catch((error: Error) => {
+    io.err(`process-simulator verify: note: the simulator did not keep the report (${error.message})\n`);
+  });
+  return report;
+}
+
+/** The running simulation when there is exactly one; else the one started last. */
+async function pickSimulation(api: SimulatorApi): Promise<string> {
+  const simulations = await api.simulations();
+  const running = simulations.filter((s) => s.state === 'running' || s.state === 'starting');
+  if (running.length === 1) return (running[0] as (typeof running)[number]).id;
+  if (running.length > 1)
+    throw new UsageError(
+      `${running.length} simulations run at ${api.url}: say which with --simulation (${running.map((s) => `${s.id} ${s.name}`).join(', ')})`,
+    );
+  const started = simulations
+    .filter((s) => s.started_at !== null)
+    .sort((a, b) => Date.parse(a.started_at ?? '') - Date.parse(b.started_at ?? ''));
+  const last = started.at(-1);
+  if (!last) throw new UsageError(`the simulator at ${api.url} has no simulation that was started`);
+  return last.id;
+}
+
+/** The report with fewer differences per check, to fit the simulator's request body limit. */
+function trimmed(report: Report): Report {
+  return {
+    ...report,
+    checks: report.checks.map((check) => ({ ...check, differences: check.differences.slice(0, 20) })),
+  };
+}
+
+/**
+ * Writes a report file the user named. Not through a symbolic link: as root in a shared directory, a
+ * link planted there would otherwise redirect the write.
+ */
+function writeReportFile(path: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o644,
+    );
+  } catch (error) {
+    throw new UsageError(`--junit ${path}: cannot write it: ${(error as Error).message}`);
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
