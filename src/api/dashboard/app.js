@@ -10,6 +10,7 @@ import { startEventList } from './events.js';
 import { ago, bytes, esc, percent } from './format.js';
 import { setUpNewSimulation } from './new-simulation.js';
 import { markSorted, PRIORITIES, renderTable } from './table.js';
+import { createVerificationCard } from './verify.js';
 
 const POLL_MS = 1000;
 /** Simulations and /info change rarely (events trigger them too): every this many polls. */
@@ -58,7 +59,7 @@ function select(id) {
   history.replaceState(null, '', id ? `#simulation=${id}` : location.pathname);
   refilterEvents();
   render();
-  pollNow();
+  pollNow({ slow: true });
 }
 
 async function refreshSimulations() {
@@ -102,6 +103,8 @@ async function refreshFaults() {
   state.faults = (await api('GET', '/api/v1/chaos')).faults;
 }
 
+const refreshVerification = createVerificationCard($('verification'));
+
 let tick = 0;
 let slowNext = true;
 let running;
@@ -113,6 +116,7 @@ async function poll() {
   slowNext = false;
   try {
     if (slow) await Promise.all([refreshSimulations(), refreshInfo()]);
+    if (slow) await refreshVerification(state.selected);
     await Promise.all([refreshProcesses(), refreshFaults()]);
     showBanner(undefined);
   } catch (error) {

@@ -17,6 +17,7 @@ const ASSETS: Readonly<Record<string, string>> = {
   'format.js': 'text/javascript; charset=utf-8',
   'new-simulation.js': 'text/javascript; charset=utf-8',
   'table.js': 'text/javascript; charset=utf-8',
+  'verify.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };

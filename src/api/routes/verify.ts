@@ -12,7 +12,13 @@ import { observePrometheus } from '../../verify/sources/prometheus.ts';
 import type { AppContext, VerificationContext } from '../context.ts';
 import { ApiError, validationHook } from '../errors.ts';
 import { bodyErrors, errors, IdParams } from '../schemas/common.ts';
-import { GroundTruthDocument, SinkStatus, VerifyReport, verifySchemas } from '../schemas/verify.ts';
+import {
+  GroundTruthDocument,
+  LastReport,
+  SinkStatus,
+  VerifyReport,
+  verifySchemas,
+} from '../schemas/verify.ts';
 
 /** A Prometheus request from the API waits at most this long: a request must not hang on a bad URL. */
 const API_SOURCE_TIMEOUT_MS = 10_000;
@@ -107,10 +113,10 @@ export function verifyRoutes(context: AppContext, security: Array<Record<string,
       path: '/simulations/{id}/verification',
       operationId: 'getVerification',
       tags,
-      summary: 'The last verification report of a simulation',
+      summary: 'The last verification report of a simulation (null before the first)',
       request: { params: IdParams },
       responses: {
-        200: json(VerifyReport, 'The last report'),
+        200: json(LastReport, 'The last report, or null'),
         404: errors[404],
         422: errors[422],
         503: errors[503],
@@ -119,9 +125,7 @@ export function verifyRoutes(context: AppContext, security: Array<Record<string,
     (c) => {
       const { id } = c.req.valid('param');
       engine.getSimulation(id);
-      const report = verification().reports.get(id);
-      if (!report) throw new ApiError(404, 'not_found', `simulation ${id} has not been verified yet`);
-      return c.json(report, 200);
+      return c.json({ simulation_id: id, report: verification().reports.get(id) ?? null }, 200);
     },
   );
 

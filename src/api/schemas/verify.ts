@@ -12,6 +12,10 @@ export const VerifyReport = reportSchema.openapi('VerifyReport', {
     'The verdict, one result per check with its first differences, series per metric and priority, the linger of exited processes, and how values and PIDs were matched',
 });
 
+export const LastReport = z
+  .object({ simulation_id: z.string(), report: VerifyReport.nullable() })
+  .openapi('LastVerification');
+
 export const GroundTruthDocument = groundTruthSchema.openapi('GroundTruth', {
   description:
     'What the simulator produced: live processes with identity and recent /proc readings (numbers in the order time, cpu_user, cpu_system, cpu_wait, memory_usage, memory_virtual, threads, fds, disk_read, disk_write, context switches involuntary and voluntary, faults major and minor), the newest exits, the exported metrics',
