@@ -121,6 +121,8 @@ export function compare(input: CompareInput): Report {
   for (const metric of plan.metrics) {
     const observed = observedOf(metric);
     if (!observed || observed.series.length === 0) {
+      // Absent is right when nothing is expected, and not yet wrong while every expected process is young.
+      if (!expected.some((process) => !young(process))) continue;
       const similar = observation.otherNames.length
         ? `; similar names downstream: ${observation.otherNames.slice(0, 8).join(', ')}`
         : '';

@@ -55,10 +55,13 @@ export function checkLinger(input: LingerInput): { tally: CheckTally; stats: Lin
   for (const exit of truth.exits) {
     // A process the pipeline drops was never downstream; one that exited after the observation may be.
     if (!plan.keeps(exit) || exit.exited_at_ms > now) continue;
-    const present = presentNow.has(exit);
+    const seen = lastSeen.get(exit);
+    // The sink keeps a series it received recently as present; for an exit that means nothing unless
+    // something arrived after the exit. Prometheus answers for the moment of the query itself.
+    const arrivedAfterExit = seen !== undefined && seen > exit.exited_at_ms;
+    const present = presentNow.has(exit) && (observation.source !== 'otlp-sink' || arrivedAfterExit);
     const followed = exit.exited_at_ms >= observation.lastSeenFromMs;
     if (!present && !followed) continue;
-    const seen = lastSeen.get(exit);
     const linger = present
       ? now - exit.exited_at_ms
       : seen !== undefined
@@ -66,7 +69,7 @@ export function checkLinger(input: LingerInput): { tally: CheckTally; stats: Lin
         : 0;
     if (followed) {
       lingers.push(linger);
-      if (present || (seen !== undefined && seen > exit.exited_at_ms)) seenAfterExit++;
+      if (present || arrivedAfterExit) seenAfterExit++;
     }
     if (present) stillPresent++;
     const common = {
