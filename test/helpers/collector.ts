@@ -11,8 +11,17 @@ import { waitFor } from './wait.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const COLLECTOR_BINARY = join(REPO_ROOT, 'otel-collector', 'build', 'otelcol-process-simulator');
+/** The second bundled collector, with the filter, transform and attributes processors. */
+export const PIPELINES_COLLECTOR_BINARY = join(
+  REPO_ROOT,
+  'otel-collector',
+  'build',
+  'otelcol-process-simulator-pipelines',
+);
 export const PIPELINE_CONFIG = join(REPO_ROOT, 'otel-collector', 'config.yaml');
 export const HOSTMETRICS_CONFIG = join(REPO_ROOT, 'otel-collector', 'hostmetrics.yaml');
+/** The example pipelines and their expectations. */
+export const PIPELINES_DIR = join(REPO_ROOT, 'otel-collector', 'pipelines');
 
 const READY_LINE = 'Everything is ready';
 
@@ -20,13 +29,14 @@ const READY_LINE = 'Everything is ready';
  * The collector binary's path.
  * @throws Error telling how to build it when it is missing: these tests never skip silently
  */
-export function collectorBinary(): string {
+export function collectorBinary(binary = COLLECTOR_BINARY): string {
   try {
-    accessSync(COLLECTOR_BINARY, constants.X_OK);
-    return COLLECTOR_BINARY;
+    accessSync(binary, constants.X_OK);
+    return binary;
   } catch {
+    const pipelines = binary === PIPELINES_COLLECTOR_BINARY;
     throw new Error(
-      'the collector binary otel-collector/build/otelcol-process-simulator is missing; run `npm run collector:build` first (CI builds it before npm test)',
+      `the collector binary otel-collector/build/${pipelines ? 'otelcol-process-simulator-pipelines' : 'otelcol-process-simulator'} is missing; run \`npm run ${pipelines ? 'collector:build:pipelines' : 'collector:build'}\` first (npm test's setup builds both)`,
     );
   }
 }
@@ -50,6 +60,8 @@ export async function freeCollectorPorts(): Promise<CollectorPorts> {
 }
 
 export interface CollectorOptions {
+  /** which bundled collector @default COLLECTOR_BINARY */
+  binary?: string;
   /** the shipped config to start from @default PIPELINE_CONFIG */
   base?: string;
   /** YAML documents merged over `base`, in order (maps merge, lists are replaced) */
@@ -80,7 +92,7 @@ export interface RunningCollector {
  * @throws Error with the collector's log when it exits or does not become ready in time
  */
 export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
-  const binary = collectorBinary();
+  const binary = collectorBinary(options.binary);
   const ports = options.ports ?? (await freeCollectorPorts());
   const dir = mkdtempSync(join(tmpdir(), 'psim-collector-'));
   const args = ['--config', options.base ?? PIPELINE_CONFIG];
