@@ -5,7 +5,6 @@
  * has its own: 0 the pipeline passed, 1 it differs, 2 the verification could not run.
  */
 import { parseCommandLine, UsageError } from './args.ts';
-import { planCommand, profilesCommand, runCommand } from './commands.ts';
 import { HELP } from './help.ts';
 import { exitCodeOf, type StopSignals } from './stop-signals.ts';
 import { verifyCommand } from './verify.ts';
@@ -29,12 +28,14 @@ export async function main(argv: readonly string[], signals: StopSignals): Promi
         io.out(`${HELP[args.helpFor ?? 'help']}\n`);
         return 0;
       case 'profiles':
-        return await profilesCommand(io, args.json);
+        return await (await import('./commands.ts')).profilesCommand(io, args.json);
       case 'plan':
-        return await planCommand(io, args.env, args.json);
+        return await (await import('./commands.ts')).planCommand(io, args.env, args.json);
       case 'run':
-        return await runCommand(io, args.env, signals);
+        return await (await import('./commands.ts')).runCommand(io, args.env, signals);
       case 'verify':
+        // Loaded alone: verify talks to a simulator and needs none of the simulator's own modules
+        // (telemetry, API), which take most of a start-up on a busy machine.
         return await verifyCommand(io, args.verify, signals.signal);
     }
   } catch (error) {

@@ -1,8 +1,8 @@
 /**
  * One verification, retried within a wait window: observe the pipeline's output, then take the ground
  * truth (its fresh readings come after the observation, so every value seen downstream was read
- * between two of the simulator's readings), compare; again until it passes with nothing pending or the
- * window ends. The API route and the CLI run the same loop, each with its own way to the truth.
+ * between two of the simulator's readings), compare; again until it passes with nothing pending (or
+ * with only what became pending since, once max_delay has passed) or the window ends. The API route and the CLI run the same loop, each with its own way to the truth.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { compare } from './compare/compare.ts';
@@ -70,6 +70,7 @@ export async function runVerification(options: VerifyRunOptions): Promise<Report
   const lookbackMs = Math.max(5 * 60_000, 2 * expectations.stalenessMs + expectations.maxDelayMs);
   const pauseMs = Math.min(10_000, Math.max(1000, outline.interval_ms));
   let attempts = 0;
+  let firstAttemptAtMs: number | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
     attempts++;
@@ -100,8 +101,12 @@ export async function runVerification(options: VerifyRunOptions): Promise<Report
       continue;
     }
     options.onAttempt?.(report);
-    if ((report.verdict === 'pass' && pendingOf(report) === 0) || Date.now() + pauseMs >= deadline)
-      return report;
+    firstAttemptAtMs ??= Date.now();
+    // Caught up: a pass with nothing pending, or a pass once max_delay has gone by since the first
+    // attempt, by when everything that was pending then is due (under churn new processes are always
+    // younger than max_delay: waiting for none to be pending would never end).
+    const settled = pendingOf(report) === 0 || Date.now() - firstAttemptAtMs >= expectations.maxDelayMs;
+    if ((report.verdict === 'pass' && settled) || Date.now() + pauseMs >= deadline) return report;
     await delay(pauseMs, undefined, { signal: options.signal });
   }
 }

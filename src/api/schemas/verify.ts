@@ -1,13 +1,16 @@
 /**
  * Request and response schemas of the pipeline verification routes. The expectations and the report
- * are the same zod schemas the CLI uses, named here for the OpenAPI document.
+ * are the same zod schemas the CLI uses. They are plain zod schemas (src/verify does not depend on
+ * the API), so they are named for the OpenAPI document with zod's own metadata (`meta({ id })`), which
+ * does not depend on @hono/zod-openapi having been loaded before them.
  */
 import { z } from '@hono/zod-openapi';
 import { expectationsSchema } from '../../verify/expectations.ts';
 import { groundTruthSchema, reportSchema } from '../../verify/schemas.ts';
 import { durationSchema } from './common.ts';
 
-export const VerifyReport = reportSchema.openapi('VerifyReport', {
+export const VerifyReport = reportSchema.meta({
+  id: 'VerifyReport',
   description:
     'The verdict, one result per check with its first differences, series per metric and priority, the linger of exited processes, and how values and PIDs were matched',
 });
@@ -16,12 +19,14 @@ export const LastReport = z
   .object({ simulation_id: z.string(), report: VerifyReport.nullable() })
   .openapi('LastVerification');
 
-export const GroundTruthDocument = groundTruthSchema.openapi('GroundTruth', {
+export const GroundTruthDocument = groundTruthSchema.meta({
+  id: 'GroundTruth',
   description:
     'What the simulator produced: live processes with identity and recent /proc readings (numbers in the order time, cpu_user, cpu_system, cpu_wait, memory_usage, memory_virtual, threads, fds, disk_read, disk_write, context switches involuntary and voluntary, faults major and minor), the newest exits, the exported metrics',
 });
 
-export const Expectations = expectationsSchema.openapi('Expectations', {
+export const Expectations = expectationsSchema.meta({
+  id: 'Expectations',
   description:
     'What the pipeline is meant to do (keep, drop, attributes, aggregate, staleness, max_delay, tolerances); absent: deliver everything unchanged',
 });
