@@ -13,7 +13,9 @@
  *   have created; a link found where we expected none is removed and made again (inside our 0700
  *   directory only we, or root, could have put it there);
  * - left-overs of crashed engines are removed only when they are real directories of our own uid
- *   whose recorded engine is gone; anything of another user is left alone.
+ *   whose recorded engine is gone; anything of another user is left alone. An engine in another PID
+ *   namespace (a container sharing /tmp with the host, a simulator under `unshare --pid`) cannot be
+ *   looked up by its PID from here: its directory is left alone unless it dates from an earlier boot.
  */
 import {
   chmodSync,
@@ -28,6 +30,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   unlinkSync,
   writeSync,
@@ -205,9 +208,28 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** "pid starttime": the start time tells a live engine from a recycled PID. */
+/**
+ * "pid starttime pidnamespace bootid": the start time tells a live engine from a recycled PID; the PID
+ * namespace says where that PID means something; the boot id, whether it is from this boot at all.
+ */
 function ownerRecord(pid: number): string {
-  return `${pid} ${startTimeOf(pid) ?? ''}\n`;
+  return `${pid} ${startTimeOf(pid) ?? ''} ${ownPidNamespace() ?? ''} ${bootId() ?? ''}\n`;
+}
+
+function ownPidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function startTimeOf(pid: number): string | undefined {
@@ -231,8 +253,13 @@ function engineAlive(dir: string): boolean {
   }
   try {
     if (!fstatSync(fd).isFile()) return true;
-    const [pid, started] = readFileSync(fd, 'utf8').trim().split(' ');
+    const [pid, started, namespace, boot] = readFileSync(fd, 'utf8').trim().split(' ');
     if (!pid || !/^\d+$/.test(pid)) return false;
+    const thisBoot = bootId();
+    if (boot && thisBoot && boot !== thisBoot) return false;
+    const here = ownPidNamespace();
+    // Its PID is one of another namespace: nothing here says whether that engine still runs.
+    if (namespace && here && namespace !== here) return true;
     const now = startTimeOf(Number(pid));
     return now !== undefined && (started === undefined || started === '' || now === started);
   } finally {

@@ -166,6 +166,57 @@ test('left-overs of our dead engines are removed, those of live ones kept', asyn
   }
 });
 
+test('an engine in another PID namespace keeps its files; one from an earlier boot loses them', async () => {
+  const tmp = base();
+  const shm = base();
+  // Ours, alive, in this namespace; cleaned from inside a new PID namespace sharing the directory, where
+  // our PID means nothing (a container sharing /tmp with the host, a simulator under unshare --pid).
+  const ours = createRuntimeDir(NATIVE_WORKER_PATH, { base: tmp, shm });
+  try {
+    const clean = spawn(
+      'unshare',
+      [
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        `import { removeStaleDirs } from ${JSON.stringify(new URL('../../src/engine/runtime-dir.ts', import.meta.url).href)};
+         removeStaleDirs(${JSON.stringify(tmp)}); removeStaleDirs(${JSON.stringify(shm)}); process.stdout.write('cleaned\\n');`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let output = '';
+    clean.stdout.on('data', (chunk: Buffer) => {
+      output += chunk;
+    });
+    const code = await new Promise((resolve) => clean.once('exit', resolve));
+    assert.equal(code, 0, 'unshare --pid needs root: this test fails without it');
+    assert.match(output, /cleaned/);
+    assert.ok(existsSync(join(ours.path, 'worker')), 'our files survive a cleaner in another PID namespace');
+    assert.equal(readdirSync(shm).length, 1);
+
+    // A directory whose engine ran in another namespace during an earlier boot is stale for sure.
+    const old = join(tmp, `${DIR_PREFIX}earlierboot`);
+    mkdirSync(old, { mode: 0o700 });
+    writeFileSync(join(old, 'engine.pid'), '1 12345 pid:[1] 00000000-0000-0000-0000-000000000000\n', {
+      mode: 0o600,
+    });
+    const otherNamespace = join(tmp, `${DIR_PREFIX}othernamespace`);
+    mkdirSync(otherNamespace, { mode: 0o700 });
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    writeFileSync(join(otherNamespace, 'engine.pid'), `1 12345 pid:[1] ${boot}\n`, { mode: 0o600 });
+    removeStaleDirs(tmp);
+    assert.ok(!existsSync(old), 'an earlier boot’s directory is removed');
+    assert.ok(existsSync(otherNamespace), 'this boot, another namespace: kept');
+    assert.ok(existsSync(ours.path));
+  } finally {
+    ours.remove();
+  }
+});
+
 test('an entry found where a link should go is replaced by our own link, never used', () => {
   const tmp = base();
   const runtime = createRuntimeDir(NATIVE_WORKER_PATH, { base: tmp, shm: tmp });
