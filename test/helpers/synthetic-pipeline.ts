@@ -124,14 +124,16 @@ export const truths = fc
         readings: readingsOf(seed, startMs),
       };
     });
-    const gone: TruthExit[] = exits.map((seed) => {
+    const gone: TruthExit[] = exits.map((seed, i) => {
       pid += 7;
       return {
         pid,
         name: seed.name,
         priority: seed.priority,
         reason: 'lifetime',
-        started_at_ms: NOW - seed.agoS * 1000 - 60_000,
+        // Starts 3 s apart at least: two exits of one name started within the start-time tolerance
+        // cannot be told apart without their PIDs, by anyone.
+        started_at_ms: NOW - seed.agoS * 1000 - 60_000 - i * 3000,
         exited_at_ms: NOW - seed.agoS * 1000,
       };
     });

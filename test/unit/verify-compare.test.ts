@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { compare } from '../../src/verify/compare/compare.ts';
 import { validateExpectations } from '../../src/verify/expectations.ts';
+import type { HostView } from '../../src/verify/host.ts';
 import type { Observation, ObservedMetric } from '../../src/verify/observation.ts';
 import type { Report } from '../../src/verify/report.ts';
 import type { GroundTruth } from '../../src/verify/truth.ts';
@@ -23,12 +24,18 @@ import {
   truths,
 } from '../helpers/synthetic-pipeline.ts';
 
-const run = (truth: GroundTruth, observation: Observation, expectations: Record<string, unknown>): Report =>
+const run = (
+  truth: GroundTruth,
+  observation: Observation,
+  expectations: Record<string, unknown>,
+  /** null: a verifier that cannot read the simulator's /proc at all */
+  host: HostView | null = SAME_NAMESPACE,
+): Report =>
   compare({
     truth,
     observation,
     expectations: validateExpectations(expectations),
-    host: SAME_NAMESPACE,
+    host: host ?? undefined,
     startedAtMs: NOW,
     attempts: 1,
   });
@@ -282,5 +289,47 @@ test('a pipeline that delivers nothing yet, with only processes younger than max
       assert.ok(check(report, 'presence').differences.some((d) => d.kind === 'nothing-delivered'));
     }),
     { numRuns: 30 },
+  );
+});
+
+test('a verifier that cannot look PIDs up matches by name, command line and start time; identical ones as a group', () => {
+  fc.assert(
+    fc.property(
+      perProcess.filter(([, model]) => model.removed.length === 0 && Object.keys(model.renamed).length === 0),
+      fc.boolean(),
+      ([truth, model], shareCommandLine) => {
+        // Same-named processes with one command line cannot be told apart without a start time.
+        const shared = shareCommandLine
+          ? { ...truth, processes: truth.processes.map((p) => ({ ...p, command_line: [p.name] })) }
+          : truth;
+        // Without PIDs or start times an exited process still downstream cannot be told from a live one
+        // of the same name and command line: that case is a difference of its own, not tested here.
+        const delivered: PipelineModel = shareCommandLine ? { ...model, lingerMs: 0 } : model;
+        const report = run(shared, deliver(shared, delivered), declared(delivered), null);
+        assert.deepEqual(failures(report), [], JSON.stringify(model));
+        const kept = shared.processes.filter((p) => !model.drop.includes(p.priority));
+        const methods = report.matching.methods;
+        const total = Object.values(methods).reduce((sum, n) => sum + (n ?? 0), 0);
+        assert.equal(total, kept.length, JSON.stringify(methods));
+        assert.equal(methods.pid, undefined, 'no PID taken as it is from elsewhere');
+        // OTLP carries the start time: only processes that share a name, a command line and a start
+        // (to the clock tick) are left to be told apart as a group.
+        if (model.naming === 'otlp')
+          assert.equal(
+            (methods['start-time'] ?? 0) + (methods['name+command-line (group)'] ?? 0),
+            kept.length,
+            JSON.stringify(methods),
+          );
+        else if (!shareCommandLine) assert.equal(methods['name+command-line'], kept.length);
+        if (model.naming === 'prometheus' && shareCommandLine) {
+          // a kept process is matched as a group when another live process (kept or not) shares its name
+          const live = new Map<string, number>();
+          for (const p of shared.processes) live.set(p.name, (live.get(p.name) ?? 0) + 1);
+          const grouped = kept.filter((p) => (live.get(p.name) ?? 0) > 1).length;
+          assert.equal(methods['name+command-line (group)'] ?? 0, grouped, JSON.stringify(methods));
+        }
+      },
+    ),
+    { numRuns: 100 },
   );
 });

@@ -139,7 +139,13 @@ export function createMatcher(truth: GroundTruth, host: HostView | undefined): M
       );
       return { target: { kind: 'exited', exit: closest }, method };
     }
-    return { target: undefined, reason: exits.length > 1 ? 'ambiguous' : 'unknown', candidates: [] };
+    if (exits.length > 1) {
+      // Without a start time the exits of one name cannot be told apart: the series is taken for the
+      // newest, the one whose linger is shortest, so that a verdict of "gone too late" is never a guess.
+      const newest = exits.reduce((a, b) => (b.exited_at_ms > a.exited_at_ms ? b : a));
+      return { target: { kind: 'exited', exit: newest }, method };
+    }
+    return { target: undefined, reason: 'unknown', candidates: [] };
   };
 
   return {
