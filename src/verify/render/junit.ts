@@ -6,9 +6,10 @@
 import type { Report } from '../report.ts';
 
 /**
- * Text safe inside an XML attribute or element: the five markup characters escaped, and characters
- * XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF) replaced by U+FFFD,
- * since a process name or a label value may hold anything.
+ * Text safe inside an XML element: the markup characters escaped, carriage returns as character
+ * references (a parser would turn a raw one into a line feed), and characters XML 1.0 cannot carry at
+ * all (control characters, lone surrogates, U+FFFE/U+FFFF) replaced by U+FFFD, since a process name or
+ * a label value may hold anything.
  */
 export function xmlText(text: string): string {
   let out = '';
@@ -25,11 +26,15 @@ export function xmlText(text: string): string {
     else if (char === '&') out += '&amp;';
     else if (char === '<') out += '&lt;';
     else if (char === '>') out += '&gt;';
-    else if (char === '"') out += '&quot;';
-    else if (char === "'") out += '&apos;';
+    else if (char === '\r') out += '&#13;';
     else out += char;
   }
   return out;
+}
+
+/** Text safe inside a double-quoted attribute: also quotes, and tabs and line feeds (a parser would make them spaces). */
+export function xmlAttribute(text: string): string {
+  return xmlText(text).replaceAll('"', '&quot;').replaceAll('\n', '&#10;').replaceAll('\t', '&#9;');
 }
 
 export function renderJunit(report: Report): string {
@@ -39,7 +44,7 @@ export function renderJunit(report: Report): string {
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="process-simulator verify" tests="${report.checks.length}" failures="${failures}" errors="0" time="${seconds}">`,
-    `  <testsuite name="${xmlText(suite)}" tests="${report.checks.length}" failures="${failures}" errors="0" skipped="0" time="${seconds}" timestamp="${xmlText(report.started_at)}">`,
+    `  <testsuite name="${xmlAttribute(suite)}" tests="${report.checks.length}" failures="${failures}" errors="0" skipped="0" time="${seconds}" timestamp="${xmlAttribute(report.started_at)}">`,
     '    <properties>',
     ...[
       ['simulation.id', report.simulation.id],
@@ -49,13 +54,13 @@ export function renderJunit(report: Report): string {
       ['verdict', report.verdict],
     ].map(
       ([name, value]) =>
-        `      <property name="${xmlText(name as string)}" value="${xmlText(value as string)}"/>`,
+        `      <property name="${xmlAttribute(name as string)}" value="${xmlAttribute(value as string)}"/>`,
     ),
     '    </properties>',
   ];
   for (const check of report.checks) {
     lines.push(
-      `    <testcase classname="process-simulator.verify" name="${xmlText(`${check.name}: ${check.title}`)}" time="0">`,
+      `    <testcase classname="process-simulator.verify" name="${xmlAttribute(`${check.name}: ${check.title}`)}" time="0">`,
     );
     if (!check.passed) {
       const body = [
@@ -66,7 +71,7 @@ export function renderJunit(report: Report): string {
           : []),
       ].join('\n');
       lines.push(
-        `      <failure message="${xmlText(check.summary)}" type="${xmlText(check.name)}">${xmlText(body)}</failure>`,
+        `      <failure message="${xmlAttribute(check.summary)}" type="${xmlAttribute(check.name)}">${xmlText(body)}</failure>`,
       );
     } else {
       lines.push(`      <system-out>${xmlText(check.summary)}</system-out>`);

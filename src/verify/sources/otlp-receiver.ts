@@ -116,6 +116,15 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
         });
         response.end(body);
       };
+      /**
+       * 413 without reading the rest of the body: the answer is sent, then the connection closed (a
+       * socket destroyed at once would take the answer with it).
+       */
+      const refuse = (request: IncomingMessage, response: ServerResponse, text: string) => {
+        response.setHeader('connection', 'close');
+        response.once('finish', () => request.socket.destroy());
+        reply(response, 413, text);
+      };
       const server = createServer((request: IncomingMessage, response: ServerResponse) => {
         if (request.url?.split('?')[0] !== '/v1/metrics')
           return reply(response, 404, 'not found: POST /v1/metrics');
@@ -126,8 +135,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
         if (!['identity', 'gzip', 'deflate'].includes(encoding))
           return reply(response, 415, `unsupported content-encoding ${encoding}`);
         if (Number(request.headers['content-length'] ?? 0) > maxMessageBytes) {
-          reply(response, 413, `request over ${maxMessageBytes} bytes`);
-          request.destroy();
+          refuse(request, response, `request over ${maxMessageBytes} bytes`);
           return;
         }
         const chunks: Buffer[] = [];
@@ -137,8 +145,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions): Promise<O
           size += chunk.length;
           if (size > maxMessageBytes && !refused) {
             refused = true;
-            reply(response, 413, `request over ${maxMessageBytes} bytes`);
-            request.destroy();
+            refuse(request, response, `request over ${maxMessageBytes} bytes`);
             return;
           }
           if (!refused) chunks.push(chunk);
