@@ -21,7 +21,7 @@ import { procHostView } from '../verify/host.ts';
 import { renderJunit } from '../verify/render/junit.ts';
 import { renderText } from '../verify/render/text.ts';
 import type { Report } from '../verify/report.ts';
-import { pendingOf, runVerification } from '../verify/run.ts';
+import { pendingOf, runVerification, untilReachable } from '../verify/run.ts';
 import { observePrometheus } from '../verify/sources/prometheus.ts';
 import { type SimulatorApi, simulatorApi } from '../verify/sources/simulator-api.ts';
 import { UsageError } from './args.ts';
@@ -84,7 +84,10 @@ async function verify(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<
     flags.simulator ?? `http://127.0.0.1:${io.env.CONTROL_PORT || DEFAULT_CONTROL_PORT}`,
     io.env.API_TOKEN || undefined,
   );
-  const id = flags.simulation ?? (await pickSimulation(api));
+  // Within --wait the simulator may still be starting (a CI job that starts it in the background).
+  const startedAtMs = Date.now();
+  const id =
+    flags.simulation ?? (await untilReachable(() => pickSimulation(api), startedAtMs + waitMs, 1000, signal));
   const progress = (report: Report) => {
     if (flags.json) return;
     const failed = report.checks.filter((check) => !check.passed).map((check) => check.name);
@@ -101,7 +104,12 @@ async function verify(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<
       ...(file ? { expectations: file.data } : {}),
       ...(waitMs > 0 ? { wait: `${waitMs}ms` } : {}),
     };
-    return await api.verify(id, body, waitMs + 120_000);
+    return await untilReachable(
+      () => api.verify(id, body, waitMs + 120_000),
+      startedAtMs + waitMs,
+      1000,
+      signal,
+    );
   }
 
   const prometheus = flags.prometheus as string;

@@ -54,6 +54,8 @@ export interface SeriesCount {
   priority: Priority | 'mixed';
   expected: number;
   observed: number;
+  /** of the missing ones, those not yet due (processes younger than max_delay) */
+  pending: number;
 }
 
 export interface LingerStats {

@@ -51,6 +51,32 @@ export interface VerifyRunOptions {
   onAttempt?: (report: Report) => void;
 }
 
+/**
+ * Calls `read` until it answers, while a source that does not answer yet (a simulator or collector
+ * still starting) may still come up before `deadlineMs`.
+ * @throws the last SourceError once the deadline has passed, any other error at once
+ */
+export async function untilReachable<T>(
+  read: () => Promise<T>,
+  deadlineMs: number,
+  pauseMs = 1000,
+  signal?: AbortSignal,
+): Promise<T> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (
+        !(error instanceof SourceError) ||
+        error.code !== 'unreachable' ||
+        Date.now() + pauseMs >= deadlineMs
+      )
+        throw error;
+      await delay(pauseMs, undefined, { signal });
+    }
+  }
+}
+
 /** Series not yet due, over all checks: a reason to look again while the window lasts. */
 export function pendingOf(report: Report): number {
   return report.checks.reduce((sum, check) => sum + check.pending, 0);
@@ -64,7 +90,13 @@ export async function runVerification(options: VerifyRunOptions): Promise<Report
   const startedAtMs = Date.now();
   const deadline = startedAtMs + (options.waitMs ?? 0);
   const { expectations } = options;
-  const outline = await options.truth({ sinceMs: startedAtMs, processes: false });
+  const retry = options.retryUnreachable ?? true;
+  const outline = await untilReachable(
+    () => options.truth({ sinceMs: startedAtMs, processes: false }),
+    retry ? deadline : startedAtMs,
+    1000,
+    options.signal,
+  );
   const names = downstreamNames(outline, expectations, options.source.naming);
   // Follow series back far enough to see an exit's whole allowed staleness, and at least 5 minutes.
   const lookbackMs = Math.max(5 * 60_000, 2 * expectations.stalenessMs + expectations.maxDelayMs);
@@ -89,7 +121,6 @@ export async function runVerification(options: VerifyRunOptions): Promise<Report
       report = compare({ truth, observation, expectations, host: options.host, startedAtMs, attempts });
     } catch (error) {
       // An unreachable source may come up within the window (a collector still starting).
-      const retry = options.retryUnreachable ?? true;
       if (
         !retry ||
         !(error instanceof SourceError) ||

@@ -65,6 +65,7 @@ export const reportSchema: z.ZodType<Report> = z.object({
         priority: z.union([priority, z.literal('mixed')]),
         expected: int(),
         observed: int(),
+        pending: int(),
       }),
     )
     .max(1000),

@@ -10,12 +10,10 @@ import { CheckTally } from './checks.ts';
 import type { MetricPlan } from './plan.ts';
 import { describe, seriesKey, splitText, type Walk } from './walk.ts';
 
-type Row = SeriesCount & { pending: number };
-
 /** Fills the presence tally; returns the counts per metric and priority, with what is pending. */
-export function checkPresence(walk: Walk, groups: ReadonlyMap<string, TruthProcess[]>): Row[] {
+export function checkPresence(walk: Walk, groups: ReadonlyMap<string, TruthProcess[]>): SeriesCount[] {
   const { plan, tallies } = walk;
-  const rows = new Map<string, Row>();
+  const rows = new Map<string, SeriesCount>();
   const row = (metric: MetricPlan, priority: SeriesCount['priority']) => {
     const key = `${metric.name}\u0000${priority}`;
     const entry = rows.get(key) ?? { metric: metric.name, priority, expected: 0, observed: 0, pending: 0 };
@@ -89,13 +87,14 @@ export function checkPresence(walk: Walk, groups: ReadonlyMap<string, TruthProce
 }
 
 /** The counts per metric and priority: equal, or short by no more than what is pending. */
-export function checkCounts(rows: readonly Row[]): { tally: CheckTally; series: SeriesCount[] } {
+export function checkCounts(rows: readonly SeriesCount[]): { tally: CheckTally; series: SeriesCount[] } {
   const tally = new CheckTally('series-counts');
   const series: SeriesCount[] = [];
-  for (const { pending, ...count } of rows) {
+  for (const count of rows) {
     series.push(count);
     if (count.observed === count.expected) tally.ok();
-    else if (count.observed < count.expected && count.expected - count.observed <= pending) tally.wait();
+    else if (count.observed < count.expected && count.expected - count.observed <= count.pending)
+      tally.wait();
     else
       tally.fail({
         kind: 'count',

@@ -29,12 +29,13 @@ export function renderText(report: Report): string {
   }
   lines.push('');
   if (report.series.length > 0) {
-    lines.push('series per metric and priority (observed / expected):');
+    lines.push('series per metric and priority (observed / expected; +n not yet due, ! missing):');
     const byMetric = new Map<string, string[]>();
     for (const row of report.series) {
       const cells = byMetric.get(row.metric) ?? [];
+      const missing = row.expected - row.observed - row.pending;
       cells.push(
-        `${row.priority} ${row.observed}/${row.expected}${row.observed === row.expected ? '' : ' !'}`,
+        `${row.priority} ${row.observed}/${row.expected}${row.pending > 0 ? ` +${row.pending}` : ''}${missing !== 0 ? ' !' : ''}`,
       );
       byMetric.set(row.metric, cells);
     }
