@@ -119,6 +119,8 @@ describe('the dashboard in Chromium', () => {
       PROFILE: 'realistic',
       PROCESS_COUNT: '12',
       SEED: '42',
+      // a sink nothing sends to: a verification through it fails, a real report for the card
+      OTLP_SINK_GRPC_PORT: '0',
     });
     simulationId = s.sim.simulation?.id as string;
     assert.ok(simulationId, 'the auto-started simulation');
@@ -200,6 +202,30 @@ describe('the dashboard in Chromium', () => {
       'the filter keeps the rows whose name contains it',
     );
     await page.locator('#filter').fill('');
+    assert.deepEqual(problems, []);
+  });
+
+  test('the Pipeline verification card shows the last report of the simulation, failed checks first-hand', async () => {
+    // the page the previous test loaded: a reload would abort its event stream (a problem it records)
+    const { page, problems } = browser;
+    const card = page.locator('#verification');
+    await card.getByText('Not verified yet').waitFor({ timeout: 15_000 });
+    const answer = await call(s.url, 'POST', `/api/v1/simulations/${simulationId}/verify`, {
+      source: { type: 'otlp-sink' },
+      expectations: { max_delay: '1s' },
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.verdict, 'fail', 'nothing reached the sink');
+    const failed = answer.body.checks.filter((check: { passed: boolean }) => !check.passed);
+    assert.ok(failed.length > 0);
+    // the card polls with the simulation list (every few seconds)
+    await card.locator('.badge', { hasText: 'FAIL' }).waitFor({ timeout: 15_000 });
+    for (const check of failed) {
+      const row = card.locator('.checks > li.bad', { hasText: check.name });
+      assert.equal(await row.count(), 1, check.name);
+    }
+    assert.match((await card.textContent()) ?? '', /OTLP sink at grpc:\/\/127\.0\.0\.1:\d+/);
+    assert.match((await card.locator('.differences li').first().textContent()) ?? '', /\S/);
     assert.deepEqual(problems, []);
   });
 
