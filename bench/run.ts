@@ -10,6 +10,7 @@ import { table, writeSection } from './lib/results.ts';
 import { fmt } from './lib/stats.ts';
 import { runScale, type ScaleResult } from './scale.ts';
 import { runSigkillTrials, sigkillReport } from './sigkill.ts';
+import { runVerifyBench, type VerifyBenchResult, verifyReport } from './verify.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -108,6 +109,14 @@ async function main(): Promise<void> {
     const body = `${heading(`SIGKILL of the simulator: ${args.sigkillTrials} trials`, command)}\n${sigkillReport(result)}\n`;
     process.stdout.write(`${body}\n`);
     if (args.write) writeSection('sigkill', body);
+  }
+  if (args.verifyCounts) {
+    const results: VerifyBenchResult[] = [];
+    for (const count of args.verifyCounts) results.push(await runVerifyBench({ count, log }));
+    const command = `npm run bench -- --verify ${args.verifyCounts.join(',')}`;
+    const body = `${heading(`Pipeline verification: ${args.verifyCounts.map((n) => fmt(n, 0)).join(' / ')} processes`, command)}\n${verifyReport(results)}\n`;
+    process.stdout.write(`${body}\n`);
+    if (args.write) writeSection(`verify-${args.verifyCounts.join('-')}`, body);
   }
 }
 

@@ -6,6 +6,8 @@ export interface BenchArgs {
   churnPerSecond: number | undefined;
   forMs: number;
   sigkillTrials: number | undefined;
+  /** process counts of the pipeline verification benchmark */
+  verifyCounts: number[] | undefined;
   repeats: number;
   compare: boolean;
   collectorScrapes: number;
@@ -20,6 +22,7 @@ modes (one or more; default --counts 100,1000,5000):
   --churn R/s            R process starts and exits per second ...
   --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m)
   --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
+  --verify N[,N...]      one pipeline verification of N processes through Prometheus and the OTLP sink
 options:
   --repeats N            repeats per figure, medians reported (default 5)
   --no-compare           skip the C reader, collector, systeminformation and pidusage comparisons
@@ -41,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     churnPerSecond: undefined,
     forMs: 120_000,
     sigkillTrials: undefined,
+    verifyCounts: undefined,
     repeats: 5,
     compare: true,
     collectorScrapes: 3,
@@ -78,6 +82,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--sigkill-trials':
         args.sigkillTrials = positiveInteger(flag, value());
         break;
+      case '--verify': {
+        const text = value();
+        args.verifyCounts = (text ?? '').split(',').map((part) => positiveInteger('--verify', part.trim()));
+        break;
+      }
       case '--repeats':
         args.repeats = positiveInteger(flag, value());
         break;
@@ -100,7 +109,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new Error(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
     }
   }
-  if (args.counts === undefined && args.churnPerSecond === undefined && args.sigkillTrials === undefined) {
+  if (
+    args.counts === undefined &&
+    args.churnPerSecond === undefined &&
+    args.sigkillTrials === undefined &&
+    args.verifyCounts === undefined
+  ) {
     args.counts = [100, 1000, 5000];
   }
   return args;

@@ -16,6 +16,8 @@ export interface BenchSimulatorOptions {
   otlpEndpoint: string;
   /** the sampler's own interval; the count benchmark drives samples itself @default 1 hour */
   intervalMs?: number;
+  /** more environment (e.g. the OTLP sink's ports) */
+  env?: Record<string, string>;
 }
 
 export async function startBenchSimulator(
@@ -34,6 +36,7 @@ export async function startBenchSimulator(
   };
   if (options.processCount !== undefined) env.PROCESS_COUNT = String(options.processCount);
   if (options.profileFile) env.PROFILE_FILE = options.profileFile;
+  Object.assign(env, options.env);
   const config = loadConfig(env);
   const simulator = await startSimulator(config, createLogger('warn'));
   const profile = profileFromConfig(config);
