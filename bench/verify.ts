@@ -89,29 +89,35 @@ export async function runVerifyBench(options: {
   const { count, log } = options;
   const ports = await freeCollectorPorts();
   const sinkPort = await freePort();
-  const { simulator, create } = await startBenchSimulator({
-    processCount: count,
-    otlpEndpoint: `http://127.0.0.1:${ports.OTLP_GRPC_PORT}`,
-    intervalMs: 10_000,
-    env: {
-      OTLP_SINK_GRPC_PORT: String(sinkPort),
-      OTLP_SINK_MAX_SERIES: String(Math.max(250_000, count * 12)),
-    },
-  });
+  // The collector first: its exporter to the sink retries until the simulator opens it.
   const collector = await startCollector({
     ports,
     overrides: [
       `exporters:\n  prometheus:\n    metric_expiration: 60s\n  otlp/sink:\n    endpoint: 127.0.0.1:${sinkPort}\n    tls:\n      insecure: true\nservice:\n  pipelines:\n    metrics:\n      exporters: [prometheus, otlp/sink]\n`,
     ],
   });
-  const prometheus = await startPrometheus([{ job: 'collector', url: collector.metricsUrl }], 10);
+  let bench: Awaited<ReturnType<typeof startBenchSimulator>> | undefined;
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>> | undefined;
   try {
+    bench = await startBenchSimulator({
+      processCount: count,
+      otlpEndpoint: `http://127.0.0.1:${ports.OTLP_GRPC_PORT}`,
+      intervalMs: 10_000,
+      env: {
+        OTLP_SINK_GRPC_PORT: String(sinkPort),
+        OTLP_SINK_MAX_SERIES: String(Math.max(250_000, count * 12)),
+      },
+    });
+    const { simulator, create } = bench;
+    prometheus = await startPrometheus([{ job: 'collector', url: collector.metricsUrl }], 10);
+    const query = prometheus.query;
+    const prometheusUrl = prometheus.url;
     const simulation = create(7);
     log(`verify: starting ${count} processes`);
     await simulator.engine.startSimulation(simulation.id);
     const deadline = Date.now() + 15 * 60_000;
     for (;;) {
-      const [seen] = await prometheus.query('count(process_threads{job="collector"})');
+      const [seen] = await query('count(process_threads{job="collector"})');
       const sink = simulator.sink?.store.stats().processes ?? 0;
       log(`verify: ${seen?.value ?? 0} processes in Prometheus, ${sink} in the sink`);
       if ((seen?.value ?? 0) >= count && sink >= count) break;
@@ -133,7 +139,7 @@ export async function runVerifyBench(options: {
     const viaPrometheus = await measuredVerify([
       ...common,
       '--prometheus',
-      prometheus.url,
+      prometheusUrl,
       '--selector',
       'job="collector"',
     ]);
@@ -164,8 +170,8 @@ export async function runVerifyBench(options: {
     log(`verify: through the OTLP sink ${JSON.stringify(sinkRun)}`);
     return { count, prometheus: prometheusRun, sink: sinkRun };
   } finally {
-    await prometheus.stop();
-    await simulator.stop();
+    await prometheus?.stop();
+    await bench?.simulator.stop();
     await collector.stop();
   }
 }
