@@ -202,18 +202,29 @@ export function toApiError(error: unknown, onUnexpected: (error: unknown) => voi
     return new ApiError(422, 'validation_failed', error.message, { issues, cause: error });
   }
   if (error instanceof SourceError) {
-    // The pipeline's source (a Prometheus, the sink) failed, not this request: a gateway error,
-    // except for a sink this simulator does not run.
-    const unavailable = error.code === 'unavailable';
-    return new ApiError(
-      unavailable ? 409 : 502,
-      unavailable ? 'sink_not_running' : `source_${error.code}`,
-      error.message,
-      {
+    // The source the request names cannot be read (no answer, or not a Prometheus query API): the
+    // request cannot be processed as it is, 422 naming the field; a sink this simulator does not run
+    // is a conflict with its configuration, 409.
+    if (error.code === 'unavailable')
+      return new ApiError(409, 'sink_not_running', error.message, {
         details: { source: error.location },
         cause: error,
-      },
-    );
+      });
+    return new ApiError(422, `source_${error.code}`, error.message, {
+      issues: [
+        {
+          field: 'source',
+          in: 'body',
+          value: error.location,
+          expected:
+            error.code === 'unreachable'
+              ? 'a source that answers'
+              : 'a Prometheus-compatible query API that accepts the queries',
+        },
+      ],
+      details: { source: error.location },
+      cause: error,
+    });
   }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;

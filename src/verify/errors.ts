@@ -1,6 +1,7 @@
 /**
  * Why a verification could not run at all, as opposed to a pipeline that failed it: the CLI exits
- * with 2 for these (1 is kept for differences), the API answers 502 or 409.
+ * with 2 for these (1 is kept for differences), the API answers 422 (the source the request names) or
+ * 409 (no sink).
  */
 
 export type SourceErrorCode =

@@ -5,7 +5,7 @@
  * and to a second collector whose prometheus exporter keeps dead series for 5 minutes (a broken
  * staleness setting). The pass-through passes through Prometheus and through the sink; the broken
  * staleness fails naming the exited PIDs and their linger; bad expectations, unreachable sources and
- * simulators, unknown simulations and bad usage end in exit 2 (the API: 404, 409, 422, 502).
+ * simulators, unknown simulations and bad usage end in exit 2 (the API: 404, 409, 422).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -272,7 +272,7 @@ describe('verify the pass-through pipeline', () => {
     }
   });
 
-  test('the API refuses what it cannot verify: unknown simulation 404, bad expectations 422, unreachable source 502, no sink 409', async () => {
+  test('the API refuses what it cannot verify: unknown simulation 404, bad expectations 422, unreachable source 422, no sink 409', async () => {
     const base = simulator.sim.api.url;
     const post = (id: string, body: unknown) => call(base, 'POST', `/api/v1/simulations/${id}/verify`, body);
     assert.equal((await post('no-such-id', { source: { type: 'otlp-sink' } })).status, 404);
@@ -286,7 +286,7 @@ describe('verify the pass-through pipeline', () => {
     const unreachable = await post(simulation, {
       source: { type: 'prometheus', url: `http://127.0.0.1:${await freePort()}` },
     });
-    assert.equal(unreachable.status, 502);
+    assert.equal(unreachable.status, 422);
     assert.equal(unreachable.body.error.code, 'source_unreachable');
     const plain = await startApiSimulator();
     try {

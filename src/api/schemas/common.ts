@@ -40,9 +40,6 @@ export const errors = {
   422: errorContent(
     'A field is missing, of the wrong type, unknown, out of range, or beyond a limit of the simulator or the machine',
   ),
-  502: errorContent(
-    "The pipeline's output could not be read: its source did not answer or refused the query",
-  ),
   503: errorContent('The processes could not be spawned or the simulator is shutting down'),
 } as const;
 

@@ -16,7 +16,8 @@ export const VerifyReport = reportSchema.meta({
 });
 
 export const LastReport = z
-  .object({ simulation_id: z.string(), report: VerifyReport.nullable() })
+  // A union rather than .nullable(): a nullable reference to a named schema loses its null in 3.1.
+  .object({ simulation_id: z.string(), report: z.union([VerifyReport, z.null()]) })
   .openapi('LastVerification');
 
 export const GroundTruthDocument = groundTruthSchema.meta({
