@@ -137,7 +137,7 @@ describe('verify the pass-through pipeline', () => {
     const report = run.report as Report;
     assert.equal(report.verdict, 'pass');
     assert.ok((report.matching.methods.pid ?? 0) >= 5, JSON.stringify(report.matching));
-    assert.ok(report.checks.find((check) => check.name === 'values')?.checked ?? 0 > 40);
+    assert.ok((report.checks.find((check) => check.name === 'values')?.checked ?? 0) > 40);
     assert.ok(report.linger.exits_checked >= 3, JSON.stringify(report.linger));
     assert.ok((report.linger.max_seconds ?? 0) <= 20, 'exits gone within the staleness');
     assert.match(report.skew, /keeps no read time/);

@@ -207,6 +207,13 @@ describe('verify against the example pipelines', () => {
   });
 
   test('without the filter’s declaration it fails and names every missing low-priority series', async () => {
+    // Only processes older than max_delay (5 s here) are due: a younger one missing is not yet a difference.
+    const oldest = Math.max(...simulator.sim.engine.processesOf(simulation).map((p) => p.startedAtMs));
+    await waitFor(
+      'every process older than max_delay',
+      { timeoutMs: 10_000, everyMs: 200 },
+      () => Date.now() - oldest > 6000,
+    );
     const run = await runVerify([...viaPrometheus('filter'), '-e', timing()]);
     assert.equal(run.code, 1, run.stderr);
     const presence = run.report?.checks.find((check) => check.name === 'presence');
