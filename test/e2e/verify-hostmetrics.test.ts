@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -58,10 +58,17 @@ interface NamespacedSimulator {
   stop(): Promise<void>;
 }
 
-/** `process-simulator run` as PID 1 of a new PID namespace, with its own /proc. */
+/**
+ * `process-simulator run` as PID 1 of a new PID namespace, with its own /proc, and its own temporary
+ * directories as a container would have: its runtime files record PID 1 as their engine, which a
+ * simulator outside that does not know of PID namespaces (an older version running beside) would take
+ * for a dead engine and remove.
+ */
 async function startNamespaced(dir: string, port: number, metricsPort: number): Promise<NamespacedSimulator> {
   const profile = join(dir, 'namespaced.json');
   writeFileSync(profile, JSON.stringify(namespaced));
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp, { mode: 0o700 });
   const child = spawn(
     'unshare',
     [
@@ -69,6 +76,11 @@ async function startNamespaced(dir: string, port: number, metricsPort: number): 
       '--fork',
       '--mount-proc',
       '--',
+      // a tmpfs of its own on /dev/shm, in the new mount namespace only; then the simulator as PID 1
+      'sh',
+      '-c',
+      'mount -t tmpfs -o mode=1777,size=64m tmpfs /dev/shm && exec "$@"',
+      'sh',
       process.execPath,
       '--max-semi-space-size=16',
       MAIN,
@@ -89,6 +101,7 @@ async function startNamespaced(dir: string, port: number, metricsPort: number): 
         METRICS_PORT: String(metricsPort),
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_METRIC_EXPORT_INTERVAL: '1000',
+        TMPDIR: tmp,
       },
     },
   );
