@@ -185,12 +185,18 @@ export async function startSimulator(
     let finished: Promise<Simulation | undefined> = new Promise(() => {});
     if (config.autoStart) {
       const seed = config.seed ?? randomSeed();
+      const { shard } = config;
       simulation = engine.createSimulation({
-        name: `${profile.name}-${seed}`,
+        name:
+          shard.count > 1
+            ? `${profile.name}-${seed}-shard-${shard.index}-of-${shard.count}`
+            : `${profile.name}-${seed}`,
         profile,
         seed,
         durationMs: config.durationMs,
         chaos: config.enableChaos || profile.chaos !== undefined,
+        shard,
+        startAtMs: config.startAtMs,
       });
       const started = simulation;
       finished = new Promise((resolve) => {
@@ -206,23 +212,39 @@ export async function startSimulator(
           }
         });
       });
-      // A signal during the ramp stops it; the caller then stops the simulator in order.
-      const stopRamp = () => void engine.stopSimulation(started.id);
-      signal?.addEventListener('abort', stopRamp, { once: true });
-      if (signal?.aborted) stopRamp();
-      try {
-        await engine.startSimulation(simulation.id);
-      } finally {
-        signal?.removeEventListener('abort', stopRamp);
+      if (config.startAtMs !== undefined) {
+        // The engine starts it at START_AT (at once when that has passed) and records the skew.
+        log.info('waiting for START_AT', {
+          start_at: new Date(config.startAtMs).toISOString(),
+          in_ms: Math.max(0, config.startAtMs - Date.now()),
+          shard: `${shard.index}/${shard.count}`,
+          planned: simulation.plannedCount,
+        });
+        engine.events.subscribe((event) => {
+          if (event.type === 'SimulationStarted' && event.simulationId === started.id) {
+            log.info('started at START_AT', { skew_ms: started.startSkewMs });
+          }
+        });
+      } else {
+        // A signal during the ramp stops it; the caller then stops the simulator in order.
+        const stopRamp = () => void engine.stopSimulation(started.id);
+        signal?.addEventListener('abort', stopRamp, { once: true });
+        if (signal?.aborted) stopRamp();
+        try {
+          await engine.startSimulation(simulation.id);
+        } finally {
+          signal?.removeEventListener('abort', stopRamp);
+        }
+        log.info('simulation running', {
+          profile: profile.name,
+          seed,
+          shard: shard.count > 1 ? `${shard.index}/${shard.count}` : undefined,
+          processes: simulation.processes.size,
+          planned: simulation.plannedCount,
+          warning: simulation.rampWarning,
+        });
+        await sampler.sampleNow();
       }
-      log.info('simulation running', {
-        profile: profile.name,
-        seed,
-        processes: simulation.processes.size,
-        planned: simulation.plannedCount,
-        warning: simulation.rampWarning,
-      });
-      await sampler.sampleNow();
     }
 
     const runningApi = api;

@@ -27,6 +27,10 @@ export interface Config {
   maxProcesses: number;
   /** let the runs' CPU demand exceed the machine's CPUs */
   allowCpuOvercommit: boolean;
+  /** this instance's slice of a run spread over several simulators */
+  shard: { index: number; count: number };
+  /** START_AT: when the auto-started simulation starts, epoch ms (undefined: at once) */
+  startAtMs: number | undefined;
   /** longest duration a simulation or a chaos fault may ask for, ms */
   maxDurationMs: number;
   /** bearer token required on mutating API requests; undefined = no authentication */
@@ -82,6 +86,12 @@ export function loadConfig(env: Env = process.env): Config {
     enableChaos: read('ENABLE_CHAOS', false, boolean),
     maxProcesses: read('MAX_PROCESSES', 12_000, integer(1, 100_000)),
     allowCpuOvercommit: read('ALLOW_CPU_OVERCOMMIT', false, boolean),
+    shard: {
+      // An Indexed Job gives each pod its index in JOB_COMPLETION_INDEX.
+      index: read('SHARD_INDEX', read('JOB_COMPLETION_INDEX', 0, integer(0, 9_999)), integer(0, 9_999)),
+      count: read('SHARD_COUNT', 1, integer(1, 10_000)),
+    },
+    startAtMs: read<number | undefined>('START_AT', undefined, instant),
     maxDurationMs: read('MAX_DURATION', DEFAULT_MAX_DURATION_MS, positiveDuration),
     apiToken: read<string | undefined>('API_TOKEN', undefined, (text) => text),
     apiBodyLimitBytes: read('API_BODY_LIMIT', DEFAULT_API_BODY_LIMIT, (text) => {
@@ -127,6 +137,15 @@ export function loadConfig(env: Env = process.env): Config {
       message: `expected at most MAX_DURATION (${config.maxDurationMs} ms)`,
     });
   }
+  if (config.shard.index >= config.shard.count) {
+    const variable =
+      env.SHARD_INDEX !== undefined && env.SHARD_INDEX.trim() !== '' ? 'SHARD_INDEX' : 'JOB_COMPLETION_INDEX';
+    issues.push({
+      path: variable,
+      value: env[variable],
+      message: `expected a shard index below SHARD_COUNT (${config.shard.count})`,
+    });
+  }
   if (issues.length > 0) throw new ValidationError('environment', issues);
   return config;
 }
@@ -139,6 +158,19 @@ function integer(min: number, max: number): (text: string) => number {
     }
     return value;
   };
+}
+
+/**
+ * An absolute time: RFC 3339 with an explicit zone (2026-12-02T10:00:00Z, ...+01:00) or seconds since
+ * the epoch. A time without a zone would mean something else on every node, so it is refused.
+ */
+function instant(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const ms = /(Z|[+-]\d\d:?\d\d)$/i.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new Error('expected a time with its zone such as 2026-12-02T10:00:00Z, or seconds since the epoch');
+  }
+  return ms;
 }
 
 function boolean(text: string): boolean {

@@ -28,6 +28,13 @@ export const ENV_VARS = {
   AUTO_START: 'start the simulation at launch (default true)',
   ENABLE_CHAOS: 'inject random failures and resource spikes (default false; the chaos profile enables it)',
   MAX_PROCESSES: 'global cap on simulated processes (default 12000)',
+  SHARD_INDEX:
+    'this instance is shard SHARD_INDEX (0-based) of SHARD_COUNT; default JOB_COMPLETION_INDEX, else 0',
+  SHARD_COUNT:
+    'split the run (PROCESS_COUNT in total) over this many simulators, each one slice with unique names (default 1)',
+  JOB_COMPLETION_INDEX: "a Kubernetes Indexed Job's pod index: the shard index when SHARD_INDEX is not set",
+  START_AT:
+    'start the simulation at this time (2026-12-02T10:00:00Z or epoch seconds), e.g. every shard at once; a late start begins at once and reports its skew',
   ALLOW_CPU_OVERCOMMIT:
     "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',

@@ -16,6 +16,7 @@ import { type Demand, NO_DEMAND, WORKER_FLOOR_MIB } from '../profiles/demand.ts'
 import { valueAt } from '../profiles/patterns.ts';
 import { lifetimeOf, type PlannedProcess, processSeedKey } from '../profiles/plan.ts';
 import { PRIORITIES, type Priority, type Template } from '../profiles/schema.ts';
+import { formatDuration } from '../profiles/units.ts';
 import type { SlotTargets } from '../workload/control-table.ts';
 import { resolveWorker } from '../workload/worker-path.ts';
 import { admit, type Ledger } from './admission.ts';
@@ -30,7 +31,7 @@ import { ProcessRegistry } from './processes.ts';
 import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
 import { createNodeSpawner, type Spawner } from './spawner.ts';
-import { startTimer } from './timers.ts';
+import { MAX_TIMER_MS, startTimer } from './timers.ts';
 
 export interface EngineOptions {
   /** most simulated processes alive at once, over all simulations @default 12000 */
@@ -126,10 +127,28 @@ export class Engine {
     const simulation = new Simulation(randomUUID(), spec);
     // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
     this.#admitSimulation(simulation);
+    if (spec.startAtMs !== undefined) checkStartAt(spec.startAtMs);
     this.#makeRoom();
     this.#simulations.set(simulation.id, simulation);
     this.events.emit({ type: 'SimulationCreated', simulationId: simulation.id, name: spec.name });
+    if (spec.startAtMs !== undefined) this.#scheduleStart(simulation, spec.startAtMs);
     return simulation;
+  }
+
+  /**
+   * Starts the simulation on its own at `startAtMs` (every shard of a run waits for the same moment);
+   * at once when that moment has passed. A start by hand before it cancels the wait.
+   */
+  #scheduleStart(simulation: Simulation, startAtMs: number): void {
+    const start = () => {
+      simulation.startTimer = undefined;
+      if (simulation.state !== 'created' || this.#closed) return;
+      this.startSimulation(simulation.id).catch((error: Error) => {
+        simulation.failureReason = `the scheduled start failed: ${error.message}`;
+        this.#warn('a scheduled start failed', { simulation: simulation.id, error: error.message });
+      });
+    };
+    simulation.startTimer = startTimer(start, Math.max(0, startAtMs - Date.now()));
   }
 
   getSimulation(id: string): Simulation {
@@ -170,8 +189,13 @@ export class Engine {
    */
   async startSimulation(id: string): Promise<Simulation> {
     const simulation = this.assertCanStart(id);
+    if (simulation.startTimer) clearTimeout(simulation.startTimer);
+    simulation.startTimer = undefined;
     simulation.state = 'starting';
     simulation.startedAtMs = Date.now();
+    if (simulation.spec.startAtMs !== undefined) {
+      simulation.startSkewMs = simulation.startedAtMs - simulation.spec.startAtMs;
+    }
     this.events.emit({ type: 'SimulationStarted', simulationId: id, name: simulation.spec.name });
     if (simulation.spec.durationMs !== undefined) {
       simulation.timers.add(
@@ -263,6 +287,7 @@ export class Engine {
         { state: simulation.state },
       );
     }
+    if (simulation.startTimer) clearTimeout(simulation.startTimer);
     this.#simulations.delete(id);
   }
 
@@ -533,6 +558,7 @@ export class Engine {
       {
         simulationId: simulation.id,
         profile: simulation.spec.profile.name,
+        shard: simulation.shard.count > 1 ? simulation.shard.index : undefined,
         planned,
         generation,
         seedKey,
@@ -700,6 +726,18 @@ export class Engine {
         },
       },
       this.#chaosIntervalMs,
+    );
+  }
+}
+
+/** Refuses a start time a timer cannot wait for. */
+function checkStartAt(startAtMs: number): void {
+  const delay = startAtMs - Date.now();
+  if (!Number.isFinite(startAtMs) || delay > MAX_TIMER_MS) {
+    throw new EngineError(
+      'invalid',
+      `start_at ${Number.isFinite(startAtMs) ? new Date(startAtMs).toISOString() : String(startAtMs)} is more than ${formatDuration(MAX_TIMER_MS)} away (the longest a timer can wait)`,
+      { field: 'start_at', value: startAtMs, limit: MAX_TIMER_MS },
     );
   }
 }

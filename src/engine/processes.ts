@@ -28,6 +28,8 @@ export interface ProcessRegistryOptions {
 export interface SpawnSpec {
   simulationId: string;
   profile: string;
+  /** shard index of a sharded run */
+  shard: number | undefined;
   planned: PlannedProcess;
   generation: number;
   seedKey: string;
@@ -99,6 +101,7 @@ export class ProcessRegistry {
       name,
       simulationId: spec.simulationId,
       profile: spec.profile,
+      shard: spec.shard,
       planned: spec.planned,
       template,
       priority: template.priority,
