@@ -174,11 +174,24 @@ async function run(config: Config, log: Logger, io: Io, stop: AbortSignal): Prom
     if (stop.aborted) resolve(String(stop.reason));
     else stop.addEventListener('abort', () => resolve(String(stop.reason)), { once: true });
   });
-  const outcome = await Promise.race([
+  let outcome = await Promise.race([
     stopped,
     simulator.finished.then((s) => (s ? `simulation ${s.state}` : 'finished')),
   ]);
   reporter?.stop();
+  if (!stop.aborted && config.lingerMs > 0) {
+    // The run is over; its results stay readable (a fleet verdict collects them from every shard).
+    log.info('simulation ended; serving its results until LINGER ends or a signal', {
+      state: simulator.simulation?.state,
+      linger_ms: config.lingerMs,
+    });
+    const lingered = new Promise<string>((resolve) =>
+      setTimeout(resolve, config.lingerMs, 'LINGER ended').unref(),
+    );
+    const keepAlive = setInterval(() => {}, 60_000);
+    outcome = `${outcome}, then ${await Promise.race([stopped, lingered])}`;
+    clearInterval(keepAlive);
+  }
   log.info('shutting down', { reason: outcome });
   try {
     await simulator.stop();

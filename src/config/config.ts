@@ -31,6 +31,8 @@ export interface Config {
   shard: { index: number; count: number };
   /** START_AT: when the auto-started simulation starts, epoch ms (undefined: at once) */
   startAtMs: number | undefined;
+  /** LINGER: how long the results stay served after the auto-started simulation ended, ms */
+  lingerMs: number;
   /** longest duration a simulation or a chaos fault may ask for, ms */
   maxDurationMs: number;
   /** bearer token required on mutating API requests; undefined = no authentication */
@@ -92,6 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
       count: read('SHARD_COUNT', 1, integer(1, 10_000)),
     },
     startAtMs: read<number | undefined>('START_AT', undefined, instant),
+    lingerMs: read('LINGER', 0, (text) => (text === '0' ? 0 : positiveDuration(text))),
     maxDurationMs: read('MAX_DURATION', DEFAULT_MAX_DURATION_MS, positiveDuration),
     apiToken: read<string | undefined>('API_TOKEN', undefined, (text) => text),
     apiBodyLimitBytes: read('API_BODY_LIMIT', DEFAULT_API_BODY_LIMIT, (text) => {

@@ -35,6 +35,8 @@ export const ENV_VARS = {
   JOB_COMPLETION_INDEX: "a Kubernetes Indexed Job's pod index: the shard index when SHARD_INDEX is not set",
   START_AT:
     'start the simulation at this time (2026-12-02T10:00:00Z or epoch seconds), e.g. every shard at once; a late start begins at once and reports its skew',
+  LINGER:
+    'after the simulation ends (DURATION), keep serving its results this long before exiting, e.g. 5m (default 0: exit at once)',
   ALLOW_CPU_OVERCOMMIT:
     "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
