@@ -115,7 +115,14 @@ export class ProcessRegistry {
       targets: spec.targets,
     };
     this.#live.set(child.pid, managed);
+    // A lifetime ends on its own timer, to the millisecond: processes living under the control tick's
+    // second (the short jobs that break observers) end when they should. The tick checks deadlines too.
+    const lifetime =
+      spec.lifetimeMs === undefined
+        ? undefined
+        : startTimer(() => this.terminate(managed, 'lifetime'), spec.lifetimeMs);
     void child.exited.then((exit) => {
+      if (lifetime) clearTimeout(lifetime);
       this.#live.delete(managed.pid);
       this.#table.release(managed.slot);
       if (native) this.#options.runtime.release(managed.name);
