@@ -28,6 +28,7 @@ import { compileGlob, isExactPattern } from './glob.ts';
 import { readMachineLimits } from './limits.ts';
 import { type ManagedProcess, type ProcessInfo, toProcessInfo } from './managed-process.ts';
 import { ProcessRegistry } from './processes.ts';
+import { checkQuirks } from './quirks.ts';
 import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
 import { createNodeSpawner, type Spawner } from './spawner.ts';
@@ -124,6 +125,7 @@ export class Engine {
    */
   createSimulation(spec: SimulationSpec): Simulation {
     this.#assertOpen();
+    checkQuirks(spec.profile);
     const simulation = new Simulation(randomUUID(), spec);
     // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
     this.#admitSimulation(simulation);

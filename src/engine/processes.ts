@@ -10,6 +10,7 @@ import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
 import type { WorkerProgram } from '../workload/worker-path.ts';
 import type { ExitReason } from './events.ts';
 import type { ManagedProcess } from './managed-process.ts';
+import { paddedArgs, quirkEnv } from './quirks.ts';
 import type { RuntimeDir } from './runtime-dir.ts';
 import { SpawnError, type Spawner } from './spawner.ts';
 import { startTimer } from './timers.ts';
@@ -71,6 +72,7 @@ export class ProcessRegistry {
     const { template } = spec.planned;
     const name = expandName(template.name, spec.planned.index, spec.generation);
     const native = this.#options.worker.kind === 'native';
+    const args = paddedArgs(name, template.args, template.quirks?.command_line_bytes);
     const slot = this.#table.allocate();
     let linked = false;
     let child: Awaited<ReturnType<Spawner['spawn']>>;
@@ -81,12 +83,13 @@ export class ProcessRegistry {
       child = await this.#options.spawner.spawn({
         executable,
         argv0: name,
-        args: native ? template.args : [this.#options.worker.path, ...template.args],
+        args: native ? args : [this.#options.worker.path, ...args],
         env: {
           PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
           PSIM_SLOT: String(slot),
           PSIM_PARENT_PID: String(process.pid),
           PSIM_NAME: name,
+          ...quirkEnv(template.quirks),
         },
       });
     } catch (error) {
@@ -160,11 +163,16 @@ export class ProcessRegistry {
     }
   }
 
-  /** Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. */
+  /**
+   * Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. A
+   * stopped process (state T) keeps SIGTERM pending until it runs again, so SIGCONT follows, as init
+   * systems do; it changes nothing for a running process.
+   */
   terminate(process: ManagedProcess, reason: ExitReason, signal: NodeJS.Signals = 'SIGTERM'): void {
     process.stopReason ??= reason;
     if (!process.child.signalGroup(signal)) return;
     if (signal === 'SIGKILL') return;
+    process.child.signalGroup('SIGCONT');
     const escalate = startTimer(() => process.child.signalGroup('SIGKILL'), this.#options.stopGraceMs);
     void process.child.exited.then(() => clearTimeout(escalate));
   }

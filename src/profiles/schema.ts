@@ -89,6 +89,40 @@ const lifetime = z.union([
 
 const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
 
+/**
+ * Quirks of a process that observers trip over, each held for real by the worker:
+ * - `zombie_child`: it forks one child that exits at once and is left unreaped (state Z) until the
+ *   process itself is stopped (it reaps it then); it never forks again.
+ * - `stopped`: it stops itself (state T) once set up; SIGTERM still ends it.
+ * - `deleted_executable`: it unlinks the file it was started from (/proc/PID/exe ends in " (deleted)").
+ * - `user`: it runs as this user (name or uid; the simulator must be root): an unprivileged observer
+ *   cannot read its fds, io or exe.
+ * - `comm` / `comm_hex`: the kernel name (comm, status Name) is set to these bytes with prctl, at most
+ *   15: spaces, parentheses, a slash like a kernel worker's, or (hex) bytes that are not UTF-8.
+ * - `command_line_bytes`: its command line is padded to this many bytes (up to 1 MiB).
+ */
+export const quirksSchema = z.strictObject({
+  zombie_child: z.boolean().optional(),
+  stopped: z.boolean().optional(),
+  deleted_executable: z.boolean().optional(),
+  user: z
+    .union([z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name'), z.number().int().min(0).max(2 ** 31 - 2)])
+    .optional(),
+  comm: z
+    .string()
+    .min(1)
+    .refine((text) => Buffer.byteLength(text) <= MAX_COMM_BYTES, `at most ${MAX_COMM_BYTES} bytes`)
+    .refine((text) => !text.includes('\u0000'), 'no NUL byte')
+    .optional(),
+  comm_hex: z
+    .string()
+    .regex(/^([0-9a-f]{2}){1,15}$/i, `1 to ${MAX_COMM_BYTES} bytes as hex pairs`)
+    .refine((hex) => !/^(..)*00/i.test(hex), 'no NUL byte')
+    .optional(),
+  command_line_bytes: z.number().int().min(1).max(2 ** 20).optional(),
+});
+export type Quirks = z.output<typeof quirksSchema>;
+
 export const templateSchema = z
   .strictObject({
     /** Process name; `{i}` is the 1-based instance number, `{g}` the generation (restarts, wraps at 1000). */
@@ -109,6 +143,8 @@ export const templateSchema = z
     /** What happens when a process exits: replaced always, only after a failure, or never. */
     restart: z.enum(['always', 'on-failure', 'never']).default('always'),
     restart_delay: duration.default(0),
+    /** What makes this process hard for an observer (the edge-cases profile); see QUIRKS_DOC. */
+    quirks: quirksSchema.optional(),
   })
   .superRefine((template, ctx) => {
     const widest = expandName(template.name, template.count || 1, 999);
@@ -151,6 +187,14 @@ export const templateSchema = z
         path: ['cpu'],
         input: cpuMax,
         message: 'CPU is a share of one core: at most 100 (%)',
+      });
+    }
+    if (template.quirks?.comm !== undefined && template.quirks.comm_hex !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quirks'],
+        input: template.quirks,
+        message: 'comm and comm_hex both set the name: give one',
       });
     }
     if (template.lifetime && template.priority === 'critical') {
