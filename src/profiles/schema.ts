@@ -106,7 +106,14 @@ export const quirksSchema = z.strictObject({
   stopped: z.boolean().optional(),
   deleted_executable: z.boolean().optional(),
   user: z
-    .union([z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name'), z.number().int().min(0).max(2 ** 31 - 2)])
+    .union([
+      z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name'),
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 2),
+    ])
     .optional(),
   comm: z
     .string()
@@ -119,7 +126,12 @@ export const quirksSchema = z.strictObject({
     .regex(/^([0-9a-f]{2}){1,15}$/i, `1 to ${MAX_COMM_BYTES} bytes as hex pairs`)
     .refine((hex) => !/^(..)*00/i.test(hex), 'no NUL byte')
     .optional(),
-  command_line_bytes: z.number().int().min(1).max(2 ** 20).optional(),
+  command_line_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 20)
+    .optional(),
 });
 export type Quirks = z.output<typeof quirksSchema>;
 
