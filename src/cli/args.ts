@@ -4,10 +4,15 @@
  */
 import { parseArgs } from 'node:util';
 
-export type Command = 'run' | 'profiles' | 'plan' | 'help';
+export type Command = 'run' | 'profiles' | 'plan' | 'help' | 'fleet';
+
+/** Commands that parse their own flags (everything after the command's name is theirs). */
+const OWN_FLAGS: readonly Command[] = ['fleet'];
 
 export interface ParsedArgs {
   command: Command;
+  /** the arguments after the command's name, for a command with flags of its own */
+  argv: readonly string[];
   /** the command the help is about */
   helpFor: Command | undefined;
   /** environment overrides from the flags */
@@ -32,12 +37,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'help'];
+const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'help', 'fleet'];
 
 /**
  * @throws UsageError naming the unknown command or flag
  */
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const [name, ...after] = argv;
+  if (OWN_FLAGS.includes(name as Command)) {
+    const wantsHelp = after.includes('--help') || after.includes('-h');
+    return wantsHelp
+      ? { command: 'help', helpFor: name as Command, argv: [], env: {}, json: false }
+      : { command: name as Command, helpFor: undefined, argv: after, env: {}, json: false };
+  }
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -60,10 +72,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     return {
       command: 'help',
       helpFor: first === undefined || command === 'help' ? undefined : command,
+      argv: [],
       env,
       json: false,
     };
-  return { command, helpFor: undefined, env, json: parsed.values.json === true };
+  return { command, helpFor: undefined, argv: [], env, json: parsed.values.json === true };
 }
 
 const OPTIONS = {

@@ -18,6 +18,7 @@ Commands:
   run        start a simulation and export it (the default)
   profiles   list the built-in profiles
   plan       print the processes a run would start, without starting them
+  fleet      one verdict over every shard of a run (Kubernetes Jobs, several hosts)
   help       this text; \`process-simulator COMMAND --help\` for one command
 
 Every flag has an environment variable (see the README); flags win.
@@ -36,6 +37,23 @@ ${RUN_FLAGS}
   profiles: `Usage: process-simulator profiles [--json]
 
 Lists the built-in profiles with their process count and a one-line description.`,
+  fleet: `Usage: process-simulator fleet --shards URL[,URL...] | --shards dns:NAME:PORT [flags]
+
+Reads every shard of a run over its API, adds up their ground truth and judges the run: every shard
+present exactly once and of the same run (seed, profile, shard count), none failed or cut short.
+dns:NAME:PORT resolves NAME to one address per shard (a headless Service).
+
+      --expect-shards N       the run's shard count (default: what the shards say)
+      --expect-processes N    the run's processes in all (PROCESS_COUNT)
+      --expect-state S        ended (every shard completed: a Job), running, or any (default)
+      --max-skew TIME         fail a shard that started further than this from START_AT
+      --wait TIME             read again until the verdict passes or TIME has passed
+      --token TOKEN           bearer token for the shards' APIs (default API_TOKEN)
+      --json                  the report as JSON
+      --junit FILE            the report as JUnit XML
+      --termination-log FILE  the verdict where Kubernetes shows it (/dev/termination-log)
+
+Exit codes: 0 pass, 1 the run failed (named per shard), 2 bad usage or no shard answered.`,
   plan: `Usage: process-simulator plan [flags] [--json]
 
 Prints every process a run would start (name, priority, CPU and memory patterns, threads, fds,

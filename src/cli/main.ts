@@ -5,6 +5,7 @@
  */
 import { parseCommandLine, UsageError } from './args.ts';
 import { planCommand, profilesCommand, runCommand } from './commands.ts';
+import { fleetCommand } from './fleet-command.ts';
 import { HELP } from './help.ts';
 import { exitCodeOf, type StopSignals } from './stop-signals.ts';
 
@@ -32,11 +33,14 @@ export async function main(argv: readonly string[], signals: StopSignals): Promi
         return await planCommand(io, args.env, args.json);
       case 'run':
         return await runCommand(io, args.env, signals);
+      case 'fleet':
+        return await fleetCommand(io, args.argv);
     }
   } catch (error) {
     const name = (error as Error).name;
     io.err(`process-simulator: ${(error as Error).message}\n`);
-    if (error instanceof UsageError) io.err('Try `process-simulator --help`.\n');
-    return error instanceof UsageError || name === 'ValidationError' ? 2 : 1;
+    const usage = error instanceof UsageError || name === 'UsageError';
+    if (usage) io.err('Try `process-simulator --help`.\n');
+    return usage || name === 'ValidationError' ? 2 : 1;
   }
 }

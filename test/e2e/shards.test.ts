@@ -5,7 +5,10 @@
  * reports its skew, and a shard waiting for START_AT can be started by hand.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { spawnChild, type TestChild } from '../helpers/children.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
@@ -170,4 +173,58 @@ test('a shard up after START_AT starts at once and reports its skew; a waiting o
   );
   assert.equal(byHand.state, 'running');
   assert.ok(byHand.start_skew_ms < -3_500_000, `started ${byHand.start_skew_ms} ms relative to START_AT`);
+});
+
+test('one verdict over all shards: it passes, then a shard killed mid-run fails it, naming the shard', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'psim-fleet-'));
+  try {
+    const shards = await Promise.all(
+      [0, 1, 2].map((index) =>
+        startShard({ PROCESS_COUNT: '12', SEED: '11', SHARD_INDEX: String(index), SHARD_COUNT: '3' }),
+      ),
+    );
+    const urls = shards.map((shard) => shard.api).join(',');
+    const fleet = (...args: string[]) =>
+      spawnSync(process.execPath, [MAIN, 'fleet', '--shards', urls, ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const passing = fleet('--expect-processes', '12', '--expect-state', 'running', '--wait', '20s', '--json');
+    assert.equal(passing.status, 0, `${passing.stdout}${passing.stderr}`);
+    const report = JSON.parse(passing.stdout) as {
+      pass: boolean;
+      totals: { planned: number; started: number };
+    };
+    assert.equal(report.totals.planned, 12);
+    assert.equal(report.totals.started, 12);
+
+    // Shard 1 dies outright (its node went away): the run must look failed, and say which shard.
+    process.kill(shards[1]?.child.pid as number, 'SIGKILL');
+    await waitFor('shard 1 gone', { timeoutMs: 10_000 }, () => shards[1]?.child.exited());
+    const junit = join(tmp, 'fleet.xml');
+    const message = join(tmp, 'termination-log');
+    const failing = fleet('--expect-processes', '12', '--junit', junit, '--termination-log', message);
+    assert.equal(failing.status, 1, `${failing.stdout}${failing.stderr}`);
+    assert.match(failing.stdout, /^fleet: FAIL/);
+    assert.match(failing.stdout, /shard 1 of 3: no reachable simulator holds it/);
+    assert.match(
+      failing.stdout,
+      new RegExp(`FAIL .*${shards[1]?.api.replace(/[.:/]/g, '\\$&')}.*\\n.*unreachable`),
+    );
+    assert.match(readFileSync(junit, 'utf8'), /<failure message="[^"]*shard 1 of 3/);
+    assert.match(readFileSync(message, 'utf8'), /^fleet: FAIL/);
+    assert.ok(statSync(message).size <= 4096);
+
+    // Nothing answers at all: a bad --shards, exit 2.
+    const nowhere = spawnSync(process.execPath, [MAIN, 'fleet', '--shards', 'http://127.0.0.1:1'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(nowhere.status, 2, nowhere.stdout + nowhere.stderr);
+    const bad = spawnSync(process.execPath, [MAIN, 'fleet', '--shards', 'ftp://x'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /not an http\(s\) URL/);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
