@@ -1,7 +1,7 @@
 /** Help texts of the CLI, one per command. */
 import type { Command } from './args.ts';
 
-const RUN_FLAGS = `  -p, --profile NAME        realistic | high-cardinality | process-churn (high-churn) | chaos
+const RUN_FLAGS = `  -p, --profile NAME        realistic | high-cardinality | process-churn (high-churn) | chaos | edge-cases
   -f, --profile-file FILE   your own profile (YAML or JSON)
   -n, --processes N         number of simulated processes (scales the profile)
   -d, --duration TIME       e.g. 90s, 10m, 1h (default: until Ctrl-C)

@@ -20,7 +20,8 @@ export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
 
 /** Every environment variable the simulator reads, with a one-line description for --help and README. */
 export const ENV_VARS = {
-  PROFILE: 'built-in profile: realistic | high-cardinality | process-churn (alias high-churn) | chaos',
+  PROFILE:
+    'built-in profile: realistic | high-cardinality | process-churn (alias high-churn) | chaos | edge-cases',
   PROFILE_FILE: 'path of a profile file (YAML or JSON); overrides PROFILE',
   PROCESS_COUNT: 'number of simulated processes (scales the profile)',
   DURATION: 'how long to run, e.g. 90s, 10m, 1h (default: until stopped)',

@@ -31,10 +31,10 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
 test('profiles lists the built-in profiles with a description each', async () => {
   const { code, stdout } = await cli(['profiles']);
   assert.equal(code, 0);
-  for (const name of ['realistic', 'high-cardinality', 'process-churn (high-churn)', 'chaos'])
+  for (const name of ['realistic', 'high-cardinality', 'process-churn (high-churn)', 'chaos', 'edge-cases'])
     assert.match(stdout, new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+\\S`, 'm'));
   const json = JSON.parse((await cli(['profiles', '--json'])).stdout);
-  assert.equal(json.length, 4);
+  assert.equal(json.length, 5);
 });
 
 test('plan prints what a run would start without starting anything', async () => {
