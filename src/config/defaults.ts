@@ -15,6 +15,13 @@ export const DEFAULT_EXPORT_INTERVAL_MS = 10_000;
 export const DEFAULT_API_BODY_LIMIT = 256 * 1024;
 /** Longest duration a simulation or a fault may ask for, in milliseconds (24 hours). */
 export const DEFAULT_MAX_DURATION_MS = 24 * 3_600_000;
+/** Largest profile file (PROFILE_FILE) read, in bytes; larger files are refused before parsing. */
+export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+/**
+ * Deepest nesting of objects and arrays in a request body or a profile file. A profile needs 5 levels;
+ * deeper input is refused before validation, so nothing downstream recurses through it.
+ */
+export const MAX_NESTING_DEPTH = 32;
 /** Prefix of the simulation attributes (priority, profile, simulation id, patterns). */
 export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
 
