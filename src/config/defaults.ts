@@ -48,7 +48,12 @@ export const ENV_VARS = {
   ALLOW_CPU_OVERCOMMIT:
     "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
-  API_TOKEN: 'when set, mutating control API requests need the header Authorization: Bearer <token>',
+  API_TOKEN:
+    'when set (16+ visible ASCII characters), mutating control API requests need the header Authorization: Bearer <token>; required when CONTROL_HOST is beyond loopback',
+  API_ALLOW_UNAUTHENTICATED:
+    'true = let the control API listen beyond loopback without API_TOKEN (default false); only where its port is reachable from this machine alone, as docker-compose.yml publishes it on 127.0.0.1',
+  ALLOWED_HOSTS:
+    'host names the control API answers for besides localhost, loopback addresses and the address a request came in on, comma-separated; * = any (turns the Host check off)',
   API_BODY_LIMIT: 'largest control API request body, e.g. 64KiB, 1MiB (default 256KiB); larger ones get 413',
   METRICS_PORT: `Prometheus /metrics port (default ${DEFAULT_METRICS_PORT})`,
   METRICS_HOST: 'Prometheus bind address (default 0.0.0.0)',
