@@ -5,8 +5,8 @@
  * errors.ts.
  *
  * Every request, whatever its path, passes in order: the Host check and, for changing requests, the
- * origin check (access.ts), then the bearer token (auth.ts); under /api/v1 the body limit comes next,
- * then the route's own validation.
+ * origin check (access.ts), then the bearer token (auth.ts); under /api/v1 the body limit and the strict
+ * JSON reading (json-body.ts) come next, then the route's own validation.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
@@ -17,6 +17,7 @@ import type { AppContext } from './context.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { ApiError, errorHandler, notFoundHandler, validationHook } from './errors.ts';
+import { strictJsonBody } from './json-body.ts';
 import { chaosRoutes } from './routes/chaos.ts';
 import { eventRoutes } from './routes/events.ts';
 import { simulationRoutes } from './routes/simulations.ts';
@@ -58,6 +59,7 @@ export function createApp(context: AppContext): OpenAPIHono {
       },
     }),
   );
+  app.use(`${API_PREFIX}/*`, strictJsonBody());
   const security = context.apiToken ? [{ bearer: [] as string[] }] : undefined;
   if (context.apiToken) {
     app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
