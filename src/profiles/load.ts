@@ -63,7 +63,8 @@ export function loadProfileFile(path: string): Profile {
       data = parseStrictJson(text, MAX_NESTING_DEPTH);
     } catch (error) {
       if (!(error instanceof JsonInputError)) throw error;
-      throw new ProfileFileError(path, jsonProblem(error), dotted(error.path));
+      const field = error.reason === 'duplicate_key' ? [...error.path, error.key ?? ''] : error.path;
+      throw new ProfileFileError(path, jsonProblem(error), dotted(field));
     }
   } else {
     data = parseProfileYaml(path, text, MAX_NESTING_DEPTH);
