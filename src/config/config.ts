@@ -281,7 +281,8 @@ function endpoint(text: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new Error('expected an http:// or https:// URL, or host:port');
   if (url.username || url.password) throw new Error('expected no user info in the endpoint');
-  if (!url.port) throw new Error('expected a port, e.g. localhost:4317');
+  // url.port is empty for a default port written out (https://host:443), so look at the text too
+  if (!url.port && !/:\d+\/?$/.test(withScheme)) throw new Error('expected a port, e.g. localhost:4317');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw new Error('expected no path, query or fragment (an OTLP/gRPC endpoint is scheme://host:port)');
   }
