@@ -249,6 +249,22 @@ describe('ALLOWED_HOSTS and the bound address', () => {
   });
 });
 
+describe('ALLOWED_HOSTS through the simulator', {
+  todo: 'src/simulator.ts passes no `access` to createApp yet: ALLOWED_HOSTS is read but not applied',
+}, () => {
+  let s: ApiSimulator;
+  before(async () => {
+    s = await startApiSimulator({ ALLOWED_HOSTS: 'sim.example.com' });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('a name in ALLOWED_HOSTS is answered', async () => {
+    assert.equal((await raw(s.url, 'GET', '/health', { host: 'sim.example.com' })).status, 200);
+  });
+});
+
 test('the address a request came in on is answered (as node reports it, IPv4-mapped or not)', async () => {
   const engine = new Engine();
   try {
