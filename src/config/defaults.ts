@@ -15,6 +15,13 @@ export const DEFAULT_EXPORT_INTERVAL_MS = 10_000;
 export const DEFAULT_API_BODY_LIMIT = 256 * 1024;
 /** Longest duration a simulation or a fault may ask for, in milliseconds (24 hours). */
 export const DEFAULT_MAX_DURATION_MS = 24 * 3_600_000;
+/** Largest profile file (PROFILE_FILE) read, in bytes; larger files are refused before parsing. */
+export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+/**
+ * Deepest nesting of objects and arrays in a request body or a profile file. A profile needs 5 levels;
+ * deeper input is refused before validation, so nothing downstream recurses through it.
+ */
+export const MAX_NESTING_DEPTH = 32;
 /** Prefix of the simulation attributes (priority, profile, simulation id, patterns). */
 export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
 
@@ -41,7 +48,12 @@ export const ENV_VARS = {
   ALLOW_CPU_OVERCOMMIT:
     "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
-  API_TOKEN: 'when set, mutating control API requests need the header Authorization: Bearer <token>',
+  API_TOKEN:
+    'when set (16+ visible ASCII characters), mutating control API requests need the header Authorization: Bearer <token>; required when CONTROL_HOST is beyond loopback',
+  API_ALLOW_UNAUTHENTICATED:
+    'true = let the control API listen beyond loopback without API_TOKEN (default false); only where its port is reachable from this machine alone, as docker-compose.yml publishes it on 127.0.0.1',
+  ALLOWED_HOSTS:
+    'host names the control API answers for besides localhost, loopback addresses and the address a request came in on, comma-separated; * = any (turns the Host check off)',
   API_BODY_LIMIT: 'largest control API request body, e.g. 64KiB, 1MiB (default 256KiB); larger ones get 413',
   METRICS_PORT: `Prometheus /metrics port (default ${DEFAULT_METRICS_PORT})`,
   METRICS_HOST: 'Prometheus bind address (default 0.0.0.0)',

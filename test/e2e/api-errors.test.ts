@@ -235,7 +235,7 @@ describe('bad input', () => {
 describe('bearer token', () => {
   let s: ApiSimulator;
   before(async () => {
-    s = await startApiSimulator({ API_TOKEN: 's3cret-token' });
+    s = await startApiSimulator({ API_TOKEN: 's3cret-token-0123456' });
   });
   after(async () => {
     await s.stop();
@@ -252,12 +252,12 @@ describe('bearer token', () => {
       'unauthorized',
     );
     assertError(
-      await call(s.url, 'POST', '/api/v1/simulations', request, { authorization: 's3cret-token' }),
+      await call(s.url, 'POST', '/api/v1/simulations', request, { authorization: 's3cret-token-0123456' }),
       401,
       'unauthorized',
     );
     const created = await call(s.url, 'POST', '/api/v1/simulations', request, {
-      authorization: 'Bearer s3cret-token',
+      authorization: 'Bearer s3cret-token-0123456',
     });
     assert.equal(created.status, 201);
     assertError(await call(s.url, 'DELETE', `/api/v1/simulations/${created.body.id}`), 401, 'unauthorized');
@@ -270,7 +270,7 @@ describe('bearer token', () => {
     assert.equal(
       (
         await call(s.url, 'DELETE', `/api/v1/simulations/${created.body.id}`, undefined, {
-          authorization: 'Bearer s3cret-token',
+          authorization: 'Bearer s3cret-token-0123456',
         })
       ).status,
       204,

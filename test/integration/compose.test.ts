@@ -9,6 +9,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/config.ts';
 import { DEFAULT_CONTROL_PORT, DEFAULT_METRICS_PORT, ENV_VARS } from '../../src/config/defaults.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -20,6 +21,8 @@ const dockerfile = read('Dockerfile');
 interface Port {
   target: number;
   published: number;
+  /** the address the port is published on; undefined = every interface */
+  host?: string;
 }
 interface Service {
   environment?: Record<string, string> | string[];
@@ -54,8 +57,20 @@ function environmentNames(svc: Service): string[] {
   return Array.isArray(env) ? env.map((entry) => entry.split('=')[0] ?? entry) : Object.keys(env);
 }
 
+/**
+ * The ports a service publishes. The long syntax, or the short one with an address
+ * (`127.0.0.1:8090:8090`): docker-compose 1.29 takes no address in the long syntax.
+ */
 function publishedPorts(name: string): Port[] {
   return (service(name).ports ?? []).map((port) => {
+    if (typeof port === 'string') {
+      const match = /^(\d+\.\d+\.\d+\.\d+):(\d+):(\d+)$/.exec(port);
+      assert.ok(
+        match,
+        `service ${name}: port ${JSON.stringify(port)} should be ADDRESS:PUBLISHED:TARGET or long syntax`,
+      );
+      return { host: match[1], published: Number(match[2]), target: Number(match[3]) };
+    }
     assert.equal(
       typeof port,
       'object',
@@ -147,6 +162,35 @@ describe('docker-compose.yml, Dockerfile and prometheus.yml', () => {
     );
     const health = JSON.stringify((service('simulator') as { healthcheck?: unknown }).healthcheck);
     assert.ok(health.includes(`127.0.0.1:${DEFAULT_CONTROL_PORT}/health`), `compose healthcheck: ${health}`);
+  });
+
+  test('the control API is published on loopback only, the one case where it may run without a token', () => {
+    const control = publishedPorts('simulator').find((p) => p.target === DEFAULT_CONTROL_PORT);
+    assert.equal(control?.host, '127.0.0.1', 'the control port is published on 127.0.0.1 only');
+    const dockerEnv = Object.fromEntries(
+      dockerfile
+        .split('\n')
+        .filter((line) => /^ENV\s/.test(line))
+        .flatMap((line) => [...line.slice(4).matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S+)/g)])
+        .map((m) => [m[1] as string, m[2] as string]),
+    );
+    assert.equal(dockerEnv.CONTROL_HOST, '0.0.0.0');
+    // The image alone, without a token, refuses to start and says what to set.
+    assert.throws(
+      () => loadConfig(dockerEnv),
+      (error: Error) => /CONTROL_HOST/.test(error.message) && /API_TOKEN/.test(error.message),
+    );
+    // With the environment compose gives it (${VAR:-} empty when the shell has none), it starts.
+    const composeEnv = service('simulator').environment as Record<string, string>;
+    const resolved = Object.fromEntries(
+      Object.entries(composeEnv).map(([key, value]) => [
+        key,
+        String(value).replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1'),
+      ]),
+    );
+    const config = loadConfig({ ...dockerEnv, ...resolved });
+    assert.equal(config.allowUnauthenticated, true);
+    assert.equal(config.apiToken, undefined);
   });
 
   test('the collector publishes the OTLP and Prometheus ports its config listens on', () => {

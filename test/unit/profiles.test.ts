@@ -169,7 +169,10 @@ test('loads a user profile from YAML and from JSON', () => {
     assert.equal(loadProfileFile(json).templates[0]?.memory.pattern, 'growing');
     writeFileSync(json, '{ not json');
     assert.throws(() => loadProfileFile(json), /mine\.json is not valid JSON/);
-    assert.throws(() => loadProfileFile(join(dir, 'missing.yaml')), /cannot read profile file/);
+    assert.throws(
+      () => loadProfileFile(join(dir, 'missing.yaml')),
+      /missing\.yaml cannot be opened \(ENOENT\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

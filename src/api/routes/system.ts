@@ -7,11 +7,16 @@ import { readMachineLimits } from '../../engine/limits.ts';
 import { builtinProfileNames } from '../../profiles/load.ts';
 import { formatDuration } from '../../profiles/units.ts';
 import { VERSION } from '../../version.ts';
-import type { AppContext } from '../context.ts';
+import { type AppContext, apiState } from '../context.ts';
 import { validationHook } from '../errors.ts';
 
 const Health = z
-  .object({ status: z.enum(['ok', 'starting']), live_processes: z.number().int() })
+  .object({
+    status: z
+      .enum(['ok', 'starting', 'stopping'])
+      .openapi({ description: 'ok (200); starting or stopping (503)' }),
+    live_processes: z.number().int(),
+  })
   .openapi('Health');
 
 const finite = (value: number) => (Number.isFinite(value) ? value : null);
@@ -73,7 +78,7 @@ export function systemRoutes(context: AppContext, hidden = false) {
       operationId: 'health',
       hide: hidden,
       tags: ['system'],
-      summary: 'Ready once the exporters are set up',
+      summary: 'Ready once the exporters are set up; 503 while starting or stopping',
       responses: {
         200: { description: 'Ready', content: { 'application/json': { schema: Health } } },
         503: {
@@ -83,12 +88,9 @@ export function systemRoutes(context: AppContext, hidden = false) {
       },
     }),
     (c) => {
-      const ready = context.ready();
-      const body = {
-        status: ready ? ('ok' as const) : ('starting' as const),
-        live_processes: engine.liveCount,
-      };
-      return ready ? c.json(body, 200) : c.json(body, 503);
+      const status = apiState(context);
+      const body = { status, live_processes: engine.liveCount };
+      return status === 'ok' ? c.json(body, 200) : c.json(body, 503);
     },
   );
   app.openapi(
