@@ -9,6 +9,7 @@ import type { ApiServer } from './api/server.ts';
 import { startApiServer } from './api/server.ts';
 import type { Config } from './config/config.ts';
 import { SIMULATION_ATTRIBUTE_PREFIX } from './config/defaults.ts';
+import { isLoopback } from './config/hosts.ts';
 import { Engine } from './engine/engine.ts';
 import type { Simulation } from './engine/simulation.ts';
 import type { Logger } from './log.ts';
@@ -150,7 +151,8 @@ export async function startSimulator(
       createApp({
         engine,
         snapshots: store,
-        ready: () => stopping === undefined,
+        state: () => (stopping ? 'stopping' : 'ok'),
+        access: { allowedHosts: config.allowedHosts, controlHost: config.controlHost },
         exportStatus: telemetry.exportStatus,
         endpoints: {
           metrics: telemetry.prometheusUrl,
@@ -166,8 +168,9 @@ export async function startSimulator(
     );
     checkAborted();
     if (!config.apiToken && !isLoopback(config.controlHost)) {
+      // Only with API_ALLOW_UNAUTHENTICATED: the configuration refuses it otherwise.
       log.warn(
-        'the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes',
+        'the control API listens beyond loopback without API_TOKEN (API_ALLOW_UNAUTHENTICATED): anyone who reaches it can start and kill simulated processes',
         {
           host: config.controlHost,
         },
@@ -277,8 +280,4 @@ export async function startSimulator(
     await api?.close();
     throw error;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -65,7 +65,7 @@ export function admit(
       'MAX_PROCESSES',
       options.maxProcesses,
       demand.processes,
-      `${what} asks for ${demand.processes} processes on top of ${ledger.processes} reserved by running simulations; MAX_PROCESSES is ${options.maxProcesses}`,
+      `${what} asks for ${demand.processes} processes on top of ${ledger.processes} reserved by running simulations; that exceeds MAX_PROCESSES=${options.maxProcesses}`,
     );
   }
   profile?.templates.forEach((template, index) => {

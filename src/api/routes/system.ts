@@ -26,6 +26,15 @@ const Info = z
     name: z.string(),
     version: z.string(),
     worker: z.enum(['native', 'node']),
+    process: z
+      .object({
+        pid: z.number().int(),
+        node: z.string(),
+        exec_argv: z.array(z.string()),
+      })
+      .openapi({
+        description: 'the engine process: its PID (the parent of every simulated process) and its Node',
+      }),
     profiles: z.array(z.string()),
     limits: z.object({
       max_processes: z.number().int(),
@@ -44,6 +53,12 @@ const Info = z
           .openapi({ description: 'ulimit -u; null = unlimited' }),
         mem_available_bytes: z.number().int().nullable(),
         max_open_files: z.number().int().nullable(),
+        max_open_files_per_process: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: 'ulimit -Hn: the most fds one simulated process may hold' }),
+        cpus: z.number().openapi({ description: 'CPUs the simulator may use (affinity and cgroup quota)' }),
       }),
     }),
     live_processes: z.number().int(),
@@ -113,6 +128,7 @@ export function systemRoutes(context: AppContext, hidden = false) {
           name: 'process-simulator',
           version: VERSION,
           worker: engine.workerKind,
+          process: { pid: process.pid, node: process.version, exec_argv: [...process.execArgv] },
           profiles: builtinProfileNames(),
           limits: {
             max_processes: engine.maxProcesses,
@@ -125,6 +141,8 @@ export function systemRoutes(context: AppContext, hidden = false) {
               max_user_processes: finite(machine.maxUserProcesses),
               mem_available_bytes: finite(machine.memAvailableBytes),
               max_open_files: finite(machine.maxOpenFiles),
+              max_open_files_per_process: finite(machine.maxOpenFilesHard),
+              cpus: machine.cpus,
             },
           },
           live_processes: engine.liveCount,
