@@ -9,7 +9,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { requireRoot, requireTools } from '../helpers/require.ts';
+import { requireRoot, requireTools, requireToolsForOthers } from '../helpers/require.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'psim-guardrails-'));
@@ -99,7 +99,7 @@ describe('guardrails: a run the machine or the cap cannot hold is refused before
 
   it('refuses more tasks than kernel.pid_max allows, naming pid_max and its value', async () => {
     requireRoot('run the simulator as nobody under a task limit of its own');
-    const [setpriv, prlimit] = requireTools('setpriv', 'prlimit');
+    const [setpriv, prlimit] = requireToolsForOthers('setpriv', 'prlimit');
     const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
     // More threads than pid_max itself, whatever the host's pid_max: the fewest processes that get there.
     const count = Math.floor(pidMax / MAX_THREADS) + 1;
