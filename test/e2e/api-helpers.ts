@@ -9,7 +9,7 @@ import { type RunningSimulator, seriesPerProcess } from '../../src/simulator.ts'
 import { initialExportStatus } from '../../src/telemetry/telemetry.ts';
 import { startTestSimulator } from '../helpers/simulator.ts';
 
-export { isAlive, procStatus, rssBytes } from '../helpers/proc.ts';
+export { isAlive, PAGE_SIZE, procStatus, rssBytes } from '../helpers/proc.ts';
 
 /** The API app over `engine` alone, without servers or exporters, for `app.request()` tests. */
 export function createTestApp(engine: Engine) {
