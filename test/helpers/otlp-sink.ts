@@ -35,12 +35,22 @@ export interface ExportRequest {
   }>;
 }
 
+export interface ReceivedRequest {
+  /** size on the wire */
+  bytes: number;
+  receivedAtMs: number;
+  request: ExportRequest;
+}
+
 export interface OtlpSink {
   readonly endpoint: string;
   readonly port: number;
-  readonly requests: Array<{ bytes: number; receivedAtMs: number; request: ExportRequest }>;
+  /** the last `keep` requests received */
+  readonly requests: ReceivedRequest[];
   /** answers UNAVAILABLE while true */
   failing: boolean;
+  /** calls `listener` with every request as it arrives (before the answer); returns the unsubscribe */
+  onRequest(listener: (entry: ReceivedRequest) => void): () => void;
   /** resolves with the first request received after now that satisfies `predicate` */
   waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs?: number): Promise<ExportRequest>;
   close(): Promise<void>;
@@ -72,6 +82,7 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     predicate: (request: ExportRequest) => boolean;
     resolve: (request: ExportRequest) => void;
   }> = [];
+  const listeners = new Set<(entry: ReceivedRequest) => void>();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const sink = {
     failing: false,
@@ -90,8 +101,10 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
       Export: (call: grpc.ServerUnaryCall<ExportRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (sink.failing)
           return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
-        requests.push({ bytes: lastBytes, receivedAtMs: Date.now(), request: call.request });
+        const entry = { bytes: lastBytes, receivedAtMs: Date.now(), request: call.request };
+        requests.push(entry);
         if (requests.length > keep) requests.shift();
+        for (const listener of [...listeners]) listener(entry);
         for (const waiter of [...waiters]) {
           if (waiter.predicate(call.request)) {
             waiters.splice(waiters.indexOf(waiter), 1);
@@ -111,6 +124,10 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     endpoint: `http://127.0.0.1:${boundPort}`,
     port: boundPort,
     requests,
+    onRequest(listener: (entry: ReceivedRequest) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs = 20_000) {
       return new Promise<ExportRequest>((resolve, reject) => {
         const timer = setTimeout(
