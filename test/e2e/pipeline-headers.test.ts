@@ -68,6 +68,7 @@ describe('OTEL_EXPORTER_OTLP_HEADERS against a collector that requires a bearer 
     const missing = await start('hdr-none', undefined, 2);
     const wrong = await start('hdr-wrong', 'Authorization=Bearer not-the-token', 3);
     const pids = (s: TestSimulator) => s.sim.engine.liveProcesses().map((p) => p.pid);
+    for (const s of [allowed, missing, wrong]) assert.equal(pids(s).length, 2);
 
     await waitFor(
       'the allowed simulator’s processes on the collector',
