@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/config.ts';
 import { DEFAULT_CONTROL_PORT, DEFAULT_METRICS_PORT, ENV_VARS } from '../../src/config/defaults.ts';
+import { requireTools } from '../helpers/require.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8');
@@ -29,17 +30,6 @@ interface Service {
   ports?: (Port | string | number)[];
 }
 const compose = parse(composeText) as { services: Record<string, Service> };
-
-/** The absolute path of `command` on PATH, or undefined: the tools are optional outside CI. */
-function which(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return join(dir, command);
-    } catch {}
-  }
-  return undefined;
-}
 
 function run(command: string, args: string[]) {
   const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', timeout: 60_000 });
@@ -104,20 +94,11 @@ function collectorPorts(file: string) {
 const known = new Set<string>(Object.keys(ENV_VARS));
 
 describe('docker-compose.yml, Dockerfile and prometheus.yml', () => {
-  const dockerCompose = which('docker-compose');
-  const promtool = which('promtool');
-
-  test('docker-compose accepts the file, with and without the hostmetrics profile', {
-    skip: dockerCompose ? false : 'docker-compose not installed',
-  }, () => {
+  // A missing docker-compose or promtool fails its test with the package to install, never skips it.
+  test('docker-compose accepts the file, with and without the hostmetrics profile', () => {
+    const [dockerCompose] = requireTools('docker-compose');
     for (const args of [[], ['--profile', 'hostmetrics']]) {
-      const { status, output } = run(dockerCompose ?? '', [
-        '-f',
-        'docker-compose.yml',
-        ...args,
-        'config',
-        '-q',
-      ]);
+      const { status, output } = run(dockerCompose, ['-f', 'docker-compose.yml', ...args, 'config', '-q']);
       assert.equal(status, 0, output);
     }
   });
@@ -235,8 +216,9 @@ describe('docker-compose.yml, Dockerfile and prometheus.yml', () => {
     );
   });
 
-  test('promtool accepts prometheus.yml', { skip: promtool ? false : 'promtool not installed' }, () => {
-    const { status, output } = run(promtool ?? '', ['check', 'config', 'otel-collector/prometheus.yml']);
+  test('promtool accepts prometheus.yml', () => {
+    const [promtool] = requireTools('promtool');
+    const { status, output } = run(promtool, ['check', 'config', 'otel-collector/prometheus.yml']);
     assert.equal(status, 0, output);
   });
 });

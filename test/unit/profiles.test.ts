@@ -45,7 +45,7 @@ test('realistic has every kind of process the README promises, all four prioriti
   );
   const tabs = profile.templates.find((t) => t.name.startsWith('chrome-tab'));
   assert.equal(tabs?.memory.pattern, 'growing');
-  assert.ok(tabs?.lifetime);
+  assert.deepEqual(tabs?.lifetime, { min: 120_000, max: 360_000 }, 'browser tabs live 2 to 6 minutes');
 });
 
 test('critical processes are never given a lifetime in the built-ins, and a profile that tries is refused', () => {
