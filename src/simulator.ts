@@ -131,6 +131,12 @@ export async function startSimulator(
       store,
       intervalMs: config.exportIntervalMs,
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
+      // Once per process that turns unreadable (not at every sample): it is left out of the snapshot.
+      onReadError: (pid, error) =>
+        log.warn('a simulated process could not be read; left out of the sample', {
+          pid,
+          error: error.message,
+        }),
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);

@@ -61,6 +61,7 @@ function info(pid: number): ProcessInfo {
     name: 'sleep',
     simulationId: 'sim',
     profile: 'fixture',
+    shard: undefined,
     priority: 'low',
     cpuPattern: 'steady',
     memoryPattern: 'steady',
