@@ -86,7 +86,13 @@ describe('a real browser against the API', () => {
       () => (statuses.length >= 2 ? statuses : false),
     );
     assert.deepEqual(statuses, [403, 403]);
-    assert.match((await page.content()) ?? '', /cross_site_refused/);
+    // The form's answer replaces the page: read it once that navigation has finished.
+    const body = await waitFor('the refused answer shown', { timeoutMs: 10_000 }, async () => {
+      await page.waitForLoadState('load');
+      const text = await page.content().catch(() => '');
+      return /cross_site_refused/.test(text) && text;
+    });
+    assert.match(body, /cross_site_refused/);
     assert.equal((await call(s.url, 'GET', `/api/v1/simulations/${created.body.id}`)).body.state, 'created');
     assert.equal(s.sim.engine.liveCount, 0, 'nothing was spawned');
     await page.close();

@@ -138,7 +138,7 @@ describe('bad input', () => {
       422,
       'limit_exceeded',
     );
-    assert.match(inline.message, new RegExp(`MAX_PROCESSES is ${MAX_PROCESSES}\\b`));
+    assert.match(inline.message, new RegExp(`exceeds MAX_PROCESSES=${MAX_PROCESSES}\\b`));
     const memory = assertError(
       await post('/api/v1/simulations', {
         name: 'x',
@@ -164,7 +164,8 @@ describe('bad input', () => {
     );
     assert.deepEqual(
       (threads as { details?: { limit?: string; value?: number } }).details,
-      { limit: 'pid_max', value: PID_MAX, requested: PAST_PID_MAX },
+      // requested: the tasks asked for, which is what pid_max limits
+      { limit: 'pid_max', value: PID_MAX, requested: PAST_PID_MAX * MAX_THREADS },
       threads.message,
     );
     const kill = assertError(

@@ -132,7 +132,7 @@ describe('guardrails: a run the machine or the cap cannot hold is refused before
       asNobody,
     );
     assertRefused(run, 1, new RegExp(`pid_max\\D*${pidMax}\\b`));
-    assert.match(run.output, new RegExp(`\\b${count * MAX_THREADS} new tasks`));
+    assert.match(run.output, new RegExp(`needs ${count * MAX_THREADS} tasks \\(threads\\)`));
   });
 
   it('refuses more tasks than ulimit -u allows, naming the limit and its value', async () => {
