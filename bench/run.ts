@@ -3,6 +3,7 @@
  * to tens of thousands of processes and writes its figures to bench/results.md. See `--help`.
  */
 
+import { runSoak, soakReport } from './chaos-soak.ts';
 import { churnReport, runChurn } from './churn.ts';
 import { parseArgs } from './lib/args.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -129,6 +130,18 @@ async function main(): Promise<void> {
     const body = `${heading(`Churn: ${args.churnPerSecond} starts and exits per second for ${fmt(args.forMs / 60_000, 1)} min`, command)}\n${churnReport(result)}\n`;
     process.stdout.write(`${body}\n`);
     if (args.write) writeSection('churn', body);
+  }
+  if (args.chaosSoakMs !== undefined) {
+    log(`chaos soak for ${args.chaosSoakMs / 1000} s`);
+    const result = await runSoak({ durationMs: args.chaosSoakMs, log });
+    const command = `npm run bench -- --chaos-soak ${args.chaosSoakMs / 60_000}m`;
+    const body = `${heading(`Chaos soak: ${fmt(args.chaosSoakMs / 60_000, 1)} min`, command)}
+${soakReport(result)}
+`;
+    process.stdout.write(`${body}
+`);
+    if (args.write) writeSection('chaos-soak', body);
+    if (result.crashes.length > 0) log(`crashes:\n${result.crashes.join('\n')}`);
   }
   if (args.sigkillTrials !== undefined) {
     log(`sigkill: ${args.sigkillTrials} trials`);

@@ -6,6 +6,8 @@ export interface BenchArgs {
   churnPerSecond: number | undefined;
   forMs: number;
   sigkillTrials: number | undefined;
+  /** run the chaos soak this long */
+  chaosSoakMs: number | undefined;
   repeats: number;
   compare: boolean;
   collectorScrapes: number;
@@ -20,6 +22,7 @@ modes (one or more; default --counts 100,1000,5000):
   --churn R/s            R process starts and exits per second ...
   --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m)
   --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
+  --chaos-soak DURATION  chaos profile and API chaos at high rates, a SIGTERM every few minutes (e.g. 30m)
 options:
   --repeats N            repeats per figure, medians reported (default 5)
   --no-compare           skip the C reader, collector, systeminformation and pidusage comparisons
@@ -41,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     churnPerSecond: undefined,
     forMs: 120_000,
     sigkillTrials: undefined,
+    chaosSoakMs: undefined,
     repeats: 5,
     compare: true,
     collectorScrapes: 3,
@@ -75,6 +79,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         }
         break;
       }
+      case '--chaos-soak': {
+        const text = value() ?? '';
+        try {
+          args.chaosSoakMs = parseDuration(text);
+        } catch (error) {
+          throw new Error(
+            `--chaos-soak expects a duration such as 30m, got ${JSON.stringify(text)}: ${(error as Error).message}`,
+          );
+        }
+        break;
+      }
       case '--sigkill-trials':
         args.sigkillTrials = positiveInteger(flag, value());
         break;
@@ -100,7 +115,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new Error(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
     }
   }
-  if (args.counts === undefined && args.churnPerSecond === undefined && args.sigkillTrials === undefined) {
+  if (
+    args.counts === undefined &&
+    args.churnPerSecond === undefined &&
+    args.sigkillTrials === undefined &&
+    args.chaosSoakMs === undefined
+  ) {
     args.counts = [100, 1000, 5000];
   }
   return args;
