@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { type Demand, NO_DEMAND } from '../profiles/demand.ts';
 import { lifetimeOf, type PlannedProcess, processSeedKey } from '../profiles/plan.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
-import { resolveWorker } from '../workload/worker-path.ts';
+import { resolveWorker, type WorkerProgram } from '../workload/worker-path.ts';
 import { admit } from './admission.ts';
 import { startRandomChaos } from './chaos.ts';
 import { ControlLoop } from './control-loop.ts';
@@ -55,6 +55,8 @@ export interface EngineOptions {
   rampBatch?: number;
   /** how children are started @default createNodeSpawner() */
   spawner?: Spawner;
+  /** the program each simulated process runs @default the native worker when built, else the Node fallback */
+  worker?: WorkerProgram;
   events?: EventBus;
   /** where the runtime files go (tests) */
   runtime?: RuntimeDirOptions;
@@ -95,7 +97,7 @@ export class Engine {
     this.#warn =
       options.warn ??
       ((message, fields) => process.emitWarning(`${message} ${JSON.stringify(fields)}`, 'EngineWarning'));
-    const worker = resolveWorker();
+    const worker = options.worker ?? resolveWorker();
     this.workerKind = worker.kind;
     const runtime = createRuntimeDir(
       worker.kind === 'native' ? worker.path : process.execPath,

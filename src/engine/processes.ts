@@ -136,8 +136,10 @@ export class ProcessRegistry {
 
   /**
    * Writes new targets to the process's slot and wakes it, only when they changed (an idle steady
-   * process is never woken). A worker blocks SIGUSR1 in its first microseconds; until then the signal
-   * would kill it, so a process younger than 100 ms is only written: it reads its slot at start.
+   * process is never woken). A native worker blocks SIGUSR1 in its first microseconds; until then the
+   * signal would kill it, so a process younger than 100 ms is only written: it reads its slot at start.
+   * The Node fallback worker is never signalled: it installs its handler only after loading (tens to
+   * hundreds of milliseconds, more under load) and reads its slot at every 100 ms tick anyway.
    */
   retarget(process: ManagedProcess, targets: SlotTargets, nowMs: number): void {
     const old = process.targets;
@@ -151,6 +153,7 @@ export class ProcessRegistry {
     }
     this.#table.write(process.slot, targets);
     process.targets = targets;
+    if (this.#options.worker.kind === 'node') return;
     if (nowMs - process.startedAtMs >= 100) process.child.signal('SIGUSR1');
     else process.pendingWake = true;
   }
