@@ -30,10 +30,20 @@ command -v go >/dev/null || { echo "k8s-tools-build: Go is required (go not foun
 started=$SECONDS
 mkdir -p "$bin"
 
-if [[ ! -x "$bin/helm" ]]; then
+# Helm's release builds stamp the Kubernetes version they target (here the API server's below, whose
+# client modules helm 3.22 uses too); without it `helm template` and `helm lint` assume Kubernetes 1.20
+# (Capabilities.KubeVersion) and refuse a chart's kubeVersion.
+# The stamp file tells a helm built with these flags from one built before them.
+helm_kube_minor="$(cut -d. -f2 <<<"$kube_version")"
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+for package in chartutil lint/rules; do
+  helm_ldflags+=" -X helm.sh/helm/v3/pkg/$package.k8sVersionMajor=${kube_version:1:1}"
+  helm_ldflags+=" -X helm.sh/helm/v3/pkg/$package.k8sVersionMinor=$helm_kube_minor"
+done
+if [[ ! -x "$bin/helm" || "$(cat "$bin/helm.ldflags" 2>/dev/null)" != "$helm_ldflags" ]]; then
   echo "k8s-tools-build: helm $helm_version"
-  GOBIN="$bin" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
-    "helm.sh/helm/v3/cmd/helm@$helm_version"
+  GOBIN="$bin" go install -trimpath -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version"
+  printf '%s' "$helm_ldflags" >"$bin/helm.ldflags"
 fi
 
 if [[ ! -x "$bin/etcd" ]]; then
