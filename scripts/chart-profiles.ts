@@ -149,9 +149,23 @@ function withDurations(node: unknown): unknown {
   return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withDurations(value)]));
 }
 
+/** JSON Schema of a profile argument: zod's refine (no control characters) is not carried over by itself. */
+function withPrintableArgs(profile: Record<string, unknown>): Record<string, unknown> {
+  const path = ['properties', 'templates', 'items', 'properties', 'args', 'items'];
+  const items = path.reduce<unknown>(
+    (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+    profile,
+  ) as Record<string, unknown> | undefined;
+  if (items?.type !== 'string') throw new Error('the profile schema has no args strings any more');
+  items.pattern = '^[^\\x00-\\x1f\\x7f]*$';
+  items.description = 'printable text: control characters (NUL, newline, tab, escape...) are refused';
+  return profile;
+}
+
 /** The generated definitions of values.schema.json. */
 export function schemaDefinitions(): Record<string, unknown> {
-  const { $schema: _, ...profile } = z.toJSONSchema(profileSchema, { io: 'input', unrepresentable: 'any' });
+  const { $schema: _, ...input } = z.toJSONSchema(profileSchema, { io: 'input', unrepresentable: 'any' });
+  const profile = withPrintableArgs(input);
   const owned = new Set<string>(CHART_OWNED_ENV);
   return {
     builtinProfileName: {
