@@ -6,7 +6,7 @@
  * the probes, Service, Jobs and ServiceMonitor point at each other.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -16,7 +16,7 @@ import { profileDemand } from '../../src/profiles/demand.ts';
 import { builtinProfile, loadProfileFile, validateProfile } from '../../src/profiles/load.ts';
 import { planProcesses, scaleProfile, shardProfile } from '../../src/profiles/plan.ts';
 import { parseDuration } from '../../src/profiles/units.ts';
-import { helm, type K8sObject, objectOf, renderChart } from '../helpers/helm.ts';
+import { helm, type K8sObject, objectOf, REPO_ROOT, renderChart } from '../helpers/helm.ts';
 import { type ChartCase, chartCases } from './cases.ts';
 import { type Container, type PodSpec, podTemplateOf, resolveEnv, workloadOf } from './pods.ts';
 
@@ -24,6 +24,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'chart-render-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const MIB = 2 ** 20;
+/** The Dockerfile's CMD: the chart runs the image as the image runs itself. */
+const IMAGE_CMD = JSON.parse(
+  /^CMD (\[.*\])$/m.exec(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? 'null',
+) as string[];
 
 describe('helm lint', () => {
   test('passes --strict with the default values and with every case of the matrix', () => {
@@ -58,6 +62,11 @@ function checkCase({ name, values }: ChartCase): void {
 
   checkSecurity(pod);
   checkEnvNames(container);
+  assert.deepEqual(
+    (container as Container & { command: string[] }).command,
+    IMAGE_CMD,
+    'the image’s own command line (its launch flags included)',
+  );
   const service = objectOf(objects, 'Service');
   checkProbesAndService(container, service, workload);
   if (mode === 'job') checkJob(workload, objects, service, values);
