@@ -44,6 +44,9 @@ export const CHART_OWNED_ENV: readonly EnvVarName[] = [
   'START_AT',
   'LINGER',
   'API_TOKEN',
+  // The chart always sets a token: an unauthenticated API beyond loopback is not offered.
+  'API_ALLOW_UNAUTHENTICATED',
+  'ALLOWED_HOSTS',
   'METRICS_PORT',
   'METRICS_HOST',
   'CONTROL_PORT',
@@ -84,6 +87,8 @@ export function profilesTable(): Record<string, unknown> {
     const demand = profileDemand(profile);
     profiles[name] = {
       description: profile.description,
+      // A process of another user needs the simulator to run as root, which the chart's pods never do.
+      needsRoot: profile.templates.some((t) => t.count > 0 && t.quirks?.user !== undefined),
       chaos: profile.chaos ? chaosRates(profile.chaos) : null,
       demand: {
         processes: demand.processes,

@@ -71,6 +71,9 @@ Schema cannot state: refused here with the simulator's own words, before a pod w
 {{- if gt (include "process-simulator.peak" ($t.cpu | default 0) | float64) 100.0 }}
 {{- fail (printf "%s.cpu: CPU is a share of one core: at most 100 (%%)" .field) }}
 {{- end }}
+{{- if and $t.quirks (hasKey $t.quirks "user") (gt ($t.count | int64) 0) }}
+{{- fail (printf "%s.quirks.user: running a process as %v needs the simulator to run as root; the chart's pods run without privilege" .field $t.quirks.user) }}
+{{- end }}
 {{- if and $t.lifetime (eq $t.priority "critical") }}
 {{- fail (printf "%s.lifetime: critical processes are never churned: omit lifetime" .field) }}
 {{- end }}
@@ -156,6 +159,9 @@ chaos headroom, and what the pod gets from them (memoryRequestMi, memoryLimitMi,
 {{- $entry := get $table.profiles $name }}
 {{- if not $entry }}
 {{- fail (printf "profile: %q is not a built-in profile (%s)" $v.profile (keys $table.profiles | sortAlpha | join ", ")) }}
+{{- end }}
+{{- if $entry.needsRoot }}
+{{- fail (printf "profile: %s runs a process as another user (quirks.user), which needs the simulator to run as root; the chart's pods run without privilege: pick another profile, or run this one on a host" $v.profile) }}
 {{- end }}
 {{- $templates = $entry.templates }}
 {{- if $entry.chaos }}

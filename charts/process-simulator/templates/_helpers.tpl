@@ -161,3 +161,28 @@ a bad value fails the render naming the field.
 {{- fail (printf "processCount=%v splits one run over the shards of job mode; in %s mode every pod is a whole run: set processesPerShard" $v.processCount $v.mode) }}
 {{- end }}
 {{- end }}
+
+{{/*
+ALLOWED_HOSTS: the names a shard's API is reached by besides its own address (which it always answers
+for, as the probes and the verdict use): the Service's, and in job mode the pod's own
+<job>-<index>.<service>; short and fully qualified; then allowedHosts.
+*/}}
+{{- define "process-simulator.allowedHosts" -}}
+{{- $service := include "process-simulator.serviceName" . }}
+{{- $namespace := .Release.Namespace }}
+{{- $names := list }}
+{{- $prefixes := list $service }}
+{{- if eq .Values.mode "job" }}
+{{- $prefixes = append $prefixes (printf "%s-$(K8S_JOB_INDEX).%s" (include "process-simulator.fullname" .) $service) }}
+{{- end }}
+{{- range $prefixes }}
+{{- $names = concat $names (list . (printf "%s.%s" . $namespace) (printf "%s.%s.svc" . $namespace) (printf "%s.%s.svc.%s" . $namespace $.Values.clusterDomain)) }}
+{{- end }}
+{{- join "," (concat $names .Values.allowedHosts) }}
+{{- end }}
+
+{{/* The run's processes in all (what the verdict expects), or nothing when the run has none. */}}
+{{- define "process-simulator.runProcesses" -}}
+{{- $run := (include "process-simulator.demand" . | fromYaml).runProcesses | int64 }}
+{{- if gt $run 0 }}{{ $run }}{{ end }}
+{{- end }}

@@ -77,6 +77,12 @@ address, which an OTLP endpoint may (a collector DaemonSet's host port on the sa
   valueFrom:
     fieldRef:
       fieldPath: status.hostIP
+{{- if eq $v.mode "job" }}
+- name: K8S_JOB_INDEX
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['batch.kubernetes.io/job-completion-index']
+{{- end }}
 {{- if $v.inlineProfile }}
 - name: PROFILE_FILE
   value: /etc/process-simulator/profile.yaml
@@ -125,6 +131,8 @@ address, which an OTLP endpoint may (a collector DaemonSet's host port on the sa
       key: {{ $v.apiToken.key }}
 - name: CONTROL_HOST
   value: 0.0.0.0
+- name: ALLOWED_HOSTS
+  value: {{ include "process-simulator.allowedHosts" . | quote }}
 - name: CONTROL_PORT
   value: {{ $v.service.controlPort | int64 | quote }}
 - name: METRICS_HOST
