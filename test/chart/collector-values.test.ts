@@ -108,6 +108,9 @@ describe('collector DaemonSet values', () => {
     let checked = 0;
     for (const profileName of Object.keys(BUILTIN_PROFILES)) {
       const profile = builtinProfile(profileName);
+      // A process of another user needs root: the chart refuses such a profile, so it never runs beside
+      // this collector.
+      if (profile.templates.some((t) => t.quirks?.user !== undefined)) continue;
       for (const total of [undefined, 1, 1000, 10_000]) {
         for (const planned of planProcesses(scaleProfile(profile, total))) {
           const template = planned.template.name;

@@ -106,6 +106,10 @@ export function resolveEnv(
     'metadata.namespace': 'sims',
     'spec.nodeName': 'node-a',
     'status.hostIP': '10.0.0.7',
+    // The Job controller labels an Indexed Job's pods with their index.
+    ...(identity.jobIndex === undefined
+      ? {}
+      : { "metadata.labels['batch.kubernetes.io/job-completion-index']": String(identity.jobIndex) }),
   };
   const out: Record<string, string> = {};
   // The Job controller adds the index to every container of an Indexed Job's pod.

@@ -69,7 +69,6 @@ function checkCase({ name, values }: ChartCase): void {
   );
   const service = objectOf(objects, 'Service');
   checkProbesAndService(container, service, workload);
-  if (mode === 'job') checkJob(workload, objects, service, values);
   checkServiceMonitor(objects, service, values);
 
   // The environment, resolved as the kubelet would, passes the simulator's own parser.
@@ -129,6 +128,26 @@ function checkCase({ name, values }: ChartCase): void {
   if (values.experimentId) assert.equal(config.resourceAttributes['experiment.id'], values.experimentId);
   assert.equal(config.enableChaos, values.chaos === true, 'ENABLE_CHAOS');
 
+  // Names the API answers for: the Service's, and in job mode each pod's own <job>-<index>.<service>.
+  const namespace = 'sims';
+  const serviceName = service.metadata.name;
+  for (const [index, c] of configs.entries()) {
+    for (const name of [
+      serviceName,
+      `${serviceName}.${namespace}.svc`,
+      `${serviceName}.${namespace}.svc.cluster.local`,
+    ]) {
+      assert.ok(c.allowedHosts.includes(name), `ALLOWED_HOSTS has ${name}: ${c.allowedHosts.join(',')}`);
+    }
+    if (mode === 'job') {
+      const pod = `${workload.metadata.name}-${index}.${serviceName}.${namespace}.svc`;
+      assert.ok(c.allowedHosts.includes(pod), `ALLOWED_HOSTS has ${pod}`);
+    }
+  }
+
+  if (mode === 'job') {
+    checkJob(workload, objects, service, values, planProcesses(scaleProfile(profile.profile, total)).length);
+  }
   checkResources(container, template.metadata.annotations, values, profile.profile, total, shards);
 }
 
@@ -247,6 +266,7 @@ function checkJob(
   objects: K8sObject[],
   service: K8sObject,
   values: Record<string, unknown>,
+  runProcesses: number,
 ): void {
   const spec = job.spec as Record<string, any>;
   const shards = (values.shards as number | undefined) ?? 3;
@@ -275,15 +295,28 @@ function checkJob(
   assert.equal(vcontainer.terminationMessagePath, '/dev/termination-log');
   assert.equal(vcontainer.terminationMessagePolicy, 'FallbackToLogsOnError');
   const args = vcontainer.args;
-  const at = (flag: string) => args[args.indexOf(flag) + 1];
   assert.equal(args[0], 'fleet');
+  assert.ok(!args.includes(''), 'no empty argument');
+  const flags = new Map(
+    args.slice(1).map((arg) => {
+      const match = /^(--[a-z-]+)=(.+)$/.exec(arg);
+      assert.ok(match, `${arg} is --flag=value`);
+      return [match[1] as string, match[2] as string];
+    }),
+  );
   const controlPort = (service.spec as { ports: Array<{ name: string; port: number }> }).ports.find(
     (p) => p.name === 'control',
   )?.port;
-  assert.equal(at('--shards'), `dns:${service.metadata.name}.sims.svc:${controlPort}`);
-  assert.equal(at('--expect-shards'), String(shards));
-  assert.ok(parseDuration(at('--wait') as string) > 0);
-  assert.equal(at('--termination-log'), '/dev/termination-log');
+  assert.equal(flags.get('--shards'), `dns:${service.metadata.name}.sims.svc:${controlPort}`);
+  assert.equal(flags.get('--expect-shards'), String(shards));
+  assert.equal(flags.get('--expect-processes'), String(runProcesses), 'the run’s processes in all');
+  assert.equal(flags.get('--expect-state'), 'ended', 'a Job’s verdict waits for every shard to complete');
+  assert.ok(parseDuration(flags.get('--wait') as string) > 0);
+  assert.equal(flags.get('--termination-log'), '/dev/termination-log');
+  assert.ok(
+    (vcontainer.env as Container['env']).find((e) => e.name === 'API_TOKEN')?.valueFrom?.secretKeyRef,
+    'the verdict has the token, should reads ever need it',
+  );
   checkSecurity(vspec.template.spec as PodSpec);
 }
 
@@ -403,6 +436,26 @@ describe('rendering refuses what a pod would refuse later', () => {
       templates: [{ name: 'a', count: 1, priority: 'low', lifetime: '5 minutes' }],
     };
     refused({ inlineProfile: inline }, /inlineProfile|lifetime/);
+  });
+  test('a process of another user, which needs root, in a built-in or an inline profile', () => {
+    refused(
+      { profile: 'edge-cases' },
+      /profile: edge-cases runs a process as another user .* needs the simulator to run as root/,
+    );
+    const inline = {
+      name: 'other-user',
+      templates: [{ name: 'x', count: 1, priority: 'low', quirks: { user: 'nobody' } }],
+    };
+    refused(
+      { inlineProfile: inline },
+      /templates\[0\]\.quirks\.user: running a process as nobody needs the simulator to run as root/,
+    );
+    // The other quirks need no privilege.
+    const harmless = {
+      name: 'quirky',
+      templates: [{ name: 'x', count: 1, priority: 'low', quirks: { stopped: true, comm: 'odd (name)' } }],
+    };
+    assert.equal(renderChart({ inlineProfile: harmless }).status, 0);
   });
   test('a Job start time without a zone', () => {
     refused({ startAt: '2030-01-01T10:00:00' }, /startAt/);

@@ -4,16 +4,19 @@
  * profile from its ConfigMap), as the chart's non-root uid with no capability and no_new_privs. Only
  * what a test must change is changed: listeners on loopback and kernel-chosen ports, and a private
  * directory as the pod's /tmp. The shards start at the rendered START_AT, hold the whole run between
- * them, guard their API with the token, serve their results while they linger, and exit 0.
+ * them, guard their API with the token and answer only for the names the chart gives them, serve their
+ * results while they linger (the rendered verdict, run as it would run, passes them, and fails a run
+ * with a shard missing), and exit 0.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadProfileFile } from '../../src/profiles/load.ts';
 import { planProcesses } from '../../src/profiles/plan.ts';
-import { podTemplateOf, resolveEnv, workloadOf } from '../chart/pods.ts';
+import { type Container, podTemplateOf, resolveEnv, workloadOf } from '../chart/pods.ts';
 import { spawnChild, type TestChild } from '../helpers/children.ts';
 import { objectOf, REPO_ROOT, renderChart } from '../helpers/helm.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -54,6 +57,21 @@ function status(pid: number): StatusLines {
   };
 }
 
+/** GET /health with a Host header of our choosing (fetch may not set Host). */
+function healthWithHost(port: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port: Number(port), path: '/health', headers: { host } },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    request.once('error', reject);
+    request.end();
+  });
+}
+
 async function json<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const response = await fetch(url, init);
   return { status: response.status, body: (await response.json()) as T };
@@ -69,7 +87,7 @@ test('two shards of a rendered Indexed Job run unprivileged, start together, and
     inlineProfile: PROFILE,
     seed: 5,
     duration: '5s',
-    linger: '4s',
+    linger: '15s',
     startAt,
   });
   assert.equal(rendered.status, 0, rendered.stderr);
@@ -205,6 +223,72 @@ test('two shards of a rendered Indexed Job run unprivileged, start together, and
       .map((p) => p.name)
       .sort(),
   );
+
+  // The API answers for the names the chart gave it (the Service's, each pod's own), not others.
+  const service = objectOf(rendered.objects, 'Service').metadata.name;
+  const job = workloadOf(rendered.objects, 'job').metadata.name;
+  for (const [index, api] of apis.entries()) {
+    const port = new URL(api).port;
+    assert.equal(await healthWithHost(port, `${service}.sims.svc:${port}`), 200);
+    assert.equal(
+      await healthWithHost(port, `${job}-${index}.${service}.sims.svc.cluster.local:${port}`),
+      200,
+    );
+    assert.equal(await healthWithHost(port, `${job}-${1 - index}.${service}.sims.svc:${port}`), 403);
+    assert.equal(await healthWithHost(port, `rebinding.example:${port}`), 403);
+  }
+
+  // The verdict Job's container, run as rendered; only where the shards are (no cluster DNS here) and
+  // where the termination message goes are changed.
+  const verdictJob = objectOf(rendered.objects, 'Job', `${job}-verdict`);
+  const verdictContainer = (
+    verdictJob.spec as { template: { spec: { containers: Array<Record<string, any>> } } }
+  ).template.spec.containers[0] as { command: string[]; args: string[]; env: Container['env'] };
+  const verdictDir = mkdtempSync(join(scratch, 'verdict-'));
+  chownSync(verdictDir, uid, gid);
+  const runVerdict = async (urls: string[], extra: string[] = []) => {
+    const log = join(verdictDir, `termination-${urls.length}`);
+    const verdictArgs = verdictContainer.args.map((arg) =>
+      arg.startsWith('--shards=')
+        ? `--shards=${urls.join(',')}`
+        : arg.startsWith('--termination-log=')
+          ? `--termination-log=${log}`
+          : arg,
+    );
+    const [, ...launch] = verdictContainer.command;
+    const child = spawnChild(
+      'setpriv',
+      [
+        `--reuid=${uid}`,
+        `--regid=${gid}`,
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--bounding-set=-all',
+        '--no-new-privs',
+        '--',
+        process.execPath,
+        ...launch.map((arg) => (arg.endsWith('.ts') ? join(REPO_ROOT, arg) : arg)),
+        ...verdictArgs,
+        ...extra,
+      ],
+      { PATH: process.env.PATH, ...resolveEnv(verdictContainer.env, rendered.objects, {}) },
+    );
+    children.push(child);
+    const exit = await waitFor('the verdict', { timeoutMs: 60_000, lastSeen: () => child.log() }, () =>
+      child.exited() ? { code: child.process.exitCode } : false,
+    );
+    return { code: exit.code, output: child.log(), message: readFileSync(log, 'utf8') };
+  };
+  assert.ok(verdictContainer.args.includes('--expect-state=ended'));
+  const passed = await runVerdict(apis);
+  assert.equal(passed.code, 0, passed.output);
+  assert.match(passed.message, /PASS .*2 of 2 shards/);
+  assert.ok(passed.message.length <= 4096, 'a termination message Kubernetes keeps whole');
+  // One shard missing: the run failed, and the message names it. No waiting: the rendered wait is
+  // minutes, for shards still running.
+  const failed = await runVerdict([apis[0] as string], ['--wait=0s']);
+  assert.equal(failed.code, 1, failed.output);
+  assert.match(failed.message, /FAIL .*1 of 2 shards[\s\S]*FAIL shard 1 of 2/);
 
   // After LINGER each shard exits 0: the Job's index succeeds.
   for (const { child } of shards) {
