@@ -19,9 +19,9 @@ import { planProcesses } from '../../src/profiles/plan.ts';
 import { type Container, podTemplateOf, resolveEnv, workloadOf } from '../chart/pods.ts';
 import { spawnChild, type TestChild } from '../helpers/children.ts';
 import { objectOf, REPO_ROOT, renderChart } from '../helpers/helm.ts';
+import { requireRoot, requireTools } from '../helpers/require.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const isRoot = process.getuid?.() === 0;
 const scratch = mkdtempSync(join(tmpdir(), 'chart-pods-'));
 // The shards' user must reach the profile file (the ConfigMap volume) and its own /tmp inside.
 chmodSync(scratch, 0o711);
@@ -77,9 +77,9 @@ async function json<T>(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: response.status, body: (await response.json()) as T };
 }
 
-test('two shards of a rendered Indexed Job run unprivileged, start together, and exit 0', {
-  skip: !isRoot && 'needs root to run the shards as the chart’s uid',
-}, async () => {
+test('two shards of a rendered Indexed Job run unprivileged, start together, and exit 0', async () => {
+  requireRoot('run the shards as the chart’s uid');
+  requireTools('setpriv');
   const startAt = new Date(Date.now() + 8000).toISOString();
   const rendered = renderChart({
     mode: 'job',
