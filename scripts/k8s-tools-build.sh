@@ -8,7 +8,8 @@
 # by their versions, like the collector: a fresh clone on the same machine reuses them.
 #
 # Environment: PROCESS_SIMULATOR_CACHE (default $XDG_CACHE_HOME/process-simulator) moves the cache.
-# The binaries are linked into build/k8s-tools/ of the clone.
+# The binaries are linked into build/k8s-tools/ of the clone, the Prometheus Operator's CRDs into
+# build/k8s-crds/.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +17,7 @@ helm_version="v3.22.0"
 kube_version="v1.37.2"
 staging_version="v0.37.2"
 etcd_version="v3.7.3"
+prometheus_operator_version="v0.94.0"
 
 cache_root="${PROCESS_SIMULATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/process-simulator}"
 work="$cache_root/k8s-tools-helm-$helm_version-kube-$kube_version-etcd-$etcd_version"
@@ -30,10 +32,20 @@ command -v go >/dev/null || { echo "k8s-tools-build: Go is required (go not foun
 started=$SECONDS
 mkdir -p "$bin"
 
-if [[ ! -x "$bin/helm" ]]; then
+# Helm's release builds stamp the Kubernetes version they target (here the API server's below, whose
+# client modules helm 3.22 uses too); without it `helm template` and `helm lint` assume Kubernetes 1.20
+# (Capabilities.KubeVersion) and refuse a chart's kubeVersion.
+# The stamp file tells a helm built with these flags from one built before them.
+helm_kube_minor="$(cut -d. -f2 <<<"$kube_version")"
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+for package in chartutil lint/rules; do
+  helm_ldflags+=" -X helm.sh/helm/v3/pkg/$package.k8sVersionMajor=${kube_version:1:1}"
+  helm_ldflags+=" -X helm.sh/helm/v3/pkg/$package.k8sVersionMinor=$helm_kube_minor"
+done
+if [[ ! -x "$bin/helm" || "$(cat "$bin/helm.ldflags" 2>/dev/null)" != "$helm_ldflags" ]]; then
   echo "k8s-tools-build: helm $helm_version"
-  GOBIN="$bin" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
-    "helm.sh/helm/v3/cmd/helm@$helm_version"
+  GOBIN="$bin" go install -trimpath -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$helm_version"
+  printf '%s' "$helm_ldflags" >"$bin/helm.ldflags"
 fi
 
 if [[ ! -x "$bin/etcd" ]]; then
@@ -97,6 +109,15 @@ EOF
 fi
 
 ln -sfn "$bin" "$link"
+
+# The Prometheus Operator's ServiceMonitor CRD, which the chart's optional ServiceMonitor is checked
+# against in the API server: taken from the operator's Go module (its example/ directory, a small
+# download kept in the Go module cache), never committed.
+crd_dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator_version" |
+  sed -n 's/.*"Dir": "\(.*\)",/\1/p')/example/prometheus-operator-crd"
+[[ -f "$crd_dir/monitoring.coreos.com_servicemonitors.yaml" ]] ||
+  { echo "k8s-tools-build: no ServiceMonitor CRD in $crd_dir" >&2; exit 1; }
+ln -sfn "$crd_dir" "$root/build/k8s-crds"
 "$link/helm" version --short >/dev/null
 "$link/kubectl" version --client >/dev/null
 "$link/etcd" --version >/dev/null
