@@ -77,7 +77,7 @@ export async function fleetCommand(io: Io, argv: readonly string[]): Promise<num
   for (;;) {
     const readings = await readShards(await shardUrls(spec), { token });
     report = fleetVerdict(readings, options);
-    if (report.pass || Date.now() >= deadline) break;
+    if (report.pass || Date.now() >= deadline || settledFailure(report, options)) break;
     await delay(Math.min(2000, Math.max(0, deadline - Date.now())));
   }
 
@@ -90,4 +90,11 @@ export async function fleetCommand(io: Io, argv: readonly string[]): Promise<num
     return 2;
   }
   return report.pass ? 0 : 1;
+}
+
+/** A failure no more waiting can mend: a shard failed, or (for a finished run) was stopped early. */
+function settledFailure(report: FleetReport, options: VerdictOptions): boolean {
+  return report.shards.some(
+    (shard) => shard.state === 'failed' || (options.expectState === 'ended' && shard.state === 'stopped'),
+  );
 }
