@@ -105,7 +105,8 @@ const lifetime = z.union([
   z.strictObject({ min: duration, max: duration }),
 ]);
 
-const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
+/** What a template name may hold: a letter or digit, then letters, digits, . _ : + @ - and placeholders. */
+export const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
 
 /**
  * Quirks of a process that observers trip over, each held for real by the worker:
