@@ -1,8 +1,9 @@
 /**
- * From a recording to a profile: one template per name for the processes that ran throughout, one more
- * for those that came and went, each with its count, priority, threads, fds, command line and fitted
- * CPU and memory patterns; then, as asked, the top N names, a scale and new names. The profile's
- * `source` says where it came from, what was left out and how well each pattern fits.
+ * From a recording to a profile: one template per name for the processes that ran throughout (one per
+ * behaviour when they differ: a spiky master beside steady workers), one more for those that came and
+ * went, each with its count, priority, threads, fds, command line and fitted CPU and memory patterns;
+ * then, as asked, the top N names, a scale and new names. The profile's `source` says where it came
+ * from, what was left out and how well each pattern fits.
  */
 import { meanOf } from '../profiles/demand.ts';
 import { peakOf } from '../profiles/patterns.ts';
@@ -111,17 +112,30 @@ function entriesOf(
 ): ModelEntry[] {
   const entries: ModelEntry[] = [];
   const ruled = rulePriority(rules, group.name);
-  if (group.stable.length > 0) {
-    const lastReading = recording.readings.at(-1) as number;
-    const uptimeMs = Math.min(...group.stable.map((f) => lastReading - f.process.startTimeMs));
-    const rssMiB = moments(group.stable.map((f) => moments(f.memory.v).mean)).mean;
+  // Processes of one name that behave differently (a postgres master that spikes beside steady
+  // backends) get a template each, so neither shape is averaged into the other.
+  const byKind = new Map<string, ProcessFacts[]>();
+  for (const facts of group.stable) {
+    const kind = `${facts.cpuFit.pattern.pattern}/${facts.memoryFit.pattern.pattern}`;
+    byKind.set(kind, [...(byKind.get(kind) ?? []), facts]);
+  }
+  const lastReading = recording.readings.at(-1) as number;
+  for (const members of byKind.values()) {
+    const uptimeMs = Math.min(...members.map((f) => lastReading - f.process.startTimeMs));
+    const rssMiB = moments(members.map((f) => moments(f.memory.v).mean)).mean;
     const notes: string[] = [];
-    if (group.joined > 0) notes.push(`${group.joined} started during the recording and still ran at its end`);
+    const joined = members.filter((f) => !f.presence.atStart).length;
+    if (joined > 0) notes.push(`${joined} started during the recording and still ran at its end`);
+    if (byKind.size > 1) {
+      notes.push(
+        `${group.name} has ${byKind.size} templates, one per behaviour: ${[...byKind].map(([kind, list]) => `${list.length} with CPU/memory ${kind}`).join(', ')}`,
+      );
+    }
     entries.push(
       entryOf(
         group.name,
         'stable',
-        group.stable,
+        members,
         recording,
         ruled ?? defaultPriority({ churns: false, uptimeMs, rssMiB }),
         notes,
@@ -133,10 +147,7 @@ function entriesOf(
         lifetimesMs: group.churn.flatMap((f) =>
           f.presence.lifetimeMs === undefined ? [] : [f.presence.lifetimeMs],
         ),
-        aliveAtReadings: recording.readings.map(
-          (_, reading) =>
-            group.churn.filter((f) => f.process.points.some((point) => point[0] === reading)).length,
-        ),
+        aliveAtReadings: aliveAt(group.churn, recording.readings.length),
         windowMs,
       })
     : undefined;
@@ -160,6 +171,15 @@ function entriesOf(
     entries.push(entry);
   }
   return entries;
+}
+
+/** How many of `members` each reading saw. */
+function aliveAt(members: readonly ProcessFacts[], readings: number): number[] {
+  const alive = new Array<number>(readings).fill(0);
+  for (const facts of members) {
+    for (const point of facts.process.points) alive[point[0]] = (alive[point[0]] ?? 0) + 1;
+  }
+  return alive;
 }
 
 function entryOf(

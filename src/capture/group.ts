@@ -31,8 +31,6 @@ export interface NameGroup {
   stable: ProcessFacts[];
   /** came and went: set when at least one exited during the recording */
   churn: ProcessFacts[];
-  /** started during the recording and still alive at its end, counted in `stable` */
-  joined: number;
 }
 
 export interface Grouping {
@@ -96,9 +94,9 @@ function splitGroup(name: string, list: ProcessFacts[]): NameGroup {
   const throughout = list.filter((f) => f.presence.atStart && f.presence.atEnd);
   const rest = list.filter((f) => !(f.presence.atStart && f.presence.atEnd));
   const exited = rest.some((f) => f.presence.exitedDuring);
-  if (exited) return { name, stable: throughout, churn: rest, joined: 0 };
+  if (exited) return { name, stable: throughout, churn: rest };
   // Nothing left: the newcomers are more of the same, not churn.
-  return { name, stable: list, churn: [], joined: rest.length };
+  return { name, stable: list, churn: [] };
 }
 
 /** A name as a report can show it: control characters escaped, at most 64 characters. */

@@ -5,7 +5,7 @@
  * Processes that came and went keep their fitted churn template: their readings are too short to
  * replay, and what matters about them is the rate and the lifetimes.
  * When the processes would not fit in a profile's 1000 templates, or the counts were scaled, the
- * processes of one name share a template whose readings are their mean at each reading.
+ * processes behind one fitted template share a template whose values are their mean at each reading.
  */
 import type { Estimate, FitQuality } from '../profiles/provenance.ts';
 import { MAX_REPLAY_POINTS, type Pattern, type Profile, type Template } from '../profiles/schema.ts';
@@ -54,7 +54,7 @@ export function buildReplay(capture: Capture, recording: Recording, options: Rep
         ...source.options,
         perProcess
           ? 'replay: one template per process that ran throughout, driven through its readings'
-          : 'replay: one template per name, driven through the mean of its processes at each reading',
+          : 'replay: one template per fitted template, driven through the mean of its processes at each reading',
       ].slice(0, 32),
       estimates,
     },

@@ -66,6 +66,46 @@ test('one template per name with its count, threads, fds and command line; writt
   );
 });
 
+test('processes of one name that behave differently get a template each, with their own command line', () => {
+  const recording = fakeRecording({
+    readings: 100,
+    processes: [
+      {
+        name: 'postgres',
+        pid: 1,
+        cpu: (i) => (i % 20 < 6 ? 25 : 1),
+        rssMiB: () => 96,
+        args: ['-D', '/data'],
+      },
+      ...[2, 3, 4, 5].map(
+        (pid): FakeProcess => ({
+          name: 'postgres',
+          pid,
+          cpu: () => 2,
+          rssMiB: () => 24,
+          args: ['postgres:', 'client'],
+        }),
+      ),
+    ],
+  });
+  const { profile, source } = buildCapture(recording);
+  const parsed = written(profile);
+  assert.deepEqual(
+    parsed.templates.map((t) => [t.name, t.count, t.cpu.pattern, t.args]),
+    [
+      ['postgres', 1, 'spiky', ['-D', '/data']],
+      ['postgres', 4, 'steady', ['postgres:', 'client']],
+    ],
+  );
+  assert.ok(
+    source.estimates[0]?.notes.some((n) =>
+      /postgres has 2 templates, one per behaviour: 1 with CPU\/memory spiky\/steady, 4 with CPU\/memory steady\/steady/.test(
+        n,
+      ),
+    ),
+  );
+});
+
 test('what a simulated process cannot hold is left out and reported by name and reason, never bent', () => {
   const recording = fakeRecording({
     readings: 10,
@@ -314,7 +354,7 @@ test('the replay profile drives each process through its own readings; churn kee
         fds: 9,
         args: ['--port', '80'],
       },
-      { name: 'api', pid: 2, cpu: () => 50, rssMiB: () => 7, threads: 2, fds: 5 },
+      { name: 'api', pid: 2, cpu: (i) => i * 2, rssMiB: (i) => 7 + i, threads: 2, fds: 5 },
       { name: 'job', pid: 3, from: 2, to: 5, startMs: 1500 },
     ],
   });
@@ -348,13 +388,14 @@ test('the replay profile drives each process through its own readings; churn kee
     job,
     capture.profile.templates.find((t) => t.name === 'job'),
   );
-  // Scaled: one template per name, driven by the mean of its processes.
+  // Scaled: one template per template of the fitted profile, driven by the mean of its processes.
   const scaled = buildCapture(recording, { scale: 2 });
   const perName = written(buildReplay(scaled, recording, { scaled: true }));
   const both = perName.templates.find((t) => t.name === 'api');
   assert.equal(both?.count, 4);
   assert.ok(both?.memory.pattern === 'replay');
   assert.equal(both.memory.values[0], (20 + 7) / 2);
+  assert.equal(both.memory.values[11], (31 + 18) / 2);
 });
 
 test('whatever the recording holds, what is written is a valid profile or the capture says why there is none', () => {
