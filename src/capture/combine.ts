@@ -130,7 +130,8 @@ function describeSpread(patterns: readonly Pattern[]): string {
   if (!first || patterns.length < 2) return '';
   const range = (label: string, values: number[]) => {
     const { min, max } = moments(values);
-    return max - min > 1e-9 ? `${label} ${round(min)}-${round(max)}` : '';
+    // A spread that rounds away is no spread worth a note.
+    return round(max) !== round(min) ? `${label} ${round(min)}-${round(max)}` : '';
   };
   switch (first.pattern) {
     case 'steady':

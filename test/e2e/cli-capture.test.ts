@@ -179,3 +179,42 @@ test('Ctrl-C ends the recording early and keeps what was read', async () => {
   assert.ok(existsSync(out));
   assert.equal(loadProfileFile(out).templates.length, 2);
 });
+
+test("the README's worked example runs as written, only shorter", async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Capturing a real host')))?.[1];
+  assert.ok(block, 'a sh block in "Capturing a real host"');
+  const commands = block
+    .split('\n')
+    .map((line) => line.replace(/\s*#.*$/, '').trim())
+    .filter(Boolean);
+  assert.deepEqual(
+    commands.map((command) => command.split(' ').slice(0, 3).join(' ')),
+    [
+      'npx process-simulator capture',
+      'npx process-simulator plan',
+      'npm run collector',
+      'npx process-simulator run',
+      'npx process-simulator run',
+    ],
+  );
+  const env = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
+  const work = mkdtempSync(join(dir, 'readme-'));
+  for (const command of commands) {
+    // The collector is not what is tested here; the runs export nowhere.
+    if (command.startsWith('npm run collector')) continue;
+    const args = command
+      .replace(/^npx process-simulator /, '')
+      .replace('--for 10m --interval 5s', `--for 2s --interval 500ms --name ${tag}-*`)
+      .split(' ');
+    if (args[0] === 'run') args.push('-d', '2s');
+    const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], {
+      cwd: work,
+      env,
+      timeout: 60_000,
+    });
+    if (args[0] === 'plan') assert.match(stdout, /^captured from /m);
+    if (args[0] === 'run') assert.match(stderr, /summary/);
+  }
+  assert.ok(existsSync(join(work, 'db-node.replay.yaml')) && existsSync(join(work, 'db-node.samples.json')));
+});
