@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createProcReader, type ProcessSample } from '../proc/reader.ts';
+import { createProcReader, type ProcessIdentity, type ProcessSample } from '../proc/reader.ts';
 import { readCgroup } from './cgroup.ts';
 import { compileFilter, describeFilter, type FilterSpec } from './filter.ts';
 import {
@@ -77,7 +77,13 @@ export async function record(options: RecordOptions): Promise<Recording> {
       selfSeen = true;
       return undefined;
     }
-    const identity = reader.readIdentity(pid);
+    let identity: ProcessIdentity | undefined;
+    try {
+      identity = reader.readIdentity(pid);
+    } catch (error) {
+      unreadable.set(pid, { name: sample.name, reason: `cannot be read: ${(error as Error).message}` });
+      return undefined;
+    }
     if (!identity) return undefined;
     if (identity.executablePath === '' && identity.commandLine.length === 0) {
       kernelThreads.add(`${pid}:${sample.startTimeMs}`);
