@@ -82,7 +82,7 @@ export function parseCaptureArgs(argv: readonly string[]): CaptureArgs {
       return fallback;
     }
   };
-  const durationMs = check('for', v.for, 60_000, (text) => {
+  const durationMs = check('for', v.for, 600_000, (text) => {
     const ms = parseDuration(text);
     if (ms <= 0 || ms > MAX_CAPTURE_MS)
       throw new Error(`expected a duration > 0 and at most ${formatDuration(MAX_CAPTURE_MS)}`);
@@ -103,7 +103,7 @@ export function parseCaptureArgs(argv: readonly string[]): CaptureArgs {
     } else if (Math.floor(durationMs / intervalMs) + 1 > MAX_READINGS) {
       issues.push({
         path: '--for',
-        value: v.for ?? '1m',
+        value: v.for ?? '10m',
         message: `${Math.floor(durationMs / intervalMs) + 1} readings at --interval ${formatDuration(intervalMs)}; at most ${MAX_READINGS}: record for less time or less often`,
       });
     }

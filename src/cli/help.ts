@@ -55,7 +55,7 @@ dns:NAME:PORT resolves NAME to one address per shard (a headless Service).
       --termination-log FILE  the verdict where Kubernetes shows it (/dev/termination-log)
 
 Exit codes: 0 pass, 1 the run failed (named per shard), 2 bad usage or no shard answered.`,
-  capture: `Usage: process-simulator capture [--for 1m] [--interval 5s] [--out host.yaml] [flags]
+  capture: `Usage: process-simulator capture [--for 10m] [--interval 5s] [--out host.yaml] [flags]
 
 Records the processes of this host from /proc (all of them, or those the filters keep), then writes a
 profile with one template per process name: count, priority, threads, fds, command line, CPU (steady,
@@ -65,7 +65,7 @@ out and why (kernel threads, processes a simulated one cannot hold), and how wel
 \`plan -f FILE\` shows it. A progress line goes to standard error; Ctrl-C ends the recording early.
 
 Recording:
-      --for TIME           how long to record (default 1m, at most 24h)
+      --for TIME           how long to record (default 10m, at most 24h; spikes need 20 readings)
       --interval TIME      time between readings (default 5s, at least 100ms)
       --name GLOB          only processes whose name matches (repeatable; * and ?)
       --exclude GLOB       never processes whose name matches (repeatable)

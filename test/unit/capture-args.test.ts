@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import { UsageError } from '../../src/cli/args.ts';
 import { parseCaptureArgs } from '../../src/cli/capture-args.ts';
 
-test('defaults: a minute, a reading every 5 s, to standard output, nothing filtered', () => {
+test('defaults: ten minutes, a reading every 5 s, to standard output, nothing filtered', () => {
   const args = parseCaptureArgs([]);
-  assert.equal(args.durationMs, 60_000);
+  assert.equal(args.durationMs, 600_000);
   assert.equal(args.intervalMs, 5000);
   assert.equal(args.out, undefined);
   assert.deepEqual(args.filter, { names: [], exclude: [], users: [], cgroups: [] });
