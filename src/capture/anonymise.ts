@@ -7,9 +7,10 @@
  * arguments instead; anything it does not name is hashed all the same, so nothing leaks by omission.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { MAX_PROFILE_FILE_BYTES } from '../config/defaults.ts';
+import { readUserFile } from '../profiles/read-file.ts';
 import { hasControlCharacter } from '../profiles/schema.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import { nameProblem } from './holdable.ts';
@@ -54,7 +55,7 @@ export function mapAnonymiser(text: string, what: string, salt?: string): Anonym
   try {
     data = parseYaml(text);
   } catch (error) {
-    throw new ValidationError(what, [{ path: '', message: `not YAML or JSON: ${(error as Error).message}` }]);
+    throw new ValidationError(what, [{ path: '', message: `not YAML or JSON: ${firstLine(error)}` }]);
   }
   const result = mapSchema.safeParse(data ?? {}, { reportInput: true });
   if (!result.success) throw ValidationError.fromZod(what, result.error);
@@ -78,15 +79,15 @@ export function mapAnonymiser(text: string, what: string, salt?: string): Anonym
   };
 }
 
-/** Reads a name map file. @throws Error naming the file; ValidationError for bad entries */
+/** Reads a name map file (a regular file of at most 1 MiB). @throws ValidationError naming the file */
 export function loadNameMap(path: string, salt?: string): Anonymiser {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read name map ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return mapAnonymiser(text, `name map ${path}`, salt);
+  const what = `name map ${path}`;
+  const text = readUserFile(path, {
+    limitBytes: MAX_PROFILE_FILE_BYTES,
+    kind: 'name maps',
+    fail: (problem) => new ValidationError(what, [{ path: '', message: problem }], `${what} ${problem}`),
+  });
+  return mapAnonymiser(text, what, salt);
 }
 
 /** The recording with every name, argument, host, owner, executable and cgroup replaced. */
@@ -126,4 +127,9 @@ export function anonymiseSkipped<T extends { name: string; reason: string }>(
 export function anonymiseOption(option: string, anonymiser: Anonymiser): string {
   const space = option.indexOf(' ');
   return space < 0 ? option : `${option.slice(0, space)} ${anonymiser.text(option.slice(space + 1))}`;
+}
+
+/** The parser's message up to its position, without the quoted lines of the file that follow it. */
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0] ?? '';
 }

@@ -9,8 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Document, isScalar, visit } from 'yaml';
+import { MAX_PROFILE_FILE_BYTES } from '../config/defaults.ts';
 import { validateProfile } from '../profiles/load.ts';
-import type { Pattern, Profile, ProfileInput, Template } from '../profiles/schema.ts';
+import {
+  MAX_REPLAY_POINTS,
+  type Pattern,
+  type Profile,
+  type ProfileInput,
+  type Template,
+} from '../profiles/schema.ts';
 import { formatDuration } from '../profiles/units.ts';
 
 /** "4s" for whole seconds, "250ms" otherwise: exact, and what a user would write. */
@@ -82,6 +89,79 @@ export function profileYaml(profile: Profile, header: string): string {
   });
   doc.commentBefore = header;
   return doc.toString({ lineWidth: 0 });
+}
+
+/** Thrown when a profile cannot be written within what `run -f` reads (MAX_PROFILE_FILE_BYTES). */
+export class ProfileTooLarge extends Error {
+  override readonly name = 'ProfileTooLarge';
+}
+
+const LIMIT_TEXT = `${MAX_PROFILE_FILE_BYTES / 2 ** 20} MiB`;
+
+/**
+ * The fitted profile as YAML within the profile-file limit, so `run -f` reads what capture wrote. Its
+ * estimates' notes are the first to go (and a note says so); the templates never are.
+ * @throws ProfileTooLarge when even without them it is too large
+ */
+export function fittedProfileYaml(profile: Profile, header: string): string {
+  const estimate = JSON.stringify(profileInput(profile)).length;
+  const text = estimate > 1.25 * MAX_PROFILE_FILE_BYTES ? undefined : profileYaml(profile, header);
+  if (text !== undefined && Buffer.byteLength(text) <= MAX_PROFILE_FILE_BYTES) return text;
+  const source = profile.source;
+  if (source) {
+    const lean: Profile = {
+      ...profile,
+      source: {
+        ...source,
+        estimates: source.estimates.map((estimate) => ({ ...estimate, notes: [] })),
+        notes: [
+          ...source.notes,
+          `the estimates' notes are left out: a profile file holds at most ${LIMIT_TEXT}`,
+        ].slice(-32),
+      },
+    };
+    const leaner = profileYaml(lean, header);
+    if (Buffer.byteLength(leaner) <= MAX_PROFILE_FILE_BYTES) return leaner;
+  }
+  const size = text === undefined ? `about ${estimate}` : String(Buffer.byteLength(text));
+  throw new ProfileTooLarge(
+    `the profile takes ${size} bytes, more than a profile file holds (${LIMIT_TEXT}): keep fewer names with --top N, --name or --user`,
+  );
+}
+
+/**
+ * The replay profile as YAML within the profile-file limit: when the readings do not fit, `build` is
+ * asked again for fewer values per pattern (readings averaged in blocks), until they do.
+ * @throws ProfileTooLarge when not even one value per pattern fits
+ */
+export function replayProfileYaml(build: (maxValues: number) => Profile, header: string): string {
+  let maxValues = MAX_REPLAY_POINTS;
+  for (;;) {
+    const profile = build(maxValues);
+    // Compact JSON is never much larger than the YAML: far over the limit, it says so in a fraction of
+    // the time the YAML takes to write (seconds for a few MB).
+    const estimate = JSON.stringify(profileInput(profile)).length;
+    const text = estimate > 1.25 * MAX_PROFILE_FILE_BYTES ? undefined : profileYaml(profile, header);
+    const size = text === undefined ? estimate : Buffer.byteLength(text);
+    if (text !== undefined && size <= MAX_PROFILE_FILE_BYTES) return text;
+    const longest = profile.templates.reduce(
+      (most, t) =>
+        Math.max(
+          most,
+          t.cpu.pattern === 'replay' ? t.cpu.values.length : 0,
+          t.memory.pattern === 'replay' ? t.memory.values.length : 0,
+        ),
+      0,
+    );
+    // Shrink in proportion, with a margin for what does not shrink (names, estimates).
+    const next = Math.floor((Math.min(maxValues, longest) * 0.9 * MAX_PROFILE_FILE_BYTES) / size);
+    if (longest <= 1 || next >= maxValues) {
+      throw new ProfileTooLarge(
+        `the replay profile takes ${text === undefined ? 'about ' : ''}${size} bytes with ${longest} values per pattern, more than a profile file holds (${LIMIT_TEXT}): keep fewer names with --top N, --name or --user`,
+      );
+    }
+    maxValues = Math.max(1, next);
+  }
 }
 
 /** The comment at the top of a captured profile. */

@@ -9,9 +9,10 @@
  * A rules file overrides it by name: a YAML or JSON mapping of name patterns (`*` any run, `?` one
  * character) to priorities, tried in the file's order, the first match winning.
  */
-import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { MAX_PROFILE_FILE_BYTES } from '../config/defaults.ts';
 import { compileGlob, type GlobMatcher } from '../engine/glob.ts';
+import { readUserFile } from '../profiles/read-file.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 
@@ -45,7 +46,7 @@ export function parsePriorityRules(text: string, what = 'priority rules'): Prior
     // mapAsMap keeps the file's order even for keys that look like numbers.
     data = parseYaml(text, { mapAsMap: true });
   } catch (error) {
-    throw new ValidationError(what, [{ path: '', message: `not YAML or JSON: ${(error as Error).message}` }]);
+    throw new ValidationError(what, [{ path: '', message: `not YAML or JSON: ${firstLine(error)}` }]);
   }
   if (data === null || data === undefined) return [];
   if (!(data instanceof Map)) {
@@ -76,18 +77,23 @@ export function parsePriorityRules(text: string, what = 'priority rules'): Prior
   return rules;
 }
 
-/** Reads a rules file. @throws Error naming the file; ValidationError for bad rules */
+/** Reads a rules file (a regular file of at most 1 MiB). @throws ValidationError naming the file */
 export function loadPriorityRules(path: string): PriorityRule[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read priority rules ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return parsePriorityRules(text, `priority rules ${path}`);
+  const what = `priority rules ${path}`;
+  const text = readUserFile(path, {
+    limitBytes: MAX_PROFILE_FILE_BYTES,
+    kind: 'rules files',
+    fail: (problem) => new ValidationError(what, [{ path: '', message: problem }], `${what} ${problem}`),
+  });
+  return parsePriorityRules(text, what);
 }
 
 /** The first rule's priority that matches `name`, or undefined. */
 export function rulePriority(rules: readonly PriorityRule[], name: string): Priority | undefined {
   return rules.find((rule) => rule.matches(name))?.priority;
+}
+
+/** The parser's message up to its position, without the quoted lines of the file that follow it. */
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0] ?? '';
 }

@@ -4,11 +4,16 @@
  * be fitted again with other options without recording again. Read back through a zod schema: the file
  * may have been edited or may come from another machine.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { MAX_NESTING_DEPTH } from '../config/defaults.ts';
+import { JsonInputError, parseStrictJson } from '../json/strict-parse.ts';
+import { readUserFile } from '../profiles/read-file.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 
 export const RECORDING_FORMAT = 'process-simulator-recording';
+
+/** Largest samples file read back: a day at 10 s of 2,000 processes, with room to spare. */
+export const MAX_SAMPLES_FILE_BYTES = 512 * 2 ** 20;
 
 /** Names of the skipped groups that are not process names (and are never anonymised). */
 export const KERNEL_THREADS = 'kernel threads';
@@ -79,14 +84,23 @@ export function recordingWindow(recording: Recording): { fromMs: number; toMs: n
 
 /**
  * Reads a samples file written by `capture --keep-samples`.
- * @throws Error naming the file when it cannot be read or is not JSON; ValidationError for bad fields
+ * @throws ValidationError naming the file: unreadable, not a regular file, too large, not strict JSON
+ *   (a key given twice), or a bad field with its value
  */
 export function loadRecording(path: string): Recording {
+  const what = `samples file ${path}`;
+  const text = readUserFile(path, {
+    limitBytes: MAX_SAMPLES_FILE_BYTES,
+    kind: 'samples files',
+    fail: (problem) => new ValidationError(what, [{ path: '', message: problem }], `${what} ${problem}`),
+  });
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
+    data = parseStrictJson(text, MAX_NESTING_DEPTH);
   } catch (error) {
-    throw new Error(`cannot read samples file ${path}: ${(error as Error).message}`, { cause: error });
+    if (!(error instanceof JsonInputError)) throw error;
+    const problem = `is not a samples file: ${error.message}`;
+    throw new ValidationError(what, [{ path: '', message: problem }], `${what} ${problem}`);
   }
   const result = recordingSchema.safeParse(data, { reportInput: true });
   if (!result.success) throw ValidationError.fromZod(`samples file ${path}`, result.error);

@@ -17,8 +17,10 @@ import type { Recording } from './recording.ts';
 
 export interface ReplayOptions {
   anonymiser?: Anonymiser;
-  /** the counts were scaled: one template per name */
+  /** the counts were scaled: one template per fitted template */
   scaled?: boolean;
+  /** most values per pattern; more readings are averaged in blocks @default MAX_REPLAY_POINTS */
+  maxValues?: number;
 }
 
 /** The replay profile of a capture. */
@@ -37,7 +39,7 @@ export function buildReplay(capture: Capture, recording: Recording, options: Rep
     }
     const groups = perProcess ? entry.members.map((member) => [member]) : [entry.members];
     for (const members of groups) {
-      const made = replayTemplate(entry, members, recording.intervalMs, options.anonymiser, perProcess);
+      const made = replayTemplate(entry, members, recording.intervalMs, options, perProcess);
       templates.push(made.template);
       estimates.push(made.estimate);
     }
@@ -65,17 +67,19 @@ function replayTemplate(
   entry: ModelEntry,
   members: readonly ProcessFacts[],
   intervalMs: number,
-  anonymiser: Anonymiser | undefined,
+  options: ReplayOptions,
   perProcess: boolean,
 ): { template: Template; estimate: Estimate } {
+  const { anonymiser } = options;
+  const maxValues = Math.min(MAX_REPLAY_POINTS, options.maxValues ?? MAX_REPLAY_POINTS);
   const notes: string[] = [];
   const cpuReadings = meanSeries(members.map((m) => m.cpu.v));
   const memoryReadings = meanSeries(members.map((m) => m.memory.v));
-  const cpu = replayOf(cpuReadings, intervalMs, 2, 100);
-  const memory = replayOf(memoryReadings, intervalMs, 3, Number.POSITIVE_INFINITY);
+  const cpu = replayOf(cpuReadings, intervalMs, 2, 100, maxValues);
+  const memory = replayOf(memoryReadings, intervalMs, 3, Number.POSITIVE_INFINITY, maxValues);
   if (cpu.capped) notes.push(`cpu: ${cpu.capped} readings above 100 % held at 100 % (one core)`);
   if (cpu.block > 1)
-    notes.push(`${cpu.block} readings averaged per value: at most ${MAX_REPLAY_POINTS} values`);
+    notes.push(`${cpu.block} readings averaged per value: at most ${maxValues} values per pattern`);
   const template: Template = {
     ...entry.template,
     cpu: cpu.pattern ?? entry.template.cpu,
@@ -131,8 +135,9 @@ export function replayOf(
   intervalMs: number,
   digits: number,
   cap: number,
+  maxValues = MAX_REPLAY_POINTS,
 ): { pattern: Pattern | undefined; quality: FitQuality; capped: number; block: number } {
-  const block = Math.max(1, Math.ceil(readings.length / MAX_REPLAY_POINTS));
+  const block = Math.max(1, Math.ceil(readings.length / Math.max(1, maxValues)));
   const values: number[] = [];
   let capped = 0;
   let squares = 0;

@@ -6,7 +6,13 @@
 import { dirname, join } from 'node:path';
 import { type Anonymiser, anonymiseRecording, hashAnonymiser, loadNameMap } from '../capture/anonymise.ts';
 import { buildCapture, CaptureError } from '../capture/build.ts';
-import { headerFor, profileYaml, writeOutput } from '../capture/output.ts';
+import {
+  fittedProfileYaml,
+  headerFor,
+  ProfileTooLarge,
+  replayProfileYaml,
+  writeOutput,
+} from '../capture/output.ts';
 import { loadPriorityRules } from '../capture/priority.ts';
 import { type Progress, record } from '../capture/recorder.ts';
 import { loadRecording, type Recording } from '../capture/recording.ts';
@@ -70,24 +76,34 @@ export async function captureCommand(io: Io, argv: readonly string[], signals: S
     return 1;
   }
   const { profile, source } = capture;
-  const yaml = profileYaml(profile, headerFor(profile, 'A profile fitted to a recording of a real host.'));
+  // Everything is made before anything is written: a replay too large for a profile file leaves no
+  // half-written set behind.
+  let yaml: string;
+  let replayYaml: string | undefined;
+  try {
+    yaml = fittedProfileYaml(profile, headerFor(profile, 'A profile fitted to a recording of a real host.'));
+    if (args.keepSamples) {
+      const scaled = args.scale !== undefined && args.scale !== 1;
+      const build = (maxValues: number) => buildReplay(capture, recording, { anonymiser, scaled, maxValues });
+      replayYaml = replayProfileYaml(
+        build,
+        headerFor(profile, 'Each process replays its recorded readings.'),
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof ProfileTooLarge)) throw error;
+    io.err(`process-simulator: capture: ${error.message}\n`);
+    return 1;
+  }
   if (args.out) writeOutput(args.out, yaml, { force: args.force });
   else io.out(yaml);
   const written = [args.out ?? 'standard output'];
-  if (args.keepSamples && args.out) {
+  if (replayYaml !== undefined && args.out) {
     const base = join(dirname(args.out), args.out.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/i, ''));
     const samples = anonymiser ? anonymiseRecording(recording, anonymiser) : recording;
     // The raw readings carry owners, cgroups and full command lines: readable by the owner only.
     writeOutput(`${base}.samples.json`, `${JSON.stringify(samples)}\n`, { force: args.force, mode: 0o600 });
-    const replay = buildReplay(capture, recording, {
-      anonymiser,
-      scaled: args.scale !== undefined && args.scale !== 1,
-    });
-    writeOutput(
-      `${base}.replay.yaml`,
-      profileYaml(replay, headerFor(replay, 'Each process replays its recorded readings.')),
-      { force: args.force },
-    );
+    writeOutput(`${base}.replay.yaml`, replayYaml, { force: args.force });
     written.push(`${base}.samples.json`, `${base}.replay.yaml`);
   }
   const processes = profile.templates.reduce((sum, t) => sum + t.count, 0);

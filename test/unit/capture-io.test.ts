@@ -1,6 +1,6 @@
 /**
  * The capture's small IO pieces: cgroup paths, the process filter, reading a samples file back, and
- * writing outputs without overwriting or following a link.
+ * writing outputs without overwriting or following a link, and within what a profile file may hold.
  */
 import assert from 'node:assert/strict';
 import {
@@ -15,10 +15,22 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { loadNameMap } from '../../src/capture/anonymise.ts';
+import { buildCapture } from '../../src/capture/build.ts';
 import { inCgroup, parseCgroup } from '../../src/capture/cgroup.ts';
 import { compileFilter, describeFilter } from '../../src/capture/filter.ts';
-import { writeOutput } from '../../src/capture/output.ts';
+import {
+  fittedProfileYaml,
+  ProfileTooLarge,
+  replayProfileYaml,
+  writeOutput,
+} from '../../src/capture/output.ts';
+import { loadPriorityRules } from '../../src/capture/priority.ts';
 import { loadRecording } from '../../src/capture/recording.ts';
+import { buildReplay } from '../../src/capture/replay.ts';
+import { MAX_PROFILE_FILE_BYTES } from '../../src/config/defaults.ts';
+import { loadProfileFile } from '../../src/profiles/load.ts';
+import { readUserFile } from '../../src/profiles/read-file.ts';
 import { fakeRecording } from '../helpers/recording.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'capture-io-'));
@@ -64,7 +76,45 @@ test('a samples file reads back as written, and a malformed one is refused namin
   writeFileSync(bad, JSON.stringify(point));
   assert.throws(() => loadRecording(bad), /processes\.0\.points\.0\.0: a reading index below 3/);
   writeFileSync(bad, '{');
-  assert.throws(() => loadRecording(bad), /cannot read samples file .*bad\.samples\.json/);
+  assert.throws(
+    () => loadRecording(bad),
+    /samples file .*bad\.samples\.json is not a samples file: .*line 1/,
+  );
+  // Read as strictly as a profile file: a key given twice, a directory, a file over the limit.
+  writeFileSync(bad, JSON.stringify(recording).replace('"version":1', '"version":1,"version":1'));
+  assert.throws(() => loadRecording(bad), /is not a samples file: a key given twice in one object at line 1/);
+  assert.throws(() => loadRecording(dir), /samples file .* is a directory, not a regular file/);
+  assert.throws(
+    () => loadRecording(join(dir, 'missing.json')),
+    /samples file .*missing\.json cannot be opened \(ENOENT\)/,
+  );
+});
+
+test('a file the user names is read whole, even one whose size stat does not know, and refused past its limit', () => {
+  const status = readUserFile('/proc/self/status', {
+    limitBytes: 2 ** 20,
+    kind: 'tests',
+    fail: (p) => new Error(p),
+  });
+  assert.match(status, /^Name:\t/);
+  assert.throws(
+    () => readUserFile('/proc/self/status', { limitBytes: 64, kind: 'tests', fail: (p) => new Error(p) }),
+    /is larger than 64 bytes \(64 bytes\), the limit for tests: it has more than that/,
+  );
+  const rules = join(dir, 'rules.yaml');
+  writeFileSync(rules, 'postgres*: critical\nnginx: high\n');
+  assert.deepEqual(
+    loadPriorityRules(rules).map((r) => [r.pattern, r.priority]),
+    [
+      ['postgres*', 'critical'],
+      ['nginx', 'high'],
+    ],
+  );
+  assert.throws(() => loadPriorityRules(dir), /priority rules .* is a directory, not a regular file/);
+  assert.throws(
+    () => loadNameMap(join(dir, 'nope.yaml')),
+    /name map .*nope\.yaml cannot be opened \(ENOENT\)/,
+  );
 });
 
 test('outputs are created, never overwritten without --force, and a link at the path is replaced, not followed', () => {
@@ -84,4 +134,49 @@ test('outputs are created, never overwritten without --force, and a link at the 
   assert.throws(() => readlinkSync(link));
   writeOutput(join(dir, 'private.json'), '{}\n', { mode: 0o600 });
   assert.equal(lstatSync(join(dir, 'private.json')).mode & 0o777, 0o600);
+});
+
+test('what capture writes fits in a profile file: a long replay is averaged down until it does, a huge profile is refused', () => {
+  // 60 processes x 2 patterns x 2500 readings: about 1.7 MB of values as recorded.
+  const recording = fakeRecording({
+    readings: 2500,
+    processes: Array.from({ length: 60 }, (_, i) => ({
+      name: `svc-${i}`,
+      pid: i + 1,
+      cpu: (k: number) => (k * 7 + i) % 50,
+      rssMiB: (k: number) => 50 + ((k * 13 + i) % 400) / 10,
+    })),
+  });
+  const capture = buildCapture(recording);
+  const asked: number[] = [];
+  const text = replayProfileYaml((maxValues) => {
+    asked.push(maxValues);
+    return buildReplay(capture, recording, { maxValues });
+  }, 'test');
+  assert.ok(Buffer.byteLength(text) <= MAX_PROFILE_FILE_BYTES, `${Buffer.byteLength(text)} bytes`);
+  assert.ok(asked.length >= 2 && (asked.at(-1) as number) < 2500, `values asked: ${asked.join(', ')}`);
+  const path = join(dir, 'long.replay.yaml');
+  writeOutput(path, text);
+  const loaded = loadProfileFile(path);
+  const cpu = loaded.templates[0]?.cpu;
+  assert.ok(cpu?.pattern === 'replay' && cpu.values.length <= (asked.at(-1) as number));
+  assert.equal(cpu.every % 1000, 0, 'whole readings per value');
+  assert.ok(loaded.source?.estimates[0]?.notes.some((n) => /readings averaged per value/.test(n)));
+  // 800 templates, each with 32 arguments of 200 characters: about 5 MB however it is written.
+  const wide = buildCapture(
+    fakeRecording({
+      readings: 3,
+      processes: Array.from({ length: 800 }, (_, i) => ({
+        name: `w${i}`,
+        pid: i + 1,
+        args: Array.from({ length: 32 }, (_, k) => `${k}`.padEnd(200, 'x')),
+      })),
+    }),
+  );
+  assert.throws(
+    () => fittedProfileYaml(wide.profile, 'x'),
+    (error: Error) =>
+      error instanceof ProfileTooLarge &&
+      /more than a profile file holds \(1 MiB\): keep fewer names with --top N/.test(error.message),
+  );
 });
