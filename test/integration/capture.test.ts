@@ -21,6 +21,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { buildCapture } from '../../src/capture/build.ts';
@@ -136,7 +137,11 @@ test('a capture of known processes fits what they were told to do, within the st
   assert.deepEqual([steadyT.count, steadyT.threads, steadyT.fds], [1, 4, 12]);
 
   const spikyT = stable(names.spiky);
-  assert.ok(spikyT?.cpu.pattern === 'spiky', JSON.stringify(spikyT?.cpu));
+  const spikyRecorded = recording.processes.find((p) => p.name === names.spiky);
+  assert.ok(
+    spikyT?.cpu.pattern === 'spiky',
+    `${JSON.stringify(spikyT?.cpu)} from readings ${spikyRecorded ? cpuSeries(spikyRecorded).v.map(Math.round).join(' ') : 'none'} (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
+  );
   near(spikyT.cpu.every, 4000, SPIKE_TIME_MS, 'spike period ms');
   near(spikyT.cpu.for, 2000, SPIKE_TIME_MS, 'spike duration ms');
   near(spikyT.cpu.base, 0, CPU_POINTS, 'spike base %');
