@@ -71,7 +71,11 @@ test('capture --help, and refusals before anything is recorded', async () => {
     [['capture', '--interval', '50ms'], 2, /--interval: expected at least 100ms \(got "50ms"\)/],
     [['capture', '--keep-samples'], 2, /--keep-samples needs --out FILE.*\nTry `process-simulator --help`/],
     [['-p', 'realistic', 'capture'], 2, /capture takes its own flags after it/],
-    [['capture', '--priorities', join(dir, 'missing.yaml')], 1, /cannot read priority rules .*missing\.yaml/],
+    [
+      ['capture', '--priorities', join(dir, 'missing.yaml')],
+      2,
+      /priority rules .*missing\.yaml cannot be opened \(ENOENT\)/,
+    ],
   ];
   for (const [args, exitCode, message] of refusals) {
     const { code, stderr } = await cli(args);
