@@ -55,7 +55,8 @@ export function entriesOf(
     if (joined > 0) notes.push(`${joined} started during the recording and still ran at its end`);
     if (byKind.size > 1) {
       notes.push(
-        `${group.name} has ${byKind.size} templates, one per behaviour: ${[...byKind].map(([kind, list]) => `${list.length} with CPU/memory ${kind}`).join(', ')}`,
+        // Not the name itself: the note must not give away a name that --anonymise replaces.
+        `${byKind.size} templates for this name, one per behaviour: ${[...byKind].map(([kind, list]) => `${list.length} with CPU/memory ${kind}`).join(', ')}`,
       );
     }
     entries.push(

@@ -58,9 +58,9 @@ Exit codes: 0 pass, 1 the run failed (named per shard), 2 bad usage or no shard 
   capture: `Usage: process-simulator capture [--for 10m] [--interval 5s] [--out host.yaml] [flags]
 
 Records the processes of this host from /proc (all of them, or those the filters keep), then writes a
-profile with one template per process name: count, priority, threads, fds, command line, CPU (steady,
-spiky or random) and memory (steady, growing or random) fitted to the readings, and for processes that
-came and went their lifetimes and churn. The profile's \`source\` says where it came from, what was left
+profile with one template per process name (one per behaviour when its processes differ): count,
+priority, threads, fds, command line, CPU (steady, spiky or random) and memory (steady, growing or
+random) fitted to the readings, and for processes that came and went their lifetimes and churn. The profile's \`source\` says where it came from, what was left
 out and why (kernel threads, processes a simulated one cannot hold), and how well each pattern fits;
 \`plan -f FILE\` shows it. A progress line goes to standard error; Ctrl-C ends the recording early.
 

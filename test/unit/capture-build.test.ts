@@ -99,7 +99,7 @@ test('processes of one name that behave differently get a template each, with th
   );
   assert.ok(
     source.estimates[0]?.notes.some((n) =>
-      /postgres has 2 templates, one per behaviour: 1 with CPU\/memory spiky\/steady, 4 with CPU\/memory steady\/steady/.test(
+      /2 templates for this name, one per behaviour: 1 with CPU\/memory spiky\/steady, 4 with CPU\/memory steady\/steady/.test(
         n,
       ),
     ),
@@ -259,9 +259,13 @@ test('anonymised: no recorded name, argument or host is left in the profile, the
       (names, args, salt) => {
         const host = 'db-primary-eu1';
         const recording = fakeRecording({
-          readings: 6,
+          readings: 40,
           host,
-          processes: names.map((name, i) => ({ name, pid: i + 10, args, owner: 'postgres' })),
+          // Two of each name, one spiking and one steady: notes about differing instances name nothing.
+          processes: names.flatMap((name, i) => [
+            { name, pid: 2 * i + 10, args, owner: 'postgres', cpu: (k: number) => (k % 8 < 3 ? 40 : 1) },
+            { name, pid: 2 * i + 11, args: [...args, name], owner: 'postgres', cpu: () => 5 },
+          ]),
         });
         const anonymiser = hashAnonymiser(salt);
         const capture = buildCapture(recording, { anonymiser });
