@@ -4,10 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 
-export type Command = 'run' | 'profiles' | 'plan' | 'help' | 'fleet';
+export type Command = 'run' | 'profiles' | 'plan' | 'capture' | 'help' | 'fleet';
 
 /** Commands that parse their own flags (everything after the command's name is theirs). */
-const OWN_FLAGS: readonly Command[] = ['fleet'];
+const OWN_FLAGS: readonly Command[] = ['fleet', 'capture'];
 
 export interface ParsedArgs {
   command: Command;
@@ -37,7 +37,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'help', 'fleet'];
+const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'capture', 'help', 'fleet'];
 
 /**
  * @throws UsageError naming the unknown command or flag

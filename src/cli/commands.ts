@@ -11,6 +11,7 @@ import { formatDuration } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import { profileFromConfig, StartAborted, startSimulator } from '../simulator.ts';
 import { FLAG_ENV } from './args.ts';
+import { describeSource } from './source-text.ts';
 import { startStatusReporter, summary } from './status.ts';
 import type { StopSignals } from './stop-signals.ts';
 
@@ -72,6 +73,8 @@ function describePattern(pattern: Pattern, unit: string): string {
       return `growing ${pattern.start}->${pattern.max}${unit} +${pattern.per_minute}/min${pattern.reset ? ' reset' : ''}`;
     case 'random':
       return `random ${pattern.min}-${pattern.max}${unit} /${formatDuration(pattern.every)}`;
+    case 'replay':
+      return `replay ${pattern.values.length} x ${formatDuration(pattern.every)}${pattern.repeat ? ' repeat' : ''}`;
   }
 }
 
@@ -101,6 +104,7 @@ export async function planCommand(io: Io, overrides: Record<string, string>, jso
   io.out(
     `profile ${profile.name}: ${planned.length} processes${config.seed !== undefined ? `, seed ${config.seed}` : ''}\n`,
   );
+  if (profile.source) io.out(describeSource(profile.source));
   io.out(
     `${'NAME'.padEnd(16)}${'PRIORITY'.padEnd(10)}${'CPU %'.padEnd(30)}${'MEMORY MiB'.padEnd(32)}${'THR'.padStart(4)}${'FDS'.padStart(6)}  LIFETIME\n`,
   );

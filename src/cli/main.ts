@@ -1,9 +1,10 @@
 /**
- * The command dispatcher behind src/main.ts: `run` (the default, also `npm start`), `profiles`, `plan`
- * and `help`. Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration; a command other
- * than `run` interrupted by a signal exits with 128 + the signal's number.
+ * The command dispatcher behind src/main.ts: `run` (the default, also `npm start`), `profiles`, `plan`,
+ * `capture`, `fleet` and `help`. Exit codes: 0 done, 1 runtime failure, 2 bad usage or configuration; a
+ * command other than `run` and `capture` interrupted by a signal exits with 128 + the signal's number.
  */
 import { parseCommandLine, UsageError } from './args.ts';
+import { captureCommand } from './capture.ts';
 import { planCommand, profilesCommand, runCommand } from './commands.ts';
 import { fleetCommand } from './fleet-command.ts';
 import { HELP } from './help.ts';
@@ -18,7 +19,8 @@ export async function main(argv: readonly string[], signals: StopSignals): Promi
   };
   try {
     const args = parseCommandLine(argv);
-    if (args.command !== 'run') {
+    // run and capture keep the signals: a signal stops a run in order and ends a recording early.
+    if (args.command !== 'run' && args.command !== 'capture') {
       // Nothing to stop in order: a signal (now or earlier, while loading) simply ends the command.
       signals.release();
       if (signals.signal.aborted) return exitCodeOf(String(signals.signal.reason));
@@ -35,6 +37,12 @@ export async function main(argv: readonly string[], signals: StopSignals): Promi
         return await runCommand(io, args.env, signals);
       case 'fleet':
         return await fleetCommand(io, args.argv);
+      case 'capture':
+        // `-p x capture`: the flags before it are run's, not capture's.
+        if (argv[0] !== 'capture') {
+          throw new UsageError('capture takes its own flags after it: process-simulator capture [flags]');
+        }
+        return await captureCommand(io, args.argv, signals);
     }
   } catch (error) {
     const name = (error as Error).name;
