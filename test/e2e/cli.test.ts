@@ -159,3 +159,19 @@ test('the package command runs through its shebang, with the flags, and exits 0'
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });
+
+test('output cut short by its reader (plan | head) ends quietly with 0', async () => {
+  const { stdout, stderr } = await run(
+    'bash',
+    [
+      '-c',
+      `set -o pipefail; ${process.execPath} ${MAIN} plan -p high-cardinality -n 5000 --json | head -c 100 >/dev/null; echo "status $?"`,
+    ],
+    {
+      env: QUIET_ENV,
+      timeout: 60_000,
+    },
+  );
+  assert.match(stdout, /^status 0$/m);
+  assert.doesNotMatch(stderr, /EPIPE|Error/);
+});
