@@ -27,7 +27,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/src ./src
 COPY --from=build /app/build ./build
 # Inside a container the control API must listen beyond loopback to be reachable
-# through a published port.
+# through a published port, so the simulator refuses to start without API_TOKEN
+# (docker run -e API_TOKEN=... -p 8090:8090), unless told the port is published
+# on loopback only (-e API_ALLOW_UNAUTHENTICATED=true -p 127.0.0.1:8090:8090),
+# as docker-compose.yml does.
 ENV CONTROL_HOST=0.0.0.0
 # Prometheus /metrics and the control API (DEFAULT_METRICS_PORT, DEFAULT_CONTROL_PORT).
 EXPOSE 8888 8090

@@ -85,6 +85,8 @@ if grep -qiE 'API request failed unexpectedly|uncaught|unhandled' "$LOG"; then
   status=1
 fi
 if ! kill -0 "$SIM_PID" 2>/dev/null; then
-  echo "fuzz-api: the simulator died during the run:"; tail -40 "$LOG"; status=1
+  # its exit status tells a clean stop (0, 130, 143) from a signal that killed it (128 + the signal)
+  sim_status=0; wait "$SIM_PID" || sim_status=$?
+  echo "fuzz-api: the simulator died during the run (exit status $sim_status):"; tail -40 "$LOG"; status=1
 fi
 exit "$status"

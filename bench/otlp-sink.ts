@@ -4,7 +4,8 @@
  * reports each request's size in bytes to its parent over IPC. It does not decode the protobuf.
  *
  * Parent protocol: the child sends {type: 'listening', port} once, then {type: 'request', bytes} per
- * request; it exits when the IPC channel closes.
+ * request, before it answers the request; to {type: 'sync', id} it answers {type: 'synced', id}, after
+ * the reports of every request answered so far (one ordered channel). It exits when the channel closes.
  */
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 
@@ -38,5 +39,8 @@ server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port
     process.exit(1);
   }
   send({ type: 'listening', port });
+});
+process.on('message', (message: { type?: string; id?: number }) => {
+  if (message.type === 'sync') send({ type: 'synced', id: message.id });
 });
 process.on('disconnect', () => server.tryShutdown(() => process.exit(0)));

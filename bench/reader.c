@@ -5,9 +5,11 @@
  * costs. It is the floor the Node sampler is held against (within 3x).
  *
  * Usage: reader PIDFILE PASSES [status]   (PIDFILE: one PID per line)
- * Prints one line per pass: "<cpu_us> <wall_us> <processes read>".
+ * Prints one line per pass: "<cpu_us> <wall_us> <processes read>". A process counts as read only when
+ * every one of its files was: the caller checks that count, since a pass that fails early is cheap.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,11 +74,22 @@ static int read_process(int pid) {
   if (slurp(path) < 0) return 0;
   checksum += field(buf, "rchar:") + field(buf, "wchar:");
 
-  /* Linux >= 6.2 reports the number of open fds as the size of /proc/PID/fd, as the sampler uses. */
+  /* Linux >= 6.2 reports the number of open fds as the size of /proc/PID/fd, as the sampler uses;
+   * before it the size is 0 and the sampler lists the directory, so this does too (src/proc/fd-count.ts). */
   struct stat st;
   snprintf(path, sizeof path, "/proc/%d/fd", pid);
   if (stat(path, &st) < 0) return 0;
-  checksum += (unsigned long long)st.st_size;
+  if (st.st_size > 0) {
+    checksum += (unsigned long long)st.st_size;
+  } else {
+    DIR *dir = opendir(path);
+    if (!dir) return 0;
+    unsigned long long entries = 0;
+    for (struct dirent *entry; (entry = readdir(dir)) != NULL;)
+      if (entry->d_name[0] != '.') entries++;
+    closedir(dir);
+    checksum += entries;
+  }
 
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   if (slurp(path) < 0) return 0;

@@ -3,11 +3,21 @@
  * to tens of thousands of processes and writes its figures to bench/results.md. See `--help`.
  */
 
+import { runSoak, soakReport } from './chaos-soak.ts';
 import { churnReport, runChurn } from './churn.ts';
 import { parseArgs } from './lib/args.ts';
 import { describeMachine } from './lib/machine.ts';
 import { table, writeSection } from './lib/results.ts';
-import { fmt } from './lib/stats.ts';
+import { fmt, fmtSpread, type Spread } from './lib/stats.ts';
+
+/** A spread in other units (bytes to MiB). */
+const scaled = (value: Spread, factor: number): Spread => ({
+  ...value,
+  median: value.median * factor,
+  min: value.min * factor,
+  max: value.max * factor,
+});
+
 import { runScale, type ScaleResult } from './scale.ts';
 import { runSigkillTrials, sigkillReport } from './sigkill.ts';
 import { runVerifyBench, type VerifyBenchResult, verifyReport } from './verify.ts';
@@ -16,47 +26,67 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function scaleReport(results: ScaleResult[]): string {
   const columns = (pick: (r: ScaleResult) => string) => results.map(pick);
+  // Repeated figures show "median (min-max)" over --repeats; the others are measured once.
   const rows: Array<[string, (r: ScaleResult) => string]> = [
     ['running', (r) => fmt(r.running, 0)],
     ['time to reach N from a cold start (s)', (r) => fmt(r.rampSeconds, 1)],
     ['spawn rate (processes/s)', (r) => fmt(r.spawnsPerSecond, 0)],
     ['engine CPU per spawn (ms)', (r) => fmt(r.engineCpuMsPerSpawn, 2)],
-    ['idle RSS per simulated process (KiB, smaps_rollup)', (r) => fmt(r.idleRssKiB, 0)],
-    ['idle PSS per simulated process (KiB, smaps_rollup)', (r) => fmt(r.idlePssKiB, 0)],
-    ['system memory per simulated process (KiB, MemAvailable drop)', (r) => fmt(r.systemKiBPerProcess, 0)],
-    ['sampler CPU per full sample (µs per process)', (r) => fmt(r.sampleUsPerProcess, 1)],
+    ['idle RSS per simulated process (KiB, smaps_rollup median)', (r) => fmt(r.idleRssKiB, 0)],
+    ['idle PSS per simulated process (KiB, smaps_rollup median)', (r) => fmt(r.idlePssKiB, 0)],
+    [
+      'system memory per simulated process (KiB, MemAvailable drop, incl. the engine and the OTLP sink)',
+      (r) => fmt(r.systemKiBPerProcess, 0),
+    ],
+    [
+      'system memory per simulated process (KiB, the same less the engine and sink RSS growth)',
+      (r) => fmt(r.systemKiBPerProcessAlone, 0),
+    ],
+    ['sampler CPU per full sample (µs per process)', (r) => fmtSpread(r.sampleUsPerProcess, 1)],
     ['sampler CPU, first sample with identities (µs per process)', (r) => fmt(r.firstSampleUsPerProcess, 1)],
-    ['sampler wall time per full sample (ms)', (r) => fmt(r.sampleWallMs, 0)],
-    ['sampler share of one core at 10 s intervals (%)', (r) => fmt(r.samplerCorePercentAt10s, 2)],
+    ['sampler wall time per full sample (ms)', (r) => fmtSpread(r.sampleWallMs, 0)],
+    ['sampler share of one core at 10 s intervals (%, median)', (r) => fmt(r.samplerCorePercentAt10s, 2)],
     ['engine CPU at rest, control ticks (% of one core)', (r) => fmt(r.engineIdleCorePercent, 2)],
-    ['engine RSS (MiB)', (r) => fmt(r.engineRssMiB, 0)],
+    [
+      'engine RSS after the samples, exports and scrapes, garbage included (MiB)',
+      (r) => fmt(r.engineRssMiB, 0),
+    ],
     ['engine heap used (MiB)', (r) => fmt(r.engineHeapMiB, 0)],
     ['/metrics size (MiB)', (r) => fmt(r.metricsBytes / 2 ** 20, 2)],
     ['/metrics process series', (r) => fmt(r.metricsSeries, 0)],
-    ['/metrics time, curl to last byte (ms)', (r) => fmt(r.metricsMs, 0)],
+    ['/metrics time, curl to last byte (ms)', (r) => fmtSpread(r.metricsMs, 0)],
     ['OTLP data points per export', (r) => fmt(r.otlpDataPoints, 0)],
-    ['OTLP requests per export', (r) => fmt(r.otlpRequests, 0)],
+    ['OTLP requests per export', (r) => fmtSpread(r.otlpRequests, 0)],
     ['OTLP largest request (MiB; collector limit 4)', (r) => fmt(r.otlpMaxRequestBytes / 2 ** 20, 2)],
-    ['OTLP bytes per export (MiB)', (r) => fmt(r.otlpTotalBytes / 2 ** 20, 2)],
-    ['OTLP export time (ms)', (r) => fmt(r.otlpExportMs, 0)],
-    ['OTLP export CPU (ms)', (r) => fmt(r.otlpExportCpuMs, 0)],
-    ['C reference reader (µs per process)', (r) => (r.c ? fmt(r.c.usPerProcess, 1) : '-')],
-    ['sampler / C reader', (r) => (r.c ? `${fmt(r.c.ratio, 2)}x` : '-')],
+    ['OTLP bytes per export (MiB)', (r) => fmtSpread(scaled(r.otlpTotalBytes, 2 ** -20), 2)],
+    ['OTLP export time (ms)', (r) => fmtSpread(r.otlpExportMs, 0)],
+    ['OTLP export CPU (ms)', (r) => fmtSpread(r.otlpExportCpuMs, 0)],
     [
-      'collector hostmetrics scraper (µs per process)',
-      (r) => (r.collector ? fmt(r.collector.usPerProcess, 1) : '-'),
+      'C reference reader, same four files (µs per process, every file of every process read)',
+      (r) => (r.c ? fmtSpread(r.c.usPerProcess, 1) : '-'),
     ],
-    ['collector / sampler', (r) => (r.collector ? `${fmt(r.collector.ratio, 1)}x` : '-')],
+    ['sampler / C reader (medians)', (r) => (r.c ? `${fmt(r.c.ratio, 2)}x` : '-')],
     [
-      'systeminformation.processes() (µs per process listed)',
-      (r) => (r.systeminformation ? fmt(r.systeminformation.usPerProcess, 1) : '-'),
+      'collector hostmetrics scraper, whole scrape per process kept (µs; filter checked to keep N)',
+      (r) => (r.collector ? fmtSpread(r.collector.usPerProcess, 1) : '-'),
+    ],
+    ['collector / sampler (medians)', (r) => (r.collector ? `${fmt(r.collector.ratio, 1)}x` : '-')],
+    [
+      'systeminformation.processes(), cache waited out (µs per process listed, host-wide)',
+      (r) => (r.systeminformation ? fmtSpread(r.systeminformation.usPerProcess, 1) : '-'),
     ],
     [
-      'systeminformation / sampler',
+      'systeminformation / sampler (medians)',
       (r) => (r.systeminformation ? `${fmt(r.systeminformation.ratio, 1)}x` : '-'),
     ],
-    ['pidusage (µs per process)', (r) => (r.pidusage ? fmt(r.pidusage.usPerProcess, 1) : '-')],
-    ['pidusage / sampler', (r) => (r.pidusage ? `${fmt(r.pidusage.ratio, 1)}x` : '-')],
+    [
+      'pidusage, /proc/PID/stat only (µs per process)',
+      (r) => (r.pidusage ? fmtSpread(r.pidusage.usPerProcess, 1) : '-'),
+    ],
+    [
+      'pidusage (stat only) / sampler (four files), medians',
+      (r) => (r.pidusage ? `${fmt(r.pidusage.ratio, 1)}x` : '-'),
+    ],
     ['stop of all processes (s)', (r) => fmt(r.stopSeconds, 1)],
     ['children left after stop', (r) => fmt(r.leftBehind, 0)],
   ];
@@ -101,6 +131,18 @@ async function main(): Promise<void> {
     const body = `${heading(`Churn: ${args.churnPerSecond} starts and exits per second for ${fmt(args.forMs / 60_000, 1)} min`, command)}\n${churnReport(result)}\n`;
     process.stdout.write(`${body}\n`);
     if (args.write) writeSection('churn', body);
+  }
+  if (args.chaosSoakMs !== undefined) {
+    log(`chaos soak for ${args.chaosSoakMs / 1000} s`);
+    const result = await runSoak({ durationMs: args.chaosSoakMs, log });
+    const command = `npm run bench -- --chaos-soak ${args.chaosSoakMs / 60_000}m`;
+    const body = `${heading(`Chaos soak: ${fmt(args.chaosSoakMs / 60_000, 1)} min`, command)}
+${soakReport(result)}
+`;
+    process.stdout.write(`${body}
+`);
+    if (args.write) writeSection('chaos-soak', body);
+    if (result.crashes.length > 0) log(`crashes:\n${result.crashes.join('\n')}`);
   }
   if (args.sigkillTrials !== undefined) {
     log(`sigkill: ${args.sigkillTrials} trials`);

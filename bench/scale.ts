@@ -15,11 +15,11 @@ import { Sampler } from '../src/sampler/sampler.ts';
 import { SnapshotStore } from '../src/sampler/snapshot.ts';
 import { runCReader } from './lib/c-reader.ts';
 import { measureCollector } from './lib/collector.ts';
-import { childrenOf, memAvailable, smapsRollup } from './lib/proc.ts';
+import { childrenOf, memAvailable, rssBytes, smapsRollup } from './lib/proc.ts';
 import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
-import { MiB, median, sleep } from './lib/stats.ts';
+import { MiB, median, type Spread, sleep, spread } from './lib/stats.ts';
 
 const COMPARE_CHILD = fileURLToPath(new URL('./compare-child.ts', import.meta.url));
 /** comm of every high-cardinality process (svc-core-1, api-7, ...) */
@@ -34,7 +34,10 @@ export interface ScaleOptions {
   log: (line: string) => void;
 }
 
-/** Figures of one count; times in ms, CPU in µs per process unless named otherwise. */
+/**
+ * Figures of one count; times in ms, CPU in µs per process unless named otherwise. A Spread is the
+ * median of the repeats with their least and greatest; a plain number is measured once.
+ */
 export interface ScaleResult {
   count: number;
   running: number;
@@ -43,29 +46,32 @@ export interface ScaleResult {
   engineCpuMsPerSpawn: number;
   idleRssKiB: number;
   idlePssKiB: number;
+  /** MemAvailable's drop over the run per process: the engine's and the sink's growth included */
   systemKiBPerProcess: number;
+  /** the same drop less what the engine's and the sink's RSS grew meanwhile */
+  systemKiBPerProcessAlone: number;
   firstSampleUsPerProcess: number;
-  sampleUsPerProcess: number;
-  sampleWallMs: number;
+  sampleUsPerProcess: Spread;
+  sampleWallMs: Spread;
   samplerCorePercentAt10s: number;
   engineIdleCorePercent: number;
   engineRssMiB: number;
   engineHeapMiB: number;
   metricsBytes: number;
-  metricsMs: number;
+  metricsMs: Spread;
   metricsSeries: number;
-  otlpRequests: number;
+  otlpRequests: Spread;
   otlpMaxRequestBytes: number;
-  otlpTotalBytes: number;
+  otlpTotalBytes: Spread;
   otlpDataPoints: number;
-  otlpExportMs: number;
-  otlpExportCpuMs: number;
+  otlpExportMs: Spread;
+  otlpExportCpuMs: Spread;
   stopSeconds: number;
   leftBehind: number;
-  c?: { usPerProcess: number; ratio: number };
-  collector?: { usPerProcess: number; ratio: number; rssMiB: number };
-  systeminformation?: { usPerProcess: number; ratio: number; processes: number };
-  pidusage?: { usPerProcess: number; ratio: number };
+  c?: { usPerProcess: Spread; ratio: number };
+  collector?: { usPerProcess: Spread; ratio: number; rssMiB: number };
+  systeminformation?: { usPerProcess: Spread; ratio: number; processes: number; rejected: number };
+  pidusage?: { usPerProcess: Spread; ratio: number };
 }
 
 const cpuMsSince = (start: NodeJS.CpuUsage) => {
@@ -76,6 +82,7 @@ const cpuMsSince = (start: NodeJS.CpuUsage) => {
 export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const { count, repeats, log } = options;
   const memBefore = memAvailable();
+  const engineRssBefore = process.memoryUsage().rss;
   const sink = await startOtlpSink();
   const { simulator, create } = await startBenchSimulator({
     processCount: count,
@@ -100,7 +107,12 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const rollups = pids.map(smapsRollup).filter((r) => r !== undefined);
     const idleRssKiB = median(rollups.map((r) => r.rss / 1024));
     const idlePssKiB = median(rollups.map((r) => r.pss / 1024));
-    const systemKiBPerProcess = (memBefore - memAvailable()) / 1024 / pids.length;
+    // MemAvailable dropped by the simulated processes and by what else started meanwhile: the engine's
+    // own growth (a per-process registry, buffers) and the sink. Both figures are reported.
+    const memDrop = memBefore - memAvailable();
+    const othersGrowth = process.memoryUsage().rss - engineRssBefore + rssBytes(sink.pid);
+    const systemKiBPerProcess = memDrop / 1024 / pids.length;
+    const systemKiBPerProcessAlone = (memDrop - othersGrowth) / 1024 / pids.length;
 
     // ---- the engine at rest: control ticks only
     const idleCpu = process.cpuUsage();
@@ -127,11 +139,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       sampleWall.push(performance.now() - start);
       sampleCpu.push(cpuMsSince(cpu));
     }
-    const sampleUsPerProcess = (median(sampleCpu) * 1000) / pids.length;
+    const sampleUsPerProcess = spread(sampleCpu.map((ms) => (ms * 1000) / pids.length));
 
     // ---- OTLP: the simulator's own sample, then exports of it
+    // The sample's own export runs unawaited; exportNow waits for it and sends one more. Their reports
+    // are drained, so that each measured export below counts its own requests and nothing else.
     await simulator.sampler.sampleNow();
     await telemetry.exportNow();
+    await sink.sync();
     sink.take();
     const exportMs: number[] = [];
     const exportCpu: number[] = [];
@@ -142,8 +157,13 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       await telemetry.exportNow();
       exportMs.push(performance.now() - start);
       exportCpu.push(cpuMsSince(cpu));
-      await sleep(200); // the sink reports over IPC
+      await sink.sync(); // the sink reports over IPC, possibly after the answer
       requestSizes.push(sink.take());
+      if (requestSizes.at(-1)?.length !== telemetry.exportStatus.lastRequests) {
+        throw new Error(
+          `the sink saw ${requestSizes.at(-1)?.length} requests of an export of ${telemetry.exportStatus.lastRequests}`,
+        );
+      }
     }
     if (telemetry.exportStatus.lastError) log(`  OTLP export error: ${telemetry.exportStatus.lastError}`);
 
@@ -170,22 +190,23 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       idleRssKiB,
       idlePssKiB,
       systemKiBPerProcess,
+      systemKiBPerProcessAlone,
       firstSampleUsPerProcess,
       sampleUsPerProcess,
-      sampleWallMs: median(sampleWall),
+      sampleWallMs: spread(sampleWall),
       samplerCorePercentAt10s: median(sampleCpu) / 100,
       engineIdleCorePercent,
       engineRssMiB: memory.rss / MiB,
       engineHeapMiB: memory.heapUsed / MiB,
       metricsBytes,
-      metricsMs: median(metricsMs),
+      metricsMs: spread(metricsMs),
       metricsSeries,
-      otlpRequests: median(requestSizes.map((sizes) => sizes.length)),
+      otlpRequests: spread(requestSizes.map((sizes) => sizes.length)),
       otlpMaxRequestBytes: Math.max(...requestSizes.flat()),
-      otlpTotalBytes: median(requestSizes.map((sizes) => sizes.reduce((a, b) => a + b, 0))),
+      otlpTotalBytes: spread(requestSizes.map((sizes) => sizes.reduce((a, b) => a + b, 0))),
       otlpDataPoints: telemetry.exportStatus.lastDataPoints,
-      otlpExportMs: median(exportMs),
-      otlpExportCpuMs: median(exportCpu),
+      otlpExportMs: spread(exportMs),
+      otlpExportCpuMs: spread(exportCpu),
       stopSeconds: 0,
       leftBehind: 0,
     };
@@ -206,11 +227,12 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 
 async function compare(result: ScaleResult, pids: number[], options: ScaleOptions): Promise<void> {
   const perProcess = (ms: number, processes: number) => (ms * 1000) / processes;
-  const ours = result.sampleUsPerProcess;
+  const ours = result.sampleUsPerProcess.median;
+  // runCReader throws unless every pass read every process's files
   const c = runCReader(pids, options.repeats + 1).slice(1);
-  const cUs = median(c.map((pass) => pass.cpuUs)) / pids.length;
-  result.c = { usPerProcess: cUs, ratio: ours / cUs };
-  options.log(`  C reader ${cUs.toFixed(1)} µs/process`);
+  const cUs = spread(c.map((pass) => pass.cpuUs / pids.length));
+  result.c = { usPerProcess: cUs, ratio: ours / cUs.median };
+  options.log(`  C reader ${cUs.median.toFixed(1)} µs/process`);
 
   const dir = mkdtempSync(join(tmpdir(), 'psim-bench-compare-'));
   try {
@@ -222,12 +244,24 @@ async function compare(result: ScaleResult, pids: number[], options: ScaleOption
       stdio: ['ignore', 'pipe', 'inherit'],
       timeout: 600_000,
     });
-    const libs = JSON.parse(output) as Record<'si' | 'pidusage', { cpuMs: number[]; processes: number }>;
-    const siUs = perProcess(median(libs.si.cpuMs), libs.si.processes);
-    result.systeminformation = { usPerProcess: siUs, ratio: siUs / ours, processes: libs.si.processes };
-    const puUs = perProcess(median(libs.pidusage.cpuMs), libs.pidusage.processes);
-    result.pidusage = { usPerProcess: puUs, ratio: puUs / ours };
-    options.log(`  systeminformation ${siUs.toFixed(1)} µs/process, pidusage ${puUs.toFixed(1)} µs/process`);
+    const libs = JSON.parse(output) as Record<
+      'si' | 'pidusage',
+      { cpuMs: number[]; processes: number; rejected: number }
+    >;
+    // systeminformation lists every process on the host (checked to hold the simulated ones): its cost
+    // is divided by what it listed. pidusage reads the simulated PIDs' stat files only.
+    const siUs = spread(libs.si.cpuMs.map((ms) => perProcess(ms, libs.si.processes)));
+    result.systeminformation = {
+      usPerProcess: siUs,
+      ratio: siUs.median / ours,
+      processes: libs.si.processes,
+      rejected: libs.si.rejected,
+    };
+    const puUs = spread(libs.pidusage.cpuMs.map((ms) => perProcess(ms, libs.pidusage.processes)));
+    result.pidusage = { usPerProcess: puUs, ratio: puUs.median / ours };
+    options.log(
+      `  systeminformation ${siUs.median.toFixed(1)} µs/process (${libs.si.rejected} cached answers rejected), pidusage ${puUs.median.toFixed(1)} µs/process`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -236,12 +270,13 @@ async function compare(result: ScaleResult, pids: number[], options: ScaleOption
     HIGH_CARDINALITY_NAMES,
     options.collectorIntervalSeconds,
     options.collectorScrapes,
+    pids.length,
   );
   if (collector) {
-    const us = (median(collector.cpuPerScrape) * 1e6) / pids.length;
-    result.collector = { usPerProcess: us, ratio: us / ours, rssMiB: collector.rss / MiB };
-    options.log(`  collector hostmetrics ${us.toFixed(1)} µs/process`);
+    const us = spread(collector.cpuPerScrape.map((seconds) => (seconds * 1e6) / pids.length));
+    result.collector = { usPerProcess: us, ratio: us.median / ours, rssMiB: collector.rss / MiB };
+    options.log(`  collector hostmetrics ${us.median.toFixed(1)} µs/process`);
   } else {
-    options.log('  collector not built (npm run collector:build): skipped');
+    options.log('  collector not built (npm run collector:build): no collector figure');
   }
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Takes this machine to where `npm test` runs green: the Debian packages the tests use, the native
-# worker and the bundled collector (built once, cached outside the clone by its manifest's hash).
+# worker, the bundled collector (built once, cached outside the clone by its manifest's hash) and the
+# Kubernetes tools of the chart's tests (cached by their versions).
 # `npm test` runs it first (the pretest script); it is quick when everything is already there.
 #
 # The tests use real programs, never stand-ins, and never skip: prometheus and promtool (a real
 # Prometheus), docker-compose (validates the compose file), chromium (the dashboard), a C compiler
-# (the worker), prlimit and setpriv (limits and unprivileged runs), ps, python3-venv (the API fuzzer).
+# (the worker), prlimit and setpriv (limits and unprivileged runs), ps, python3-venv (the API fuzzer),
+# openssl (the certificates of the chart tests' API server).
 # As root the missing packages are installed with apt-get; otherwise the script names them and stops.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,6 +23,7 @@ command -v prlimit >/dev/null || need+=(util-linux)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v ps >/dev/null || need+=(procps)
 command -v script >/dev/null || need+=(bsdutils)
+command -v openssl >/dev/null || need+=(openssl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if ((${#need[@]})); then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -44,3 +47,7 @@ fi
 # same two cores.
 bash scripts/collector-build.sh
 bash scripts/collector-build.sh otel-collector/pipelines/builder-config.yaml
+
+# helm, and a real Kubernetes API server (kube-apiserver, etcd, kubectl) that the chart's manifests
+# are checked against: about 12 minutes of building the first time, then taken from the cache.
+bash scripts/k8s-tools-build.sh

@@ -7,6 +7,11 @@
 import { StopSignals } from './cli/stop-signals.ts';
 
 const signals = new StopSignals();
+// A reader that stops early (`plan | head`) closes the pipe: that ends the output, not in a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const { main } = await import('./cli/main.ts');
 const argv = process.argv.slice(2);
 const code = await main(argv, signals);

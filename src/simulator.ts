@@ -9,6 +9,7 @@ import type { ApiServer } from './api/server.ts';
 import { startApiServer } from './api/server.ts';
 import type { Config } from './config/config.ts';
 import { SIMULATION_ATTRIBUTE_PREFIX } from './config/defaults.ts';
+import { isLoopback } from './config/hosts.ts';
 import { Engine } from './engine/engine.ts';
 import type { Simulation } from './engine/simulation.ts';
 import type { Logger } from './log.ts';
@@ -142,6 +143,12 @@ export async function startSimulator(
       store,
       intervalMs: config.exportIntervalMs,
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
+      // Once per process that turns unreadable (not at every sample): it is left out of the snapshot.
+      onReadError: (pid, error) =>
+        log.warn('a simulated process could not be read; left out of the sample', {
+          pid,
+          error: error.message,
+        }),
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);
@@ -184,7 +191,8 @@ export async function startSimulator(
       createApp({
         engine,
         snapshots: store,
-        ready: () => stopping === undefined,
+        state: () => (stopping ? 'stopping' : 'ok'),
+        access: { allowedHosts: config.allowedHosts, controlHost: config.controlHost },
         exportStatus: telemetry.exportStatus,
         endpoints: {
           metrics: telemetry.prometheusUrl,
@@ -196,7 +204,7 @@ export async function startSimulator(
         verification: {
           truth: (id, request) => buildGroundTruth(truthSource, id, request),
           sink: readySink,
-          reports: new ReportStore(engine.maxSimulations),
+          reports: new ReportStore(),
           host,
         },
         log,
@@ -206,8 +214,9 @@ export async function startSimulator(
     );
     checkAborted();
     if (!config.apiToken && !isLoopback(config.controlHost)) {
+      // Only with API_ALLOW_UNAUTHENTICATED: the configuration refuses it otherwise.
       log.warn(
-        'the control API listens beyond loopback without API_TOKEN: anyone who reaches it can start and kill simulated processes',
+        'the control API listens beyond loopback without API_TOKEN (API_ALLOW_UNAUTHENTICATED): anyone who reaches it can start and kill simulated processes',
         {
           host: config.controlHost,
         },
@@ -225,12 +234,18 @@ export async function startSimulator(
     let finished: Promise<Simulation | undefined> = new Promise(() => {});
     if (config.autoStart) {
       const seed = config.seed ?? randomSeed();
+      const { shard } = config;
       simulation = engine.createSimulation({
-        name: `${profile.name}-${seed}`,
+        name:
+          shard.count > 1
+            ? `${profile.name}-${seed}-shard-${shard.index}-of-${shard.count}`
+            : `${profile.name}-${seed}`,
         profile,
         seed,
         durationMs: config.durationMs,
         chaos: config.enableChaos || profile.chaos !== undefined,
+        shard,
+        startAtMs: config.startAtMs,
       });
       const started = simulation;
       finished = new Promise((resolve) => {
@@ -246,23 +261,39 @@ export async function startSimulator(
           }
         });
       });
-      // A signal during the ramp stops it; the caller then stops the simulator in order.
-      const stopRamp = () => void engine.stopSimulation(started.id);
-      signal?.addEventListener('abort', stopRamp, { once: true });
-      if (signal?.aborted) stopRamp();
-      try {
-        await engine.startSimulation(simulation.id);
-      } finally {
-        signal?.removeEventListener('abort', stopRamp);
+      if (config.startAtMs !== undefined) {
+        // The engine starts it at START_AT (at once when that has passed) and records the skew.
+        log.info('waiting for START_AT', {
+          start_at: new Date(config.startAtMs).toISOString(),
+          in_ms: Math.max(0, config.startAtMs - Date.now()),
+          shard: `${shard.index}/${shard.count}`,
+          planned: simulation.plannedCount,
+        });
+        engine.events.subscribe((event) => {
+          if (event.type === 'SimulationStarted' && event.simulationId === started.id) {
+            log.info('started at START_AT', { skew_ms: started.startSkewMs });
+          }
+        });
+      } else {
+        // A signal during the ramp stops it; the caller then stops the simulator in order.
+        const stopRamp = () => void engine.stopSimulation(started.id);
+        signal?.addEventListener('abort', stopRamp, { once: true });
+        if (signal?.aborted) stopRamp();
+        try {
+          await engine.startSimulation(simulation.id);
+        } finally {
+          signal?.removeEventListener('abort', stopRamp);
+        }
+        log.info('simulation running', {
+          profile: profile.name,
+          seed,
+          shard: shard.count > 1 ? `${shard.index}/${shard.count}` : undefined,
+          processes: simulation.processes.size,
+          planned: simulation.plannedCount,
+          warning: simulation.rampWarning,
+        });
+        await sampler.sampleNow();
       }
-      log.info('simulation running', {
-        profile: profile.name,
-        seed,
-        processes: simulation.processes.size,
-        planned: simulation.plannedCount,
-        warning: simulation.rampWarning,
-      });
-      await sampler.sampleNow();
     }
 
     const runningApi = api;
@@ -298,8 +329,4 @@ export async function startSimulator(
     await sink?.close();
     throw error;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

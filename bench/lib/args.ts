@@ -6,6 +6,8 @@ export interface BenchArgs {
   churnPerSecond: number | undefined;
   forMs: number;
   sigkillTrials: number | undefined;
+  /** run the chaos soak this long */
+  chaosSoakMs: number | undefined;
   /** process counts of the pipeline verification benchmark */
   verifyCounts: number[] | undefined;
   repeats: number;
@@ -22,6 +24,7 @@ modes (one or more; default --counts 100,1000,5000):
   --churn R/s            R process starts and exits per second ...
   --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m)
   --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
+  --chaos-soak DURATION  chaos profile and API chaos at high rates, a SIGTERM every few minutes (e.g. 30m)
   --verify N[,N...]      one pipeline verification of N processes through Prometheus and the OTLP sink
 options:
   --repeats N            repeats per figure, medians reported (default 5)
@@ -44,6 +47,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     churnPerSecond: undefined,
     forMs: 120_000,
     sigkillTrials: undefined,
+    chaosSoakMs: undefined,
     verifyCounts: undefined,
     repeats: 5,
     compare: true,
@@ -75,6 +79,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         } catch (error) {
           throw new Error(
             `--for expects a duration such as 2m or 30m, got ${JSON.stringify(text)}: ${(error as Error).message}`,
+          );
+        }
+        break;
+      }
+      case '--chaos-soak': {
+        const text = value() ?? '';
+        try {
+          args.chaosSoakMs = parseDuration(text);
+        } catch (error) {
+          throw new Error(
+            `--chaos-soak expects a duration such as 30m, got ${JSON.stringify(text)}: ${(error as Error).message}`,
           );
         }
         break;
@@ -113,6 +128,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     args.counts === undefined &&
     args.churnPerSecond === undefined &&
     args.sigkillTrials === undefined &&
+    args.chaosSoakMs === undefined &&
     args.verifyCounts === undefined
   ) {
     args.counts = [100, 1000, 5000];

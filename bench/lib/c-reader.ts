@@ -13,7 +13,11 @@ export interface CReaderPass {
   read: number;
 }
 
-/** Passes of the C reference reader over `pids`: CPU and wall time of each full pass. */
+/**
+ * Passes of the C reference reader over `pids`: CPU and wall time of each full pass.
+ * @throws Error when a pass did not read every process's files: a pass that fails early (a process
+ *   gone, EACCES on io) costs less and would flatter the reader
+ */
 export function runCReader(pids: readonly number[], passes: number): CReaderPass[] {
   const dir = mkdtempSync(join(tmpdir(), 'psim-bench-reader-'));
   try {
@@ -25,13 +29,20 @@ export function runCReader(pids: readonly number[], passes: number): CReaderPass
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    return output
+    const results = output
       .trim()
       .split('\n')
       .map((line) => {
         const [cpuUs, wallUs, read] = line.split(' ').map(Number);
         return { cpuUs: cpuUs as number, wallUs: wallUs as number, read: read as number };
       });
+    if (results.length !== passes)
+      throw new Error(`the C reader printed ${results.length} of ${passes} passes`);
+    for (const [i, pass] of results.entries()) {
+      if (pass.read !== pids.length)
+        throw new Error(`the C reader's pass ${i + 1} read ${pass.read} of ${pids.length} processes`);
+    }
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

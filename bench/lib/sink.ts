@@ -10,6 +10,11 @@ export interface OtlpSink {
   readonly pid: number;
   /** sizes in bytes of the requests received since the last call */
   take(): number[];
+  /**
+   * Resolves once the report of every request the sink has answered so far has arrived: after an
+   * export resolves, its requests are all in the next take(), none of them late in a later one.
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -19,20 +24,33 @@ export async function startOtlpSink(): Promise<OtlpSink> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let received: number[] = [];
+  let nextSync = 0;
+  const synced = new Map<number, () => void>();
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) =>
       reject(new Error(`the OTLP sink exited with code ${code} before listening`)),
     );
-    child.on('message', (message: { type: string; port?: number; bytes?: number }) => {
+    child.on('message', (message: { type: string; port?: number; bytes?: number; id?: number }) => {
       if (message.type === 'listening') resolve(message.port as number);
       else if (message.type === 'request') received.push(message.bytes as number);
+      else if (message.type === 'synced') {
+        synced.get(message.id as number)?.();
+        synced.delete(message.id as number);
+      }
     });
   });
   child.removeAllListeners('exit');
   return {
     endpoint: `http://127.0.0.1:${port}`,
     pid: child.pid as number,
+    sync() {
+      const id = nextSync++;
+      return new Promise<void>((resolve) => {
+        synced.set(id, resolve);
+        child.send({ type: 'sync', id });
+      });
+    },
     take() {
       const taken = received;
       received = [];

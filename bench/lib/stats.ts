@@ -21,3 +21,25 @@ export const KiB = 1024;
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The median of repeated measurements with their range, so that a table shows how far they spread. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  /** how many measurements */
+  n: number;
+}
+
+/** Median, least and greatest of `values`; NaN throughout when empty. */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, n: 0 };
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+}
+
+/** `median (min-max)`, or the value alone when there was one measurement. */
+export function fmtSpread(value: Spread | undefined, digits = 1): string {
+  if (!value || value.n === 0) return '-';
+  if (value.n === 1) return fmt(value.median, digits);
+  return `${fmt(value.median, digits)} (${fmt(value.min, digits)}-${fmt(value.max, digits)})`;
+}

@@ -3,15 +3,21 @@
  * generated from the route schemas, and for people /docs and the live dashboard at `/`. Talks only to
  * the engine's public surface and read-only status; every failure leaves through the one error shape of
  * errors.ts.
+ *
+ * Every request, whatever its path, passes in order: the Host check and, for changing requests, the
+ * origin check (access.ts), then the bearer token (auth.ts); under /api/v1 the body limit and the strict
+ * JSON reading (json-body.ts) come next, then the route's own validation.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { VERSION } from '../version.ts';
+import { hostCheck, originCheck } from './access.ts';
 import { requireToken } from './auth.ts';
 import type { AppContext } from './context.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { DOCS_PAGE } from './docs-page.ts';
 import { ApiError, errorHandler, notFoundHandler, validationHook } from './errors.ts';
+import { strictJsonBody } from './json-body.ts';
 import { chaosRoutes } from './routes/chaos.ts';
 import { eventRoutes } from './routes/events.ts';
 import { simulationRoutes } from './routes/simulations.ts';
@@ -34,6 +40,9 @@ export function createApp(context: AppContext): OpenAPIHono {
   );
   app.notFound(notFoundHandler);
 
+  app.use('*', hostCheck(context.access));
+  app.use('*', originCheck());
+  app.use('*', requireToken(context.apiToken));
   const limit = context.limits.bodyLimitBytes;
   app.use(
     `${API_PREFIX}/*`,
@@ -51,7 +60,7 @@ export function createApp(context: AppContext): OpenAPIHono {
       },
     }),
   );
-  app.use(`${API_PREFIX}/*`, requireToken(context.apiToken));
+  app.use(`${API_PREFIX}/*`, strictJsonBody());
   const security = context.apiToken ? [{ bearer: [] as string[] }] : undefined;
   if (context.apiToken) {
     app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -89,9 +98,34 @@ export function createApp(context: AppContext): OpenAPIHono {
         { name: 'system', description: 'Readiness and information' },
       ],
     });
+    withAccessErrors(document as OpenApiDocument);
     return c.json(document);
   });
   app.get('/docs', (c) => c.html(DOCS_PAGE));
   app.route('/', dashboardRoutes());
   return app;
+}
+
+interface OpenApiDocument {
+  paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+}
+
+/**
+ * The answers every operation can give before its route runs (access.ts), added to each operation of
+ * the document here so that a route added later is documented with them too.
+ */
+function withAccessErrors(document: OpenApiDocument): void {
+  const error = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+  for (const item of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      if (!operation.responses) continue;
+      operation.responses['400'] ??= error('No Host header');
+      operation.responses['403'] ??= error(
+        'The Host header names a host this API does not answer for (ALLOWED_HOSTS), or a browser sent a changing request from another origin',
+      );
+    }
+  }
 }

@@ -1,13 +1,17 @@
 /**
  * The one place where failures become HTTP responses. Every error has the same JSON shape, naming the
  * field, the value given and what was expected, so a client (or a person reading curl output) can fix
- * the request without reading the source.
+ * the request without reading the source. What is echoed is bounded (see json/excerpt.ts): a value at
+ * most 3 levels deep, 20 items and 200 characters, a field name 200 characters, 100 issues.
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { MAX_NESTING_DEPTH } from '../config/defaults.ts';
 import { EngineError, type EngineErrorCode } from '../engine/errors.ts';
+import { boundedValue, truncate } from '../json/excerpt.ts';
+import { JsonInputError } from '../json/strict-parse.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import { SourceError } from '../verify/errors.ts';
 
@@ -55,17 +59,32 @@ export class ApiError extends Error {
     this.details = options.details;
   }
 
+  /** The JSON answer, every echoed part bounded. */
   toBody(): ApiErrorBody {
+    const issues = this.issues.slice(0, MAX_ISSUES).map((issue) => {
+      const bounded: ApiIssue = {
+        field: truncate(issue.field, ECHO_FIELD_CHARS),
+        in: issue.in,
+        expected: truncate(issue.expected, ECHO_FIELD_CHARS),
+      };
+      if ('value' in issue) bounded.value = boundedValue(issue.value);
+      return bounded;
+    });
     const error: ApiErrorBody['error'] = {
       status: this.status,
       code: this.code,
-      message: this.message,
-      issues: this.issues,
+      message: truncate(this.message, ECHO_MESSAGE_CHARS),
+      issues,
     };
     if (this.details) error.details = this.details;
     return { error };
   }
 }
+
+/** Issues listed in an answer: a body with 10,000 bad items does not get 10,000 back. */
+const MAX_ISSUES = 100;
+const ECHO_FIELD_CHARS = 200;
+const ECHO_MESSAGE_CHARS = 2000;
 
 const ENGINE_STATUS: Record<EngineErrorCode, ContentfulStatusCode> = {
   not_found: 404,
@@ -78,6 +97,7 @@ const ENGINE_STATUS: Record<EngineErrorCode, ContentfulStatusCode> = {
 const HTTP_CODES: Partial<Record<number, string>> = {
   400: 'malformed_request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   413: 'body_too_large',
@@ -179,7 +199,10 @@ export function validationHook(
   if (result.success || !result.error) return undefined;
   const location = LOCATIONS[result.target ?? 'json'] ?? 'body';
   const issues = issuesFromZod(result.error, result.data, location);
-  const fields = issues.map((issue) => issue.field || '(body)').join(', ');
+  const fields = issues
+    .slice(0, 10)
+    .map((issue) => truncate(issue.field || '(body)', 80))
+    .join(', ');
   const error = new ApiError(422, 'validation_failed', `invalid request ${location}: ${fields}`, { issues });
   return c.json(error.toBody(), 422);
 }
@@ -187,6 +210,7 @@ export function validationHook(
 /** Any thrown error as the one JSON error shape; unexpected ones are 500 and reported to `onUnexpected`. */
 export function toApiError(error: unknown, onUnexpected: (error: unknown) => void = () => {}): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof JsonInputError) return jsonInputError(error);
   if (error instanceof EngineError) {
     return new ApiError(ENGINE_STATUS[error.code], error.code, error.message, {
       details: error.details,
@@ -242,6 +266,42 @@ export function toApiError(error: unknown, onUnexpected: (error: unknown) => voi
   return new ApiError(500, 'internal_error', 'the simulator failed to handle this request; see its log', {
     cause: error,
   });
+}
+
+/** A body refused by the strict JSON reading: 400 for syntax, 422 for a duplicate key or too deep. */
+function jsonInputError(error: JsonInputError): ApiError {
+  const path = error.path.map(String);
+  switch (error.reason) {
+    case 'syntax':
+      return new ApiError(400, 'malformed_json', `the request body is not valid JSON: ${error.message}`, {
+        cause: error,
+      });
+    case 'too_deep':
+      return new ApiError(
+        422,
+        'nesting_too_deep',
+        `the request body nests objects and arrays deeper than ${MAX_NESTING_DEPTH} levels (line ${error.line}, column ${error.column})`,
+        {
+          issues: [
+            { field: path.join('.'), in: 'body', expected: `at most ${MAX_NESTING_DEPTH} levels of nesting` },
+          ],
+          details: { limit: MAX_NESTING_DEPTH },
+          cause: error,
+        },
+      );
+    case 'duplicate_key': {
+      const field = [...path, error.key ?? ''].join('.');
+      return new ApiError(
+        422,
+        'duplicate_key',
+        `the request body gives the key ${JSON.stringify(truncate(error.key ?? '', 80))} twice in one object${path.length > 0 ? ` (in ${truncate(path.join('.'), 200)})` : ''}, line ${error.line}, column ${error.column}`,
+        {
+          issues: [{ field, in: 'body', value: error.key, expected: 'each key at most once per object' }],
+          cause: error,
+        },
+      );
+    }
+  }
 }
 
 /** Hono's `onError`: the response for anything a route threw. */

@@ -11,7 +11,8 @@ export interface ApiServer {
 
 /** Anything that answers a fetch Request (a Hono app). */
 export interface FetchApp {
-  fetch: (request: Request) => Response | Promise<Response>;
+  /** `env` carries the node request (`incoming`), whose socket the Host check reads */
+  fetch: (request: Request, env?: object) => Response | Promise<Response>;
 }
 
 export function startApiServer(app: FetchApp, host: string, port: number): Promise<ApiServer> {
@@ -20,7 +21,7 @@ export function startApiServer(app: FetchApp, host: string, port: number): Promi
     const onError = (error: Error) =>
       reject(new Error(`cannot serve the API on ${host}:${port}: ${error.message}`, { cause: error }));
     server = serve(
-      { fetch: (request: Request) => app.fetch(request), hostname: host, port },
+      { fetch: (request: Request, env: object) => app.fetch(request, env), hostname: host, port },
       (info: AddressInfo) => {
         server.off('error', onError);
         const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

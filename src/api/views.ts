@@ -15,6 +15,12 @@ import type { ProcessView, Results } from './schemas/simulations.ts';
 
 type ByPriority = Record<Priority, number>;
 
+/** The shard a simulation holds, or null for a whole (unsharded) run. */
+function shardView(simulation: Simulation): { index: number; count: number } | null {
+  const { shard } = simulation;
+  return shard.count > 1 ? { index: shard.index, count: shard.count } : null;
+}
+
 export function simulationView(simulation: Simulation) {
   const { spec } = simulation;
   return {
@@ -31,6 +37,8 @@ export function simulationView(simulation: Simulation) {
     ended_at: iso(simulation.endedAtMs),
     planned_processes: simulation.plannedCount,
     live_processes: simulation.processes.size,
+    shard: shardView(simulation),
+    start_at: iso(simulation.spec.startAtMs),
     failure_reason: simulation.failureReason ?? null,
     warning: simulation.rampWarning ?? null,
   };
@@ -92,6 +100,9 @@ export function resultsView(
     seed: simulation.spec.seed,
     started_at: iso(simulation.startedAtMs),
     ended_at: iso(simulation.endedAtMs),
+    shard: shardView(simulation),
+    start_at: iso(simulation.spec.startAtMs),
+    start_skew_ms: simulation.startSkewMs ?? null,
     elapsed_seconds:
       simulation.startedAtMs === undefined ? 0 : Math.max(0, (end - simulation.startedAtMs) / 1000),
     processes: {

@@ -3,19 +3,21 @@
  * CLI and `npm start` with env vars share one validated path (src/config).
  */
 import { parseArgs } from 'node:util';
-import type { VerifyFlags } from './verify.ts';
 
-export type Command = 'run' | 'profiles' | 'plan' | 'verify' | 'help';
+export type Command = 'run' | 'profiles' | 'plan' | 'capture' | 'help' | 'fleet' | 'verify';
+
+/** Commands that parse their own flags (everything after the command's name is theirs). */
+const OWN_FLAGS: readonly Command[] = ['fleet', 'capture', 'verify'];
 
 export interface ParsedArgs {
   command: Command;
+  /** the arguments after the command's name, for a command with flags of its own */
+  argv: readonly string[];
   /** the command the help is about */
   helpFor: Command | undefined;
   /** environment overrides from the flags */
   env: Record<string, string>;
   json: boolean;
-  /** the flags of `verify` */
-  verify: VerifyFlags;
 }
 
 /** flag -> environment variable it sets */
@@ -35,24 +37,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'verify', 'help'];
-
-/** Flags only `verify` takes (it talks to a running simulator, so the run flags mean nothing to it). */
-const VERIFY_FLAGS = [
-  'simulator',
-  'simulation',
-  'prometheus',
-  'selector',
-  'otlp-sink',
-  'expectations',
-  'wait',
-  'junit',
-] as const;
+const COMMANDS: readonly Command[] = ['run', 'profiles', 'plan', 'capture', 'help', 'fleet', 'verify'];
 
 /**
  * @throws UsageError naming the unknown command or flag
  */
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const [name, ...after] = argv;
+  if (OWN_FLAGS.includes(name as Command)) {
+    const wantsHelp = after.includes('--help') || after.includes('-h');
+    return wantsHelp
+      ? { command: 'help', helpFor: name as Command, argv: [], env: {}, json: false }
+      : { command: name as Command, helpFor: undefined, argv: after, env: {}, json: false };
+  }
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
@@ -71,38 +68,15 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     if (typeof value === 'string') env[variable] = value;
   }
   if (parsed.values.chaos) env.ENABLE_CHAOS = 'true';
-  const values = parsed.values;
-  const verify: VerifyFlags = {
-    simulator: values.simulator,
-    simulation: values.simulation,
-    prometheus: values.prometheus,
-    selector: values.selector,
-    otlpSink: values['otlp-sink'] === true,
-    expectations: values.expectations,
-    wait: values.wait,
-    junit: values.junit,
-    json: values.json === true,
-  };
   if (parsed.values.help)
     return {
       command: 'help',
       helpFor: first === undefined || command === 'help' ? undefined : command,
+      argv: [],
       env,
       json: false,
-      verify,
     };
-  const given = (flag: string) => values[flag as keyof typeof values] !== undefined;
-  const misplaced =
-    command === 'verify'
-      ? [...Object.keys(FLAG_ENV), 'chaos'].find(given)
-      : VERIFY_FLAGS.find((flag) => given(flag));
-  if (misplaced)
-    throw new UsageError(
-      command === 'verify'
-        ? `--${misplaced} is a flag of run and plan, not of verify`
-        : `--${misplaced} is a flag of verify, not of ${command}`,
-    );
-  return { command, helpFor: undefined, env, json: values.json === true, verify };
+  return { command, helpFor: undefined, argv: [], env, json: parsed.values.json === true };
 }
 
 const OPTIONS = {
@@ -118,12 +92,4 @@ const OPTIONS = {
   interval: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-  simulator: { type: 'string' },
-  simulation: { type: 'string' },
-  prometheus: { type: 'string' },
-  selector: { type: 'string' },
-  'otlp-sink': { type: 'boolean' },
-  expectations: { type: 'string', short: 'e' },
-  wait: { type: 'string', short: 'w' },
-  junit: { type: 'string' },
 } as const;

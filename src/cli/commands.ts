@@ -11,6 +11,7 @@ import { formatDuration } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import { profileFromConfig, StartAborted, startSimulator } from '../simulator.ts';
 import { FLAG_ENV } from './args.ts';
+import { describeSource } from './source-text.ts';
 import { startStatusReporter, summary } from './status.ts';
 import type { StopSignals } from './stop-signals.ts';
 
@@ -72,6 +73,8 @@ function describePattern(pattern: Pattern, unit: string): string {
       return `growing ${pattern.start}->${pattern.max}${unit} +${pattern.per_minute}/min${pattern.reset ? ' reset' : ''}`;
     case 'random':
       return `random ${pattern.min}-${pattern.max}${unit} /${formatDuration(pattern.every)}`;
+    case 'replay':
+      return `replay ${pattern.values.length} x ${formatDuration(pattern.every)}${pattern.repeat ? ' repeat' : ''}`;
   }
 }
 
@@ -101,6 +104,7 @@ export async function planCommand(io: Io, overrides: Record<string, string>, jso
   io.out(
     `profile ${profile.name}: ${planned.length} processes${config.seed !== undefined ? `, seed ${config.seed}` : ''}\n`,
   );
+  if (profile.source) io.out(describeSource(profile.source));
   io.out(
     `${'NAME'.padEnd(16)}${'PRIORITY'.padEnd(10)}${'CPU %'.padEnd(30)}${'MEMORY MiB'.padEnd(32)}${'THR'.padStart(4)}${'FDS'.padStart(6)}  LIFETIME\n`,
   );
@@ -174,11 +178,24 @@ async function run(config: Config, log: Logger, io: Io, stop: AbortSignal): Prom
     if (stop.aborted) resolve(String(stop.reason));
     else stop.addEventListener('abort', () => resolve(String(stop.reason)), { once: true });
   });
-  const outcome = await Promise.race([
+  let outcome = await Promise.race([
     stopped,
     simulator.finished.then((s) => (s ? `simulation ${s.state}` : 'finished')),
   ]);
   reporter?.stop();
+  if (!stop.aborted && config.lingerMs > 0) {
+    // The run is over; its results stay readable (a fleet verdict collects them from every shard).
+    log.info('simulation ended; serving its results until LINGER ends or a signal', {
+      state: simulator.simulation?.state,
+      linger_ms: config.lingerMs,
+    });
+    const lingered = new Promise<string>((resolve) =>
+      setTimeout(resolve, config.lingerMs, 'LINGER ended').unref(),
+    );
+    const keepAlive = setInterval(() => {}, 60_000);
+    outcome = `${outcome}, then ${await Promise.race([stopped, lingered])}`;
+    clearInterval(keepAlive);
+  }
   log.info('shutting down', { reason: outcome });
   try {
     await simulator.stop();

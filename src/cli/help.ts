@@ -1,7 +1,7 @@
 /** Help texts of the CLI, one per command. */
 import type { Command } from './args.ts';
 
-const RUN_FLAGS = `  -p, --profile NAME        realistic | high-cardinality | process-churn (high-churn) | chaos
+const RUN_FLAGS = `  -p, --profile NAME        realistic | high-cardinality | process-churn (high-churn) | chaos | edge-cases
   -f, --profile-file FILE   your own profile (YAML or JSON)
   -n, --processes N         number of simulated processes (scales the profile)
   -d, --duration TIME       e.g. 90s, 10m, 1h (default: until Ctrl-C)
@@ -18,6 +18,8 @@ Commands:
   run        start a simulation and export it (the default)
   profiles   list the built-in profiles
   plan       print the processes a run would start, without starting them
+  fleet      one verdict over every shard of a run (Kubernetes Jobs, several hosts)
+  capture    record this host's processes and write a profile that looks like them
   verify     check what a collector pipeline delivered against a running simulation
   help       this text; \`process-simulator COMMAND --help\` for one command
 
@@ -37,6 +39,55 @@ ${RUN_FLAGS}
   profiles: `Usage: process-simulator profiles [--json]
 
 Lists the built-in profiles with their process count and a one-line description.`,
+  fleet: `Usage: process-simulator fleet --shards URL[,URL...] | --shards dns:NAME:PORT [flags]
+
+Reads every shard of a run over its API, adds up their ground truth and judges the run: every shard
+present exactly once and of the same run (seed, profile, shard count), none failed or cut short.
+dns:NAME:PORT resolves NAME to one address per shard (a headless Service).
+
+      --expect-shards N       the run's shard count (default: what the shards say)
+      --expect-processes N    the run's processes in all (PROCESS_COUNT)
+      --expect-state S        ended (every shard completed: a Job), running, or any (default)
+      --max-skew TIME         fail a shard that started further than this from START_AT
+      --wait TIME             read again until the verdict passes or TIME has passed
+      --token TOKEN           bearer token for the shards' APIs (default API_TOKEN)
+      --json                  the report as JSON
+      --junit FILE            the report as JUnit XML
+      --termination-log FILE  the verdict where Kubernetes shows it (/dev/termination-log)
+
+Exit codes: 0 pass, 1 the run failed (named per shard), 2 bad usage or no shard answered.`,
+  capture: `Usage: process-simulator capture [--for 10m] [--interval 5s] [--out host.yaml] [flags]
+
+Records the processes of this host from /proc (all of them, or those the filters keep), then writes a
+profile with one template per process name (one per behaviour when its processes differ): count,
+priority, threads, fds, command line, CPU (steady, spiky or random) and memory (steady, growing or
+random) fitted to the readings, and for processes that came and went their lifetimes and churn. The profile's \`source\` says where it came from, what was left
+out and why (kernel threads, processes a simulated one cannot hold), and how well each pattern fits;
+\`plan -f FILE\` shows it. A progress line goes to standard error; Ctrl-C ends the recording early.
+
+Recording:
+      --for TIME           how long to record (default 10m, at most 24h; spikes need 20 readings)
+      --interval TIME      time between readings (default 5s, at least 100ms)
+      --name GLOB          only processes whose name matches (repeatable; * and ?)
+      --exclude GLOB       never processes whose name matches (repeatable)
+      --user NAME          only processes of this user (repeatable)
+      --cgroup PATH        only processes in this cgroup or below it (repeatable)
+Output:
+  -o, --out FILE           write the profile here (default: standard output); never overwritten
+      --force              replace FILE (and the samples files) if they exist
+      --keep-samples       also write FILE's base name + .samples.json (the raw readings) and
+                           + .replay.yaml (a profile that drives each process through its readings)
+      --from-samples FILE  fit a samples file again instead of recording
+      --profile-name NAME  the profile's name (default: capture-HOSTNAME)
+Shaping:
+      --anonymise          replace names, command lines and the host name by keyed hashes
+      --name-map FILE      rename by a YAML map (names: {postgres: db}, args: {...}); the rest hashed
+      --salt TEXT          the hash key, to get the same names in several captures (default: random)
+      --scale N            multiply the process counts (0.1 = a tenth; at least one of each kind)
+      --top N              keep the N names using the most memory (or CPU with --by cpu)
+      --by cpu|memory      what --top ranks by (default memory)
+      --priorities FILE    a YAML map of name patterns to priorities, first match wins
+                           (default: by uptime and resident memory, see the README)`,
   plan: `Usage: process-simulator plan [flags] [--json]
 
 Prints every process a run would start (name, priority, CPU and memory patterns, threads, fds,

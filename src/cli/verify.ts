@@ -12,6 +12,7 @@
  * run (bad usage or expectations, unreachable source or simulator, unknown simulation).
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_PORT } from '../config/defaults.ts';
 import { formatDuration, parseDuration } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
@@ -42,9 +43,49 @@ export interface VerifyFlags {
   json: boolean;
 }
 
-/** Exit codes: 0 pass, 1 differences, 2 the verification could not run. */
-export async function verifyCommand(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<number> {
+const OPTIONS = {
+  simulator: { type: 'string' },
+  simulation: { type: 'string' },
+  prometheus: { type: 'string' },
+  selector: { type: 'string' },
+  'otlp-sink': { type: 'boolean' },
+  expectations: { type: 'string', short: 'e' },
+  wait: { type: 'string', short: 'w' },
+  junit: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * The flags after `verify`.
+ * @throws UsageError naming the unknown flag or the stray argument
+ */
+export function parseVerifyArgs(argv: readonly string[]): VerifyFlags {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.positionals.length > 0)
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  const values = parsed.values;
+  return {
+    simulator: values.simulator,
+    simulation: values.simulation,
+    prometheus: values.prometheus,
+    selector: values.selector,
+    otlpSink: values['otlp-sink'] === true,
+    expectations: values.expectations,
+    wait: values.wait,
+    junit: values.junit,
+    json: values.json === true,
+  };
+}
+
+/** Exit codes: 0 pass, 1 differences, 2 the verification could not run. */
+export async function verifyCommand(io: Io, argv: readonly string[], signal: AbortSignal): Promise<number> {
+  try {
+    const flags = parseVerifyArgs(argv);
     const report = await verify(io, flags, signal);
     io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
     if (flags.junit) writeReportFile(flags.junit, renderJunit(report));

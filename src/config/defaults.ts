@@ -15,12 +15,20 @@ export const DEFAULT_EXPORT_INTERVAL_MS = 10_000;
 export const DEFAULT_API_BODY_LIMIT = 256 * 1024;
 /** Longest duration a simulation or a fault may ask for, in milliseconds (24 hours). */
 export const DEFAULT_MAX_DURATION_MS = 24 * 3_600_000;
+/** Largest profile file (PROFILE_FILE) read, in bytes; larger files are refused before parsing. */
+export const MAX_PROFILE_FILE_BYTES = 1024 * 1024;
+/**
+ * Deepest nesting of objects and arrays in a request body or a profile file. A profile needs 5 levels;
+ * deeper input is refused before validation, so nothing downstream recurses through it.
+ */
+export const MAX_NESTING_DEPTH = 32;
 /** Prefix of the simulation attributes (priority, profile, simulation id, patterns). */
 export const SIMULATION_ATTRIBUTE_PREFIX = 'simulator.';
 
 /** Every environment variable the simulator reads, with a one-line description for --help and README. */
 export const ENV_VARS = {
-  PROFILE: 'built-in profile: realistic | high-cardinality | process-churn (alias high-churn) | chaos',
+  PROFILE:
+    'built-in profile: realistic | high-cardinality | process-churn (alias high-churn) | chaos | edge-cases',
   PROFILE_FILE: 'path of a profile file (YAML or JSON); overrides PROFILE',
   PROCESS_COUNT: 'number of simulated processes (scales the profile)',
   DURATION: 'how long to run, e.g. 90s, 10m, 1h (default: until stopped)',
@@ -28,10 +36,24 @@ export const ENV_VARS = {
   AUTO_START: 'start the simulation at launch (default true)',
   ENABLE_CHAOS: 'inject random failures and resource spikes (default false; the chaos profile enables it)',
   MAX_PROCESSES: 'global cap on simulated processes (default 12000)',
+  SHARD_INDEX:
+    'this instance is shard SHARD_INDEX (0-based) of SHARD_COUNT; default JOB_COMPLETION_INDEX, else 0',
+  SHARD_COUNT:
+    'split the run (PROCESS_COUNT in total) over this many simulators, each one slice with unique names (default 1)',
+  JOB_COMPLETION_INDEX: "a Kubernetes Indexed Job's pod index: the shard index when SHARD_INDEX is not set",
+  START_AT:
+    'start the simulation at this time (2026-12-02T10:00:00Z or epoch seconds), e.g. every shard at once; a late start begins at once and reports its skew',
+  LINGER:
+    'after the simulation ends (DURATION), keep serving its results this long before exiting, e.g. 5m (default 0: exit at once)',
   ALLOW_CPU_OVERCOMMIT:
     "let the runs' average CPU exceed 90% of the machine's CPUs (default false: such a run is refused)",
   MAX_DURATION: 'longest duration a simulation or a chaos fault may ask for, e.g. 30m, 24h (default 24h)',
-  API_TOKEN: 'when set, mutating control API requests need the header Authorization: Bearer <token>',
+  API_TOKEN:
+    'when set (16+ visible ASCII characters), mutating control API requests need the header Authorization: Bearer <token>; required when CONTROL_HOST is beyond loopback',
+  API_ALLOW_UNAUTHENTICATED:
+    'true = let the control API listen beyond loopback without API_TOKEN (default false); only where its port is reachable from this machine alone, as docker-compose.yml publishes it on 127.0.0.1',
+  ALLOWED_HOSTS:
+    'host names the control API answers for besides localhost, loopback addresses and the address a request came in on, comma-separated; * = any (turns the Host check off)',
   API_BODY_LIMIT: 'largest control API request body, e.g. 64KiB, 1MiB (default 256KiB); larger ones get 413',
   METRICS_PORT: `Prometheus /metrics port (default ${DEFAULT_METRICS_PORT})`,
   METRICS_HOST: 'Prometheus bind address (default 0.0.0.0)',

@@ -65,7 +65,7 @@ export function admit(
       'MAX_PROCESSES',
       options.maxProcesses,
       demand.processes,
-      `${what} asks for ${demand.processes} processes on top of ${ledger.processes} reserved by running simulations; MAX_PROCESSES is ${options.maxProcesses}`,
+      `${what} asks for ${demand.processes} processes on top of ${ledger.processes} reserved by running simulations; that exceeds MAX_PROCESSES=${options.maxProcesses}`,
     );
   }
   profile?.templates.forEach((template, index) => {
@@ -96,6 +96,14 @@ export function admit(
       }
     }
   }
+  if (demand.threads > 0 && ledger.pendingThreads + demand.threads > machine.cgroupTasks * HEADROOM.tasks) {
+    refuse(
+      'pids.max',
+      machine.cgroupTasks,
+      demand.threads,
+      `${what} needs ${demand.threads} tasks (threads) on top of ${ledger.pendingThreads} reserved; its cgroup (pids.max) lets only ${machine.cgroupTasks} more start`,
+    );
+  }
   if (demand.fds > 0) {
     const files = machine.filesInUse + ledger.pendingFds + demand.fds;
     if (files > machine.fileMax * HEADROOM.files) {
@@ -108,13 +116,16 @@ export function admit(
     }
   }
   if (demand.memoryBytes > 0) {
-    const budget = (machine.memAvailableBytes + ledger.heldMemoryBytes) * HEADROOM.memory;
+    // In a container the cgroup's limit may be far below the node's MemAvailable: the smaller counts.
+    const inCgroup = machine.cgroupMemoryBytes < machine.memAvailableBytes;
+    const available = inCgroup ? machine.cgroupMemoryBytes : machine.memAvailableBytes;
+    const budget = (available + ledger.heldMemoryBytes) * HEADROOM.memory;
     if (ledger.memoryBytes + demand.memoryBytes > budget) {
       refuse(
-        'MemAvailable',
-        machine.memAvailableBytes,
+        inCgroup ? 'memory.max' : 'MemAvailable',
+        available,
         Math.round(demand.memoryBytes),
-        `${what} may hold ${mib(demand.memoryBytes)} at its peak on top of ${mib(ledger.memoryBytes)} that running simulations and leaks may reach; only ${HEADROOM.memory * 100}% of MemAvailable=${mib(machine.memAvailableBytes)} plus the ${mib(ledger.heldMemoryBytes)} the simulated processes hold now (${mib(budget)}) may be planned`,
+        `${what} may hold ${mib(demand.memoryBytes)} at its peak on top of ${mib(ledger.memoryBytes)} that running simulations and leaks may reach; only ${HEADROOM.memory * 100}% of ${inCgroup ? `what the cgroup's memory.max leaves (${mib(available)})` : `MemAvailable=${mib(available)}`} plus the ${mib(ledger.heldMemoryBytes)} the simulated processes hold now (${mib(budget)}) may be planned`,
       );
     }
   }

@@ -36,7 +36,13 @@ export interface ChaosActions {
  */
 export function startRandomChaos(simulation: Simulation, actions: ChaosActions, intervalMs = 1000): void {
   const settings = simulation.spec.profile.chaos ?? DEFAULT_CHAOS;
-  const random = createRng(hashKey(simulation.spec.seed, 'chaos'));
+  // Each shard of a run draws its own chaos from the run's seed.
+  const { shard } = simulation;
+  const random = createRng(
+    shard.count > 1
+      ? hashKey(simulation.spec.seed, 'chaos', shard.index, shard.count)
+      : hashKey(simulation.spec.seed, 'chaos'),
+  );
   const perTick = intervalMs / 60_000;
   const attempt = (kind: Fault['kind'], act: () => void) => {
     try {

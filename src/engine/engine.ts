@@ -12,25 +12,29 @@
  * - every timer is unref()ed and cleared by the stop that makes it pointless.
  */
 import { randomUUID } from 'node:crypto';
-import { type Demand, NO_DEMAND, WORKER_FLOOR_MIB } from '../profiles/demand.ts';
-import { valueAt } from '../profiles/patterns.ts';
+import { type Demand, NO_DEMAND } from '../profiles/demand.ts';
 import { lifetimeOf, type PlannedProcess, processSeedKey } from '../profiles/plan.ts';
-import { PRIORITIES, type Priority, type Template } from '../profiles/schema.ts';
-import type { SlotTargets } from '../workload/control-table.ts';
-import { resolveWorker } from '../workload/worker-path.ts';
-import { admit, type Ledger } from './admission.ts';
+import { PRIORITIES, type Priority } from '../profiles/schema.ts';
+import { resolveWorker, type WorkerProgram } from '../workload/worker-path.ts';
+import { admit } from './admission.ts';
 import { startRandomChaos } from './chaos.ts';
+import { ControlLoop } from './control-loop.ts';
 import { EngineError } from './errors.ts';
 import { EventBus, type ExitReason } from './events.ts';
-import { type Fault, FaultSet } from './faults.ts';
+import { FaultBook } from './fault-book.ts';
+import type { Fault } from './faults.ts';
 import { compileGlob, isExactPattern } from './glob.ts';
+import { ledgerOf } from './ledger.ts';
 import { readMachineLimits } from './limits.ts';
 import { type ManagedProcess, type ProcessInfo, toProcessInfo } from './managed-process.ts';
 import { ProcessRegistry } from './processes.ts';
+import { checkQuirks } from './quirks.ts';
 import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
+import { SimulationStore } from './simulation-store.ts';
 import { createNodeSpawner, type Spawner } from './spawner.ts';
-import { startTimer } from './timers.ts';
+import { targetsAt } from './targets.ts';
+import { checkStartAt, startTimer } from './timers.ts';
 
 export interface EngineOptions {
   /** most simulated processes alive at once, over all simulations @default 12000 */
@@ -51,6 +55,8 @@ export interface EngineOptions {
   rampBatch?: number;
   /** how children are started @default createNodeSpawner() */
   spawner?: Spawner;
+  /** the program each simulated process runs @default the native worker when built, else the Node fallback */
+  worker?: WorkerProgram;
   events?: EventBus;
   /** where the runtime files go (tests) */
   runtime?: RuntimeDirOptions;
@@ -64,26 +70,26 @@ type FaultRequest = Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationM
 export class Engine {
   readonly events: EventBus;
   readonly maxProcesses: number;
-  readonly maxSimulations: number;
-  readonly maxUnstarted: number;
   readonly allowCpuOvercommit: boolean;
   readonly workerKind: 'native' | 'node';
-  readonly #simulations = new Map<string, Simulation>();
-  readonly #faults = new FaultSet();
+  readonly #simulations: SimulationStore;
   readonly #processes: ProcessRegistry;
+  readonly #faults: FaultBook;
+  readonly #loop: ControlLoop;
   readonly #removeRuntime: () => void;
   readonly #controlTimer: NodeJS.Timeout;
   readonly #chaosIntervalMs: number;
   readonly #rampBatch: number;
   readonly #warn: (message: string, fields: Record<string, unknown>) => void;
-  #ticking = false;
   #closed = false;
   #shutdown: Promise<void> | undefined;
 
   constructor(options: EngineOptions = {}) {
     this.maxProcesses = options.maxProcesses ?? 12_000;
-    this.maxSimulations = options.maxSimulations ?? 100;
-    this.maxUnstarted = options.maxUnstarted ?? 20;
+    this.#simulations = new SimulationStore({
+      maxSimulations: options.maxSimulations ?? 100,
+      maxUnstarted: options.maxUnstarted ?? 20,
+    });
     this.allowCpuOvercommit = options.allowCpuOvercommit ?? false;
     this.#rampBatch = options.rampBatch ?? 50;
     this.#chaosIntervalMs = options.chaosIntervalMs ?? 1000;
@@ -91,7 +97,7 @@ export class Engine {
     this.#warn =
       options.warn ??
       ((message, fields) => process.emitWarning(`${message} ${JSON.stringify(fields)}`, 'EngineWarning'));
-    const worker = resolveWorker();
+    const worker = options.worker ?? resolveWorker();
     this.workerKind = worker.kind;
     const runtime = createRuntimeDir(
       worker.kind === 'native' ? worker.path : process.execPath,
@@ -110,7 +116,16 @@ export class Engine {
       runtime.remove();
       throw error;
     }
-    this.#controlTimer = setInterval(() => this.#controlTick(), options.controlIntervalMs ?? 1000);
+    this.#faults = new FaultBook({
+      processes: this.#processes,
+      simulations: () => this.#simulations.values(),
+      simulation: (id) => this.#simulations.get(id),
+      events: this.events,
+    });
+    this.#loop = new ControlLoop({ processes: this.#processes, faults: this.#faults, warn: this.#warn });
+    this.#controlTimer = setInterval(() => {
+      if (!this.#closed) this.#loop.tick();
+    }, options.controlIntervalMs ?? 1000);
     this.#controlTimer.unref();
   }
 
@@ -123,24 +138,40 @@ export class Engine {
    */
   createSimulation(spec: SimulationSpec): Simulation {
     this.#assertOpen();
+    checkQuirks(spec.profile);
     const simulation = new Simulation(randomUUID(), spec);
     // Refused now rather than at start: a caller learns at once that the machine cannot hold it.
     this.#admitSimulation(simulation);
-    this.#makeRoom();
-    this.#simulations.set(simulation.id, simulation);
+    if (spec.startAtMs !== undefined) checkStartAt(spec.startAtMs);
+    this.#simulations.add(simulation);
     this.events.emit({ type: 'SimulationCreated', simulationId: simulation.id, name: spec.name });
+    if (spec.startAtMs !== undefined) this.#scheduleStart(simulation, spec.startAtMs);
     return simulation;
   }
 
+  /**
+   * Starts the simulation on its own at `startAtMs` (every shard of a run waits for the same moment);
+   * at once when that moment has passed. A start by hand before it cancels the wait.
+   */
+  #scheduleStart(simulation: Simulation, startAtMs: number): void {
+    const start = () => {
+      simulation.startTimer = undefined;
+      if (simulation.state !== 'created' || this.#closed) return;
+      this.startSimulation(simulation.id).catch((error: Error) => {
+        simulation.failureReason = `the scheduled start failed: ${error.message}`;
+        this.#warn('a scheduled start failed', { simulation: simulation.id, error: error.message });
+      });
+    };
+    simulation.startTimer = startTimer(start, Math.max(0, startAtMs - Date.now()));
+  }
+
+  /** @throws EngineError not_found */
   getSimulation(id: string): Simulation {
-    const simulation = this.#simulations.get(id);
-    if (!simulation)
-      throw new EngineError('not_found', `no simulation with id ${JSON.stringify(id)}`, { id });
-    return simulation;
+    return this.#simulations.require(id);
   }
 
   listSimulations(): Simulation[] {
-    return [...this.#simulations.values()];
+    return this.#simulations.list();
   }
 
   /**
@@ -170,8 +201,13 @@ export class Engine {
    */
   async startSimulation(id: string): Promise<Simulation> {
     const simulation = this.assertCanStart(id);
+    if (simulation.startTimer) clearTimeout(simulation.startTimer);
+    simulation.startTimer = undefined;
     simulation.state = 'starting';
     simulation.startedAtMs = Date.now();
+    if (simulation.spec.startAtMs !== undefined) {
+      simulation.startSkewMs = simulation.startedAtMs - simulation.spec.startAtMs;
+    }
     this.events.emit({ type: 'SimulationStarted', simulationId: id, name: simulation.spec.name });
     if (simulation.spec.durationMs !== undefined) {
       simulation.timers.add(
@@ -229,8 +265,7 @@ export class Engine {
         return process.child.exited;
       }),
     );
-    for (const fault of this.#faults.list())
-      if (fault.simulationId === simulation.id) this.#endFault(fault.id);
+    this.#faults.endAllOf(simulation.id);
     simulation.end(final);
     const name = simulation.spec.name;
     if (final === 'failed') {
@@ -263,6 +298,7 @@ export class Engine {
         { state: simulation.state },
       );
     }
+    if (simulation.startTimer) clearTimeout(simulation.startTimer);
     this.#simulations.delete(id);
   }
 
@@ -346,9 +382,8 @@ export class Engine {
     const now = Date.now();
     const { durationMs: _duration, allowCpuOvercommit: _overcommit, ...fault } = request;
     const full: Fault = { ...fault, id: randomUUID(), startedAtMs: now, endsAtMs: now + durationMs };
-    this.#faults.add(full);
-    this.#recordChaos(full);
-    this.#retarget(processes, now);
+    this.#faults.start(full);
+    this.#loop.retarget(processes, now);
     return full;
   }
 
@@ -375,20 +410,14 @@ export class Engine {
       signal,
       origin,
     };
-    this.#recordChaos(fault);
+    this.#faults.record(fault);
     for (const process of processes) this.#processes.terminate(process, 'killed', signal);
-    this.events.emit({
-      type: 'ChaosEnded',
-      simulationId,
-      faultId: fault.id,
-      kind: fault.kind,
-      pids: [...pids],
-    });
+    this.#faults.instantEnded(fault);
     return fault;
   }
 
   activeFaults(): Fault[] {
-    return this.#faults.list();
+    return this.#faults.active.list();
   }
 
   /**
@@ -396,10 +425,10 @@ export class Engine {
    * @throws EngineError not_found when no such fault is active (it ended or never was)
    */
   recoverFault(id: string): Fault {
-    const fault = this.#endFault(id);
+    const fault = this.#faults.end(id);
     if (!fault) throw new EngineError('not_found', `no active fault with id ${JSON.stringify(id)}`, { id });
     const processes = [...fault.pids].map((pid) => this.#processes.get(pid));
-    this.#retarget(
+    this.#loop.retarget(
       processes.filter((process): process is ManagedProcess => process !== undefined),
       Date.now(),
     );
@@ -442,31 +471,6 @@ export class Engine {
     return process;
   }
 
-  /** What running simulations and active faults hold or have reserved. */
-  #ledger(): Ledger {
-    const ledger: Ledger = {
-      processes: 0,
-      pendingThreads: 0,
-      pendingFds: 0,
-      memoryBytes: this.#faults.reservedLeakBytes(),
-      heldMemoryBytes: 0,
-      cpuPercent: this.#faults.reservedSpikePercent(),
-    };
-    for (const simulation of this.#simulations.values()) {
-      if (!simulation.isActive && simulation.state !== 'stopping') continue;
-      const { demand } = simulation;
-      ledger.processes += Math.max(demand.processes, simulation.processes.size);
-      ledger.pendingThreads += Math.max(0, demand.threads - simulation.liveThreads);
-      ledger.pendingFds += Math.max(0, demand.fds - simulation.liveFds);
-      ledger.memoryBytes += demand.memoryBytes;
-      ledger.cpuPercent += demand.cpuPercent;
-    }
-    for (const process of this.#processes.values()) {
-      ledger.heldMemoryBytes += Math.max(WORKER_FLOOR_MIB * 1024, process.targets.rssKiB) * 1024;
-    }
-    return ledger;
-  }
-
   #admit(
     what: string,
     demand: Demand,
@@ -476,7 +480,7 @@ export class Engine {
     admit(
       what,
       demand,
-      this.#ledger(),
+      ledgerOf(this.#simulations.values(), this.#processes.values(), this.#faults.active),
       readMachineLimits(),
       {
         maxProcesses: this.maxProcesses,
@@ -497,35 +501,6 @@ export class Engine {
     );
   }
 
-  /** Keeps the number of simulations bounded: forgets the oldest ended ones, refuses past the caps. */
-  #makeRoom(): void {
-    const all = this.listSimulations();
-    const unstarted = all.filter((simulation) => simulation.state === 'created').length;
-    if (unstarted >= this.maxUnstarted) {
-      throw new EngineError(
-        'limit_exceeded',
-        `${unstarted} simulations are created and not started; the limit is ${this.maxUnstarted}: start or delete some first`,
-        { limit: 'unstarted simulations', value: this.maxUnstarted, requested: unstarted + 1 },
-      );
-    }
-    const ended = all
-      .filter((s) => s.endedAtMs !== undefined)
-      .sort((a, b) => (a.endedAtMs ?? 0) - (b.endedAtMs ?? 0));
-    let excess = all.length + 1 - this.maxSimulations;
-    for (const simulation of ended) {
-      if (excess <= 0) break;
-      this.#simulations.delete(simulation.id);
-      excess--;
-    }
-    if (excess > 0) {
-      throw new EngineError(
-        'limit_exceeded',
-        `${all.length} simulations are kept and none has ended; the limit is ${this.maxSimulations}: stop or delete some first`,
-        { limit: 'simulations', value: this.maxSimulations, requested: all.length + 1 },
-      );
-    }
-  }
-
   /** Spawns one generation of a planned process; tracked so that a stop waits for it. */
   #spawn(simulation: Simulation, planned: PlannedProcess, generation: number): Promise<ManagedProcess> {
     const seedKey = processSeedKey(simulation.spec.seed, planned.templateIndex, planned.index, generation);
@@ -533,6 +508,7 @@ export class Engine {
       {
         simulationId: simulation.id,
         profile: simulation.spec.profile.name,
+        shard: simulation.shard.count > 1 ? simulation.shard.index : undefined,
         planned,
         generation,
         seedKey,
@@ -596,97 +572,6 @@ export class Engine {
     simulation.timers.add(timer);
   }
 
-  /** Ends a fault if it is active (idempotent); undefined when it had already ended. */
-  #endFault(id: string): Fault | undefined {
-    const fault = this.#faults.remove(id);
-    if (!fault) return undefined;
-    const now = Date.now();
-    for (const simulation of this.#simulations.values()) {
-      const record = simulation.chaos.find((entry) => entry.faultId === id);
-      if (record) record.endedAtMs = now;
-    }
-    this.events.emit({
-      type: 'ChaosEnded',
-      simulationId: fault.simulationId,
-      faultId: id,
-      kind: fault.kind,
-      pids: [...fault.pids],
-    });
-    return fault;
-  }
-
-  /** Writes the current targets of `processes` (pattern plus active faults). */
-  #retarget(processes: readonly ManagedProcess[], now: number): void {
-    for (const process of processes) {
-      if (process.stopReason) continue;
-      try {
-        const base = targetsAt(process.template, process.seedKey, now - process.startedAtMs);
-        this.#processes.retarget(process, this.#faults.apply(process.pid, base, now), now);
-      } catch (error) {
-        this.#warn('cannot set the targets of a process', {
-          pid: process.pid,
-          name: process.name,
-          error: (error as Error)?.message ?? String(error),
-        });
-      }
-    }
-  }
-
-  /**
-   * Once a second: faults that ended (deadline reached, or no process of theirs left), lifetimes, and
-   * every process's targets from its pattern and active faults. Never throws, never nests.
-   */
-  #controlTick(): void {
-    if (this.#ticking || this.#closed) return;
-    this.#ticking = true;
-    try {
-      const now = Date.now();
-      for (const fault of this.#faults.expired(now)) this.#endFault(fault.id);
-      for (const fault of this.#faults.orphaned((pid) => this.owns(pid))) this.#endFault(fault.id);
-      const due: ManagedProcess[] = [];
-      for (const process of this.#processes.values()) {
-        if (process.stopReason) continue;
-        if (process.deadlineMs !== undefined && now >= process.deadlineMs) {
-          this.#processes.terminate(process, 'lifetime');
-          continue;
-        }
-        this.#processes.wakeIfPending(process, now);
-        due.push(process);
-      }
-      this.#retarget(due, now);
-    } catch (error) {
-      this.#warn('the control tick failed', { error: (error as Error)?.stack ?? String(error) });
-    } finally {
-      this.#ticking = false;
-    }
-  }
-
-  #recordChaos(fault: Fault): void {
-    const pids = [...fault.pids];
-    const bySimulation = new Map<string, number[]>();
-    for (const pid of pids) {
-      const owner = this.#processes.get(pid)?.simulationId;
-      if (owner) bySimulation.set(owner, [...(bySimulation.get(owner) ?? []), pid]);
-    }
-    for (const [simulationId, simPids] of bySimulation) {
-      this.#simulations.get(simulationId)?.recordChaos({
-        faultId: fault.id,
-        kind: fault.kind,
-        origin: fault.origin,
-        atMs: fault.startedAtMs,
-        pids: simPids,
-        names: simPids.map((pid) => this.#processes.get(pid)?.name ?? '?'),
-      });
-    }
-    this.events.emit({
-      type: 'ChaosStarted',
-      simulationId: fault.simulationId,
-      faultId: fault.id,
-      kind: fault.kind,
-      pids,
-    });
-  }
-
   #startRandomChaos(simulation: Simulation): void {
     startRandomChaos(
       simulation,
@@ -702,18 +587,6 @@ export class Engine {
       this.#chaosIntervalMs,
     );
   }
-}
-
-/** What a process of `template` should hold `elapsedMs` after it started (its pattern, no faults). */
-function targetsAt(template: Template, seedKey: string, elapsedMs: number): SlotTargets {
-  const cpuPercent = valueAt(template.cpu, elapsedMs, `${seedKey}/cpu`);
-  const memoryMiB = valueAt(template.memory, elapsedMs, `${seedKey}/memory`);
-  return {
-    cpuPermille: Math.min(1000, Math.max(0, Math.round(cpuPercent * 10))),
-    rssKiB: Math.max(0, Math.round(memoryMiB * 1024)),
-    threads: template.threads,
-    fds: template.fds,
-  };
 }
 
 export { PRIORITIES };

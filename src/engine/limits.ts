@@ -25,6 +25,10 @@ export interface MachineLimits {
   cpus: number;
   /** tasks (threads included) on the whole machine now; RLIMIT_NPROC counts threads */
   tasks: number;
+  /** memory the cgroup may still take before its limit (Infinity without one) */
+  cgroupMemoryBytes: number;
+  /** tasks the cgroup may still start before pids.max (Infinity without one) */
+  cgroupTasks: number;
 }
 
 function readText(path: string): string | undefined {
@@ -51,34 +55,86 @@ function readLimit(name: string, column: 'soft' | 'hard'): number {
 }
 
 /**
- * The CPU quota of this process's cgroup in CPUs (cgroup v2 cpu.max or v1 cfs quota), the smallest on
- * the way up to the root; Infinity without a quota.
+ * The smallest value `read` gives for this process's cgroup and each of its ancestors, for cgroup v2
+ * (`unified`) and v1 (`v1`, the hierarchy of `controller`); Infinity where nothing limits. Limits are
+ * set at any level (a pod's, a node's), so the whole path up to the root counts.
  */
-export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number {
+function cgroupMin(
+  controller: string,
+  read: { unified: (dir: string) => number; v1: (dir: string) => number },
+  root: string,
+): number {
   const lines = readText('/proc/self/cgroup')?.split('\n') ?? [];
-  let quota = Number.POSITIVE_INFINITY;
-  const unified = lines.find((line) => line.startsWith('0::'))?.slice(3);
-  const v1 = lines.find((line) => /^\d+:[^:]*\bcpu\b[^:]*:/.test(line))?.replace(/^\d+:[^:]*:/, '');
-  const walk = (start: string, read: (dir: string) => number) => {
-    for (let dir = start; ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
-      quota = Math.min(quota, read(dir));
-      if (dir === '' || dir === '/') break;
+  let least = Number.POSITIVE_INFINITY;
+  const walk = (start: string, at: (dir: string) => number) => {
+    for (let dir = start.replace(/\/$/, ''); ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+      least = Math.min(least, at(dir));
+      if (dir === '') break;
     }
   };
-  if (unified !== undefined) {
-    walk(unified.replace(/\/$/, ''), (dir) => {
-      const [max, period] = (readText(`${root}${dir}/cpu.max`) ?? 'max').trim().split(/\s+/);
-      return max === 'max' || !period ? Number.POSITIVE_INFINITY : Number(max) / Number(period);
-    });
-  }
-  if (v1 !== undefined) {
-    walk(v1.replace(/\/$/, ''), (dir) => {
-      const q = readNumber(`${root}/cpu${dir}/cpu.cfs_quota_us`, -1);
-      const period = readNumber(`${root}/cpu${dir}/cpu.cfs_period_us`, 100_000);
-      return q > 0 && period > 0 ? q / period : Number.POSITIVE_INFINITY;
-    });
-  }
-  return quota;
+  const unified = lines.find((line) => line.startsWith('0::'))?.slice(3);
+  if (unified !== undefined) walk(unified, (dir) => read.unified(`${root}${dir}`));
+  const v1 = lines
+    .find((line) => new RegExp(`^\\d+:[^:]*\\b${controller}\\b[^:]*:`).test(line))
+    ?.replace(/^\d+:[^:]*:/, '');
+  if (v1 !== undefined) walk(v1, (dir) => read.v1(`${root}/${controller}${dir}`));
+  return least;
+}
+
+/** A cgroup limit file: "max" (v2) or a v1 "no limit" of about 2^63 mean Infinity. */
+function limitValue(path: string): number {
+  const text = readText(path)?.trim();
+  if (text === undefined || text === 'max') return Number.POSITIVE_INFINITY;
+  const value = Number(text);
+  return Number.isFinite(value) && value < 2 ** 62 ? value : Number.POSITIVE_INFINITY;
+}
+
+/** The CPU quota of this process's cgroup in CPUs (v2 cpu.max, v1 cfs quota); Infinity without one. */
+export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number {
+  return cgroupMin(
+    'cpu',
+    {
+      unified: (dir) => {
+        const [max, period] = (readText(`${dir}/cpu.max`) ?? 'max').trim().split(/\s+/);
+        return max === 'max' || !period ? Number.POSITIVE_INFINITY : Number(max) / Number(period);
+      },
+      v1: (dir) => {
+        const quota = readNumber(`${dir}/cpu.cfs_quota_us`, -1);
+        const period = readNumber(`${dir}/cpu.cfs_period_us`, 100_000);
+        return quota > 0 && period > 0 ? quota / period : Number.POSITIVE_INFINITY;
+      },
+    },
+    root,
+  );
+}
+
+/**
+ * Memory this cgroup may still take before its limit (a pod's memory limit: beyond it the kernel's OOM
+ * killer ends processes, MemAvailable does not see it): the least of limit - usage up the path; Infinity
+ * without a limit.
+ */
+export function cgroupMemoryHeadroom(root = '/sys/fs/cgroup'): number {
+  const headroom = (limit: number, usage: string) =>
+    Number.isFinite(limit) ? Math.max(0, limit - readNumber(usage, 0)) : Number.POSITIVE_INFINITY;
+  return cgroupMin(
+    'memory',
+    {
+      unified: (dir) => headroom(limitValue(`${dir}/memory.max`), `${dir}/memory.current`),
+      v1: (dir) => headroom(limitValue(`${dir}/memory.limit_in_bytes`), `${dir}/memory.usage_in_bytes`),
+    },
+    root,
+  );
+}
+
+/** Tasks this cgroup may still start before pids.max (a pod's pids limit: EAGAIN beyond it); Infinity without one. */
+export function cgroupTasksHeadroom(root = '/sys/fs/cgroup'): number {
+  const headroom = (dir: string) => {
+    const limit = limitValue(`${dir}/pids.max`);
+    return Number.isFinite(limit)
+      ? Math.max(0, limit - readNumber(`${dir}/pids.current`, 0))
+      : Number.POSITIVE_INFINITY;
+  };
+  return cgroupMin('pids', { unified: headroom, v1: headroom }, root);
 }
 
 /** Reads the limits from /proc now. */
@@ -95,6 +151,8 @@ export function readMachineLimits(): MachineLimits {
     filesInUse: Number(fileNr[0]) || 0,
     cpus: Math.max(0.01, Math.min(availableParallelism(), cgroupCpuQuota())),
     tasks: machineTaskCount(),
+    cgroupMemoryBytes: cgroupMemoryHeadroom(),
+    cgroupTasks: cgroupTasksHeadroom(),
   };
 }
 

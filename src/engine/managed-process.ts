@@ -10,6 +10,8 @@ export interface ManagedProcess {
   readonly name: string;
   readonly simulationId: string;
   readonly profile: string;
+  /** index of the shard of a sharded run; undefined when the run is not sharded */
+  readonly shard: number | undefined;
   readonly planned: PlannedProcess;
   readonly template: Template;
   readonly priority: Priority;
@@ -35,6 +37,8 @@ export interface ProcessInfo {
   readonly name: string;
   readonly simulationId: string;
   readonly profile: string;
+  /** index of the shard of a sharded run; undefined when the run is not sharded */
+  readonly shard: number | undefined;
   readonly priority: Priority;
   readonly cpuPattern: string;
   readonly memoryPattern: string;
@@ -50,6 +54,7 @@ export function toProcessInfo(process: ManagedProcess): ProcessInfo {
     name: process.name,
     simulationId: process.simulationId,
     profile: process.profile,
+    shard: process.shard,
     priority: process.priority,
     cpuPattern: process.template.cpu.pattern,
     memoryPattern: process.template.memory.pattern,

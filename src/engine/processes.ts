@@ -10,6 +10,7 @@ import { ControlTable, type SlotTargets } from '../workload/control-table.ts';
 import type { WorkerProgram } from '../workload/worker-path.ts';
 import type { ExitReason } from './events.ts';
 import type { ManagedProcess } from './managed-process.ts';
+import { paddedArgs, quirkEnv } from './quirks.ts';
 import type { RuntimeDir } from './runtime-dir.ts';
 import { SpawnError, type Spawner } from './spawner.ts';
 import { startTimer } from './timers.ts';
@@ -28,6 +29,8 @@ export interface ProcessRegistryOptions {
 export interface SpawnSpec {
   simulationId: string;
   profile: string;
+  /** shard index of a sharded run */
+  shard: number | undefined;
   planned: PlannedProcess;
   generation: number;
   seedKey: string;
@@ -69,6 +72,7 @@ export class ProcessRegistry {
     const { template } = spec.planned;
     const name = expandName(template.name, spec.planned.index, spec.generation);
     const native = this.#options.worker.kind === 'native';
+    const args = paddedArgs(name, template.args, template.quirks?.command_line_bytes);
     const slot = this.#table.allocate();
     let linked = false;
     let child: Awaited<ReturnType<Spawner['spawn']>>;
@@ -79,12 +83,13 @@ export class ProcessRegistry {
       child = await this.#options.spawner.spawn({
         executable,
         argv0: name,
-        args: native ? template.args : [this.#options.worker.path, ...template.args],
+        args: native ? args : [this.#options.worker.path, ...args],
         env: {
           PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
           PSIM_SLOT: String(slot),
           PSIM_PARENT_PID: String(process.pid),
           PSIM_NAME: name,
+          ...quirkEnv(template.quirks),
         },
       });
     } catch (error) {
@@ -99,6 +104,7 @@ export class ProcessRegistry {
       name,
       simulationId: spec.simulationId,
       profile: spec.profile,
+      shard: spec.shard,
       planned: spec.planned,
       template,
       priority: template.priority,
@@ -112,7 +118,14 @@ export class ProcessRegistry {
       targets: spec.targets,
     };
     this.#live.set(child.pid, managed);
+    // A lifetime ends on its own timer, to the millisecond: processes living under the control tick's
+    // second (the short jobs that break observers) end when they should. The tick checks deadlines too.
+    const lifetime =
+      spec.lifetimeMs === undefined
+        ? undefined
+        : startTimer(() => this.terminate(managed, 'lifetime'), spec.lifetimeMs);
     void child.exited.then((exit) => {
+      if (lifetime) clearTimeout(lifetime);
       this.#live.delete(managed.pid);
       this.#table.release(managed.slot);
       if (native) this.#options.runtime.release(managed.name);
@@ -123,8 +136,10 @@ export class ProcessRegistry {
 
   /**
    * Writes new targets to the process's slot and wakes it, only when they changed (an idle steady
-   * process is never woken). A worker blocks SIGUSR1 in its first microseconds; until then the signal
-   * would kill it, so a process younger than 100 ms is only written: it reads its slot at start.
+   * process is never woken). A native worker blocks SIGUSR1 in its first microseconds; until then the
+   * signal would kill it, so a process younger than 100 ms is only written: it reads its slot at start.
+   * The Node fallback worker is never signalled: it installs its handler only after loading (tens to
+   * hundreds of milliseconds, more under load) and reads its slot at every 100 ms tick anyway.
    */
   retarget(process: ManagedProcess, targets: SlotTargets, nowMs: number): void {
     const old = process.targets;
@@ -138,6 +153,7 @@ export class ProcessRegistry {
     }
     this.#table.write(process.slot, targets);
     process.targets = targets;
+    if (this.#options.worker.kind === 'node') return;
     if (nowMs - process.startedAtMs >= 100) process.child.signal('SIGUSR1');
     else process.pendingWake = true;
   }
@@ -150,11 +166,16 @@ export class ProcessRegistry {
     }
   }
 
-  /** Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. */
+  /**
+   * Asks a process to end (process-group signal) and escalates to SIGKILL after the grace period. A
+   * stopped process (state T) keeps SIGTERM pending until it runs again, so SIGCONT follows, as init
+   * systems do; it changes nothing for a running process.
+   */
   terminate(process: ManagedProcess, reason: ExitReason, signal: NodeJS.Signals = 'SIGTERM'): void {
     process.stopReason ??= reason;
     if (!process.child.signalGroup(signal)) return;
     if (signal === 'SIGKILL') return;
+    process.child.signalGroup('SIGCONT');
     const escalate = startTimer(() => process.child.signalGroup('SIGKILL'), this.#options.stopGraceMs);
     void process.child.exited.then(() => clearTimeout(escalate));
   }

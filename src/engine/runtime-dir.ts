@@ -148,7 +148,8 @@ function makeRuntimeDir(
       }
       const file = join(bin, name);
       const count = users.get(name) ?? 0;
-      if (count === 0) {
+      // A process with the deleted_executable quirk unlinks its link while others of its name live.
+      if (count === 0 || !existsLink(file)) {
         try {
           link(worker, file);
         } catch (error) {
@@ -197,6 +198,15 @@ function link(worker: string, file: string): void {
       }
       throw error;
     }
+  }
+}
+
+function existsLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

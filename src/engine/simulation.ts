@@ -8,7 +8,7 @@
  * pipeline verification needs to require exited PIDs gone downstream) its newest 10,000 exits.
  */
 import { type Demand, profileDemand } from '../profiles/demand.ts';
-import { type PlannedProcess, planProcesses } from '../profiles/plan.ts';
+import { type PlannedProcess, planProcesses, type Shard, shardProfile, WHOLE_RUN } from '../profiles/plan.ts';
 import type { Priority, Profile } from '../profiles/schema.ts';
 import type { ExitReason } from './events.ts';
 import { ExitLog } from './exit-log.ts';
@@ -31,6 +31,10 @@ export interface SimulationSpec {
   chaos: boolean;
   /** let this simulation's CPU demand exceed the machine @default false */
   allowCpuOvercommit?: boolean;
+  /** the slice of a larger run this simulation holds @default the whole run */
+  shard?: Shard;
+  /** start on its own at this time, epoch ms (a shard waits for the others' common start) */
+  startAtMs?: number;
 }
 
 export const EXIT_REASONS: readonly ExitReason[] = ['lifetime', 'stopped', 'killed', 'crashed'];
@@ -80,6 +84,10 @@ export class Simulation {
   rampWarning: string | undefined;
   /** the stop under way, shared by every caller */
   stopping: Promise<Simulation> | undefined;
+  /** started minus the time it was asked to start at (spec.startAtMs), ms; late when positive */
+  startSkewMs: number | undefined;
+  /** the wait for spec.startAtMs */
+  startTimer: NodeJS.Timeout | undefined;
   readonly starts = zeroByPriority();
   readonly exits: Record<ExitReason, ByPriority> = {
     lifetime: zeroByPriority(),
@@ -108,11 +116,16 @@ export class Simulation {
   constructor(id: string, spec: SimulationSpec) {
     this.id = id;
     this.spec = spec;
-    this.demand = profileDemand(spec.profile);
+    const held = shardProfile(spec.profile, spec.shard ?? WHOLE_RUN);
+    this.demand = profileDemand(held);
     this.plannedCount = this.demand.processes;
     this.plannedByPriority = zeroByPriority();
-    for (const template of spec.profile.templates)
-      this.plannedByPriority[template.priority] += template.count;
+    for (const template of held.templates) this.plannedByPriority[template.priority] += template.count;
+  }
+
+  /** The slice of the run this simulation holds. */
+  get shard(): Shard {
+    return this.spec.shard ?? WHOLE_RUN;
   }
 
   get isActive(): boolean {
@@ -121,7 +134,7 @@ export class Simulation {
 
   /** The processes of the run, planned when it starts and forgotten when it ends. */
   plan(): PlannedProcess[] {
-    this.#planned ??= planProcesses(this.spec.profile);
+    this.#planned ??= planProcesses(this.spec.profile, this.shard);
     return this.#planned;
   }
 

@@ -6,7 +6,8 @@
  * one ever slips through. Every engine timer is unref()ed: it never keeps the process alive.
  */
 
-import { MAX_DURATION_MS } from '../profiles/units.ts';
+import { formatDuration, MAX_DURATION_MS } from '../profiles/units.ts';
+import { EngineError } from './errors.ts';
 
 /** The longest delay a Node timer can wait, in ms (about 24.8 days). */
 export const MAX_TIMER_MS = MAX_DURATION_MS;
@@ -22,4 +23,16 @@ export function startTimer(callback: () => void, delayMs: number): NodeJS.Timeou
   const timer = setTimeout(callback, delayMs);
   timer.unref();
   return timer;
+}
+
+/** Refuses a start time a timer cannot wait for. */
+export function checkStartAt(startAtMs: number): void {
+  const delay = startAtMs - Date.now();
+  if (!Number.isFinite(startAtMs) || delay > MAX_TIMER_MS) {
+    throw new EngineError(
+      'invalid',
+      `start_at ${Number.isFinite(startAtMs) ? new Date(startAtMs).toISOString() : String(startAtMs)} is more than ${formatDuration(MAX_TIMER_MS)} away (the longest a timer can wait)`,
+      { field: 'start_at', value: startAtMs, limit: MAX_TIMER_MS },
+    );
+  }
 }

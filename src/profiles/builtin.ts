@@ -202,12 +202,37 @@ const chaos: ProfileInput = {
   chaos: { failures_per_minute: 4, spikes_per_minute: 3, leaks_per_minute: 1 },
 };
 
+/**
+ * Processes that break observers, each held for real (see the README's "Processes that break
+ * observers" for what the hostmetrics receiver does with each). Needs root: one runs as `nobody`.
+ */
+const edgeCases: ProfileInput = {
+  name: 'edge-cases',
+  description:
+    'Processes that break observers: zombie, stopped, deleted executable, other user, odd names, huge command line, 1,000 threads, 10,000 fds, 50 ms lives (needs root)',
+  templates: [
+    { name: 'zombie-parent', count: 1, priority: 'medium', quirks: { zombie_child: true } },
+    { name: 'stopped-proc', count: 1, priority: 'medium', memory: 2, quirks: { stopped: true } },
+    { name: 'deleted-bin', count: 1, priority: 'medium', quirks: { deleted_executable: true } },
+    { name: 'other-user', count: 1, priority: 'medium', fds: 8, quirks: { user: 'nobody' } },
+    { name: 'spaced-name', count: 1, priority: 'low', quirks: { comm: 'my (odd) name' } },
+    { name: 'kernel-like', count: 1, priority: 'low', quirks: { comm: 'kworker/0:1-ev' } },
+    // "bad" 0xff 0xfe "name": not UTF-8
+    { name: 'bytes-name', count: 1, priority: 'low', quirks: { comm_hex: '626164fffe6e616d65' } },
+    { name: 'long-cmdline', count: 1, priority: 'low', quirks: { command_line_bytes: 102_400 } },
+    { name: 'many-threads', count: 1, priority: 'high', threads: 1000 },
+    { name: 'many-fds', count: 1, priority: 'high', fds: 10_000 },
+    { name: 'blink-{i}-{g}', count: 2, priority: 'low', lifetime: '50ms', restart: 'always' },
+  ],
+};
+
 /** Built-in profiles by name; `high-churn` is an alias of `process-churn`. */
 export const BUILTIN_PROFILES: Readonly<Record<string, ProfileInput>> = {
   realistic,
   'high-cardinality': highCardinality,
   'process-churn': processChurn,
   chaos,
+  'edge-cases': edgeCases,
 };
 
 export const PROFILE_ALIASES: Readonly<Record<string, string>> = { 'high-churn': 'process-churn' };

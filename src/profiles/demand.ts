@@ -30,7 +30,10 @@ export interface Demand {
 
 export const NO_DEMAND: Demand = { processes: 0, threads: 0, fds: 0, memoryBytes: 0, cpuPercent: 0 };
 
-/** Average of a pattern over a long run (growing: its maximum, where it stays or keeps returning to). */
+/**
+ * Average of a pattern over a long run (growing: its maximum, where it stays or keeps returning to; a
+ * replay: the mean of its values when it repeats, its last value when it holds it).
+ */
 export function meanOf(pattern: Pattern): number {
   switch (pattern.pattern) {
     case 'steady':
@@ -44,6 +47,11 @@ export function meanOf(pattern: Pattern): number {
       return Math.max(pattern.start, pattern.max);
     case 'random':
       return (pattern.min + pattern.max) / 2;
+    case 'replay':
+      // Repeated: the mean of the recording; held: the last value, where it stays.
+      return pattern.repeat
+        ? pattern.values.reduce((sum, value) => sum + value, 0) / Math.max(1, pattern.values.length)
+        : (pattern.values.at(-1) ?? 0);
   }
 }
 

@@ -30,7 +30,20 @@ export function valueAt(pattern: Pattern, elapsedMs: number, seedKey: string): n
       const step = pattern.every > 0 ? Math.floor(elapsedMs / pattern.every) : 0;
       return pattern.min + unitRandom(seedKey, 'random-step', step) * (pattern.max - pattern.min);
     }
+    case 'replay':
+      return pattern.values[replayIndex(pattern, elapsedMs)] ?? 0;
   }
+}
+
+/** Index of the value a replay holds at `elapsedMs`: step by step, then over again or the last one. */
+export function replayIndex(
+  pattern: { every: number; values: readonly number[]; repeat: boolean },
+  elapsedMs: number,
+): number {
+  const n = pattern.values.length;
+  if (n === 0) return 0;
+  const step = pattern.every > 0 && elapsedMs > 0 ? Math.floor(elapsedMs / pattern.every) : 0;
+  return pattern.repeat ? step % n : Math.min(step, n - 1);
 }
 
 /** The largest value the pattern can take (for memory headroom checks). */
@@ -44,6 +57,9 @@ export function peakOf(pattern: Pattern): number {
       return Math.max(pattern.start, pattern.max);
     case 'random':
       return pattern.max;
+    case 'replay':
+      // A loop, not Math.max(...values): a spread of 10,000 arguments is close to V8's limits.
+      return pattern.values.reduce((max, value) => Math.max(max, value), 0);
   }
 }
 

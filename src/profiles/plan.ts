@@ -49,11 +49,29 @@ export function scaleProfile(profile: Profile, total: number | undefined): Profi
   return { ...profile, templates: profile.templates.map((t, i) => ({ ...t, count: counts[i] as number })) };
 }
 
-/** Every process of a run, in a stable order (template by template). */
-export function planProcesses(profile: Profile): PlannedProcess[] {
+/** One slice of a run spread over several simulators: shard `index` (0-based) of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The whole run, unsharded. */
+export const WHOLE_RUN: Shard = { index: 0, count: 1 };
+
+/**
+ * The processes of a run, in a stable order (template by template, instance by instance). With a shard,
+ * only that shard's: the whole run's processes are dealt round-robin (process j to shard j mod count),
+ * so every shard gets its share of every kind, the shards' sizes differ by at most one and add up to the
+ * whole run exactly, and each process keeps its instance number in the whole run: `api-{i}` names are
+ * unique over all shards, and a process's pattern phases and lifetimes (seeded by its instance) are the
+ * same whatever the number of shards.
+ */
+export function planProcesses(profile: Profile, shard: Shard = WHOLE_RUN): PlannedProcess[] {
   const planned: PlannedProcess[] = [];
+  let position = 0;
   profile.templates.forEach((template, templateIndex) => {
-    for (let index = 1; index <= template.count; index++) {
+    for (let index = 1; index <= template.count; index++, position++) {
+      if (position % shard.count !== shard.index) continue;
       planned.push({
         templateIndex,
         index,
@@ -64,6 +82,21 @@ export function planProcesses(profile: Profile): PlannedProcess[] {
     }
   });
   return planned;
+}
+
+/** The profile as one shard holds it: each template's count is that shard's share of it. */
+export function shardProfile(profile: Profile, shard: Shard): Profile {
+  if (shard.count === 1) return profile;
+  let position = 0;
+  const templates = profile.templates.map((template) => {
+    // Positions position..position+count-1 belong to this template; count those with p % n === index.
+    const first = position;
+    position += template.count;
+    const upTo = (end: number) => Math.floor((end - shard.index + shard.count - 1) / shard.count);
+    const count = Math.max(0, upTo(position) - upTo(first));
+    return { ...template, count };
+  });
+  return { ...profile, templates };
 }
 
 /** Key that identifies one generation of one process slot in a seeded run. */

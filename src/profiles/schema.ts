@@ -3,6 +3,7 @@
  * YAML or JSON. Validated with zod; every error names the field path and the offending value.
  */
 import { z } from 'zod';
+import { sourceSchema } from './provenance.ts';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from './units.ts';
 
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
@@ -51,6 +52,12 @@ export function hasControlCharacter(text: string): boolean {
 
 const nonNegative = z.number().finite().min(0);
 
+/**
+ * Most points a replay pattern holds: 10,000 samples are ~14 h at 5 s, and keep a profile of a few
+ * hundred replayed processes within a few MB of YAML.
+ */
+export const MAX_REPLAY_POINTS = 10_000;
+
 /** How a value (CPU % of one core, or memory MiB) changes over the life of the running process. */
 const patternObject = z.discriminatedUnion('pattern', [
   z.strictObject({ pattern: z.literal('steady'), value: nonNegative }),
@@ -72,6 +79,17 @@ const patternObject = z.discriminatedUnion('pattern', [
     reset: z.boolean().default(false),
   }),
   z.strictObject({ pattern: z.literal('random'), min: nonNegative, max: nonNegative, every: duration }),
+  z.strictObject({
+    pattern: z.literal('replay'),
+    /** time each value holds: the interval the values were recorded at */
+    every: duration,
+    /** the recorded values, one per `every`, from the start of the process */
+    // The bound is checked with the template, where the error can name it: inside the pattern union
+    // zod reports an over-long array as a bare "Invalid input".
+    values: z.array(nonNegative).min(1),
+    /** after the last value, start over from the first (true) or hold the last (false) */
+    repeat: z.boolean().default(true),
+  }),
 ]);
 
 /** A pattern, or a bare number meaning a steady value. */
@@ -87,7 +105,54 @@ const lifetime = z.union([
   z.strictObject({ min: duration, max: duration }),
 ]);
 
-const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
+/** What a template name may hold: a letter or digit, then letters, digits, . _ : + @ - and placeholders. */
+export const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+@-]*)*$/;
+
+/**
+ * Quirks of a process that observers trip over, each held for real by the worker:
+ * - `zombie_child`: it forks one child that exits at once and is left unreaped (state Z) until the
+ *   process itself is stopped (it reaps it then); it never forks again.
+ * - `stopped`: it stops itself (state T) once set up; SIGTERM still ends it.
+ * - `deleted_executable`: it unlinks the file it was started from (/proc/PID/exe ends in " (deleted)").
+ * - `user`: it runs as this user (name or uid; the simulator must be root): an unprivileged observer
+ *   cannot read its fds, io or exe.
+ * - `comm` / `comm_hex`: the kernel name (comm, status Name) is set to these bytes with prctl, at most
+ *   15: spaces, parentheses, a slash like a kernel worker's, or (hex) bytes that are not UTF-8.
+ * - `command_line_bytes`: its command line is padded to this many bytes (up to 1 MiB).
+ */
+export const quirksSchema = z.strictObject({
+  zombie_child: z.boolean().optional(),
+  stopped: z.boolean().optional(),
+  deleted_executable: z.boolean().optional(),
+  user: z
+    .union([
+      z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'a user name'),
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 2),
+    ])
+    .optional(),
+  comm: z
+    .string()
+    .min(1)
+    .refine((text) => Buffer.byteLength(text) <= MAX_COMM_BYTES, `at most ${MAX_COMM_BYTES} bytes`)
+    .refine((text) => !text.includes('\u0000'), 'no NUL byte')
+    .optional(),
+  comm_hex: z
+    .string()
+    .regex(/^([0-9a-f]{2}){1,15}$/i, `1 to ${MAX_COMM_BYTES} bytes as hex pairs`)
+    .refine((hex) => !/^(..)*00/i.test(hex), 'no NUL byte')
+    .optional(),
+  command_line_bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 20)
+    .optional(),
+});
+export type Quirks = z.output<typeof quirksSchema>;
 
 export const templateSchema = z
   .strictObject({
@@ -109,6 +174,8 @@ export const templateSchema = z
     /** What happens when a process exits: replaced always, only after a failure, or never. */
     restart: z.enum(['always', 'on-failure', 'never']).default('always'),
     restart_delay: duration.default(0),
+    /** What makes this process hard for an observer (the edge-cases profile); see QUIRKS_DOC. */
+    quirks: quirksSchema.optional(),
   })
   .superRefine((template, ctx) => {
     const widest = expandName(template.name, template.count || 1, 999);
@@ -130,6 +197,22 @@ export const templateSchema = z
           message: 'a spike cannot last longer than `every`',
         });
       }
+      if (pattern.pattern === 'replay' && pattern.values.length > MAX_REPLAY_POINTS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, 'values'],
+          input: pattern.values.length,
+          message: `a replay holds at most ${MAX_REPLAY_POINTS} values`,
+        });
+      }
+      if (pattern.pattern === 'replay' && pattern.every <= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, 'every'],
+          input: pattern.every,
+          message: 'a replay needs a time per value greater than 0',
+        });
+      }
       if (
         (pattern.pattern === 'growing' && pattern.max < pattern.start) ||
         (pattern.pattern === 'random' && pattern.max < pattern.min)
@@ -144,13 +227,27 @@ export const templateSchema = z
     }
     const cpu = template.cpu;
     const cpuMax =
-      cpu.pattern === 'steady' ? cpu.value : cpu.pattern === 'spiky' ? Math.max(cpu.base, cpu.peak) : cpu.max;
+      cpu.pattern === 'steady'
+        ? cpu.value
+        : cpu.pattern === 'spiky'
+          ? Math.max(cpu.base, cpu.peak)
+          : cpu.pattern === 'replay'
+            ? cpu.values.reduce((max, value) => Math.max(max, value), 0)
+            : cpu.max;
     if (cpuMax > 100) {
       ctx.addIssue({
         code: 'custom',
         path: ['cpu'],
         input: cpuMax,
         message: 'CPU is a share of one core: at most 100 (%)',
+      });
+    }
+    if (template.quirks?.comm !== undefined && template.quirks.comm_hex !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quirks'],
+        input: template.quirks,
+        message: 'comm and comm_hex both set the name: give one',
       });
     }
     if (template.lifetime && template.priority === 'critical') {
@@ -197,6 +294,8 @@ export const profileSchema = z.strictObject({
   templates: z.array(templateSchema).min(1).max(1000),
   /** Random faults; applied when the profile or the run enables chaos. */
   chaos: chaosSchema.optional(),
+  /** Where a captured profile came from and how well it was estimated; nothing reads it but `plan`. */
+  source: sourceSchema.optional(),
 });
 export type Profile = z.output<typeof profileSchema>;
 export type ProfileInput = z.input<typeof profileSchema>;

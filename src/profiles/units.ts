@@ -1,7 +1,8 @@
 /**
  * Parsing of the human units used in profiles, env vars and API requests: durations ("90s", "10m",
- * "1h30m", "500ms") and byte sizes ("512KiB", "10MB", "1.5GiB"). Errors name what was given.
+ * "1h30m", "500ms") and byte sizes ("512KiB", "10MB", "1.5GiB"). Errors name what was given (cut short).
  */
+import { describeValue } from '../json/excerpt.ts';
 
 /**
  * The longest duration anything here may last, in ms: 2^31-1, the longest a Node timer waits (about
@@ -34,7 +35,7 @@ export function parseDuration(text: string | number): number {
     matched = DURATION_PART.lastIndex;
   }
   if (matched === 0 || matched !== trimmed.length) {
-    throw new Error(`expected a duration like "90s", "10m", "1h" or "250ms", got ${JSON.stringify(text)}`);
+    throw new Error(`expected a duration like "90s", "10m", "1h" or "250ms", got ${describeValue(text)}`);
   }
   return Math.round(total);
 }
@@ -75,7 +76,7 @@ export function parseSize(text: string | number): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const factor = match ? SIZE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
   if (!match || factor === undefined) {
-    throw new Error(`expected a size like "512KiB", "10MB" or "1GiB", got ${JSON.stringify(text)}`);
+    throw new Error(`expected a size like "512KiB", "10MB" or "1GiB", got ${describeValue(text)}`);
   }
   return Math.round(Number(match[1]) * factor);
 }
@@ -86,7 +87,7 @@ export function parseSize(text: string | number): number {
  */
 export function parseRate(text: string): number {
   const match = /^\s*(.+?)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/.exec(text);
-  if (!match) throw new Error(`expected a rate like "10MB/min" or "1MiB/s", got ${JSON.stringify(text)}`);
+  if (!match) throw new Error(`expected a rate like "10MB/min" or "1MiB/s", got ${describeValue(text)}`);
   const per = match[2] as string;
   const seconds = per.startsWith('h') ? 3600 : per.startsWith('m') ? 60 : 1;
   return parseSize(match[1] as string) / seconds;

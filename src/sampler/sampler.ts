@@ -1,7 +1,8 @@
 /**
  * The sampling loop: once per interval, reads every live simulated process from /proc and publishes one
  * snapshot. Never overlaps itself, never rejects, never keeps the process alive, and yields to the event
- * loop between chunks so the API stays responsive with thousands of processes.
+ * loop between chunks so the API stays responsive with thousands of processes. A process whose files
+ * cannot be read is left out of that snapshot, counted and reported; the others are published.
  */
 import type { ProcessInfo } from '../engine/managed-process.ts';
 import type { ProcessIdentity, ProcessSample, ProcReader } from '../proc/reader.ts';
@@ -22,21 +23,43 @@ export interface SamplerOptions {
   intervalMs?: number;
   /** processes read between two yields to the event loop @default 500 */
   chunkSize?: number;
-  /** told about each finished sample (duration, processes read) */
-  onSample?: (stats: { durationMs: number; processes: number; vanished: number }) => void;
+  /** told about each finished sample (duration, processes read, gone, unreadable) */
+  onSample?: (stats: SampleStats) => void;
+  /**
+   * told when a process first fails to read for another reason than its exit (EACCES, EIO, a file that
+   * is not what the kernel writes), and not again while it keeps failing. @default process.emitWarning
+   */
+  onReadError?: (pid: number, error: Error) => void;
+}
+
+export interface SampleStats {
+  durationMs: number;
+  /** processes in the snapshot */
+  processes: number;
+  /** processes that exited while the sample was read: normal, not an error */
+  vanished: number;
+  /** processes left out because reading them failed (see `Snapshot.unreadable`) */
+  unreadable: number;
 }
 
 export class Sampler {
   readonly #options: Required<Omit<SamplerOptions, 'onSample'>> & Pick<SamplerOptions, 'onSample'>;
   /** identity (exe, cmdline, owner) never changes for a PID of ours: read it once */
   readonly #identities = new Map<number, ProcessIdentity>();
+  /** PIDs whose last read failed, so that a lasting failure is reported once, not once per interval */
+  readonly #failing = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: SamplerOptions) {
-    this.#options = { intervalMs: 10_000, chunkSize: 500, ...options };
+    this.#options = {
+      intervalMs: 10_000,
+      chunkSize: 500,
+      onReadError: (pid, error) => process.emitWarning(`sampling left out pid ${pid}: ${error.message}`),
+      ...options,
+    };
   }
 
   /** Samples now, then every interval. */
@@ -87,15 +110,31 @@ export class Sampler {
     const live = source.liveProcesses();
     const previous = store.latest().processes;
     const processes = new Map<number, SampledProcess>();
+    const unreadable = new Map<number, string>();
     let vanished = 0;
     for (let i = 0; i < live.length; i++) {
       const info = live[i] as ProcessInfo;
-      let identity = this.#identities.get(info.pid);
-      if (!identity) {
-        identity = reader.readIdentity(info.pid);
-        if (identity) this.#identities.set(info.pid, identity);
+      let identity: ProcessIdentity | undefined;
+      let sample: ProcessSample | undefined;
+      try {
+        identity = this.#identities.get(info.pid);
+        if (!identity) {
+          identity = reader.readIdentity(info.pid);
+          if (identity) this.#identities.set(info.pid, identity);
+        }
+        sample = identity ? reader.readProcess(info.pid) : undefined;
+      } catch (error) {
+        // One process that cannot be read costs that process, not the snapshot of every other one.
+        unreadable.set(info.pid, (error as Error).message);
+        if (!this.#failing.has(info.pid)) {
+          this.#failing.add(info.pid);
+          this.#options.onReadError(info.pid, error as Error);
+        }
+        continue;
+      } finally {
+        if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      const sample = identity ? reader.readProcess(info.pid) : undefined;
+      this.#failing.delete(info.pid);
       // A process that exited since the engine listed it is normal: it is simply not in this snapshot.
       if (!identity || !sample) vanished++;
       else
@@ -105,13 +144,19 @@ export class Sampler {
           sample,
           cpuPercent: cpuPercentSince(previous.get(info.pid), sample),
         });
-      if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     for (const pid of processes.keys()) if (!source.owns(pid)) processes.delete(pid);
+    for (const pid of unreadable.keys()) if (!source.owns(pid)) unreadable.delete(pid);
     for (const pid of this.#identities.keys()) if (!processes.has(pid)) this.#identities.delete(pid);
+    for (const pid of this.#failing) if (!unreadable.has(pid)) this.#failing.delete(pid);
     const durationMs = performance.now() - startedPerf;
-    store.publish({ takenAtMs: started, durationMs, processes });
-    this.#options.onSample?.({ durationMs, processes: processes.size, vanished });
+    store.publish({ takenAtMs: started, durationMs, processes, unreadable });
+    this.#options.onSample?.({
+      durationMs,
+      processes: processes.size,
+      vanished,
+      unreadable: unreadable.size,
+    });
   }
 }
 

@@ -22,9 +22,14 @@ export interface Snapshot {
   /** how long reading every process took */
   readonly durationMs: number;
   readonly processes: ReadonlyMap<number, SampledProcess>;
+  /**
+   * Live processes left out because reading them failed for another reason than their exit (EACCES,
+   * EIO, a malformed file), with the error: reported, not silently missing.
+   */
+  readonly unreadable: ReadonlyMap<number, string>;
 }
 
-const EMPTY: Snapshot = { takenAtMs: 0, durationMs: 0, processes: new Map() };
+const EMPTY: Snapshot = { takenAtMs: 0, durationMs: 0, processes: new Map(), unreadable: new Map() };
 
 export class SnapshotStore {
   #latest: Snapshot = EMPTY;

@@ -44,6 +44,8 @@ function processAttributes(entry: SampledProcess, prefix: string | undefined): A
   if (prefix !== undefined) {
     attributes[`${prefix}priority`] = info.priority;
     attributes[`${prefix}profile`] = info.profile;
+    // Only in a sharded run: tells the shards' processes apart in one fleet-wide query.
+    if (info.shard !== undefined) attributes[`${prefix}shard`] = String(info.shard);
     attributes[`${prefix}simulation_id`] = info.simulationId;
     attributes[`${prefix}cpu_pattern`] = info.cpuPattern;
     attributes[`${prefix}memory_pattern`] = info.memoryPattern;

@@ -9,7 +9,7 @@ import { PRIORITIES, type Priority } from '../profiles/schema.ts';
 import type { ExportOutcome } from './sample-driven-reader.ts';
 
 export interface SelfMetrics {
-  recordSample(stats: { durationMs: number; processes: number }): void;
+  recordSample(stats: { durationMs: number; processes: number; unreadable?: number }): void;
   recordExport(outcome: ExportOutcome): void;
 }
 
@@ -47,6 +47,11 @@ export function registerSelfMetrics(
     description: 'Processes read in the last sample',
     unit: '{processes}',
   });
+  const unreadable = meter.createGauge('simulator.sample.unreadable', {
+    description:
+      'Live simulated processes left out of the last sample because their /proc files could not be read',
+    unit: '{processes}',
+  });
   const exportsCount = meter.createCounter('simulator.exports', {
     description: 'OTLP exports by outcome (ok, failed)',
     unit: '{exports}',
@@ -59,6 +64,7 @@ export function registerSelfMetrics(
     recordSample(stats) {
       sampleDuration.record(stats.durationMs / 1000);
       sampled.record(stats.processes);
+      unreadable.record(stats.unreadable ?? 0);
     },
     recordExport(outcome) {
       exportsCount.add(1, { outcome: outcome.ok ? 'ok' : 'failed' });

@@ -14,7 +14,14 @@
  * Protocol: see control-table.ts. Slot = 8 little-endian uint32: generation, cpu_permille, rss_kib,
  * threads, fds, flags, reserved, reserved. The engine pwrites a slot, then sends SIGUSR1.
  * Environment: PSIM_CONTROL_FILE, PSIM_SLOT, PSIM_PARENT_PID, optional PSIM_NAME.
- * Exit codes: 1 = parent already gone at start, 2 = bad environment or unreadable control file.
+ * Quirks (the edge-cases profile; see schema.ts `quirks`), all optional:
+ *   PSIM_COMM_HEX   the kernel name (comm) as hex bytes: spaces, parentheses, a slash, non-UTF-8;
+ *   PSIM_UID/GID    run as this user (the engine is root): set after the control file is mapped;
+ *   PSIM_QUIRKS     comma-separated: zombie (fork one child that exits at once and stays unreaped
+ *                   until SIGTERM), stopped (stop itself once set up), deleted-exe (unlink the file it
+ *                   was exec'd from).
+ * Exit codes: 1 = parent already gone at start, 2 = bad environment or unreadable control file,
+ * 3 = a quirk could not be set up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +38,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -253,6 +262,70 @@ static void apply(const struct targets *t) {
   set_rss(t->rss_kib);
 }
 
+/* ---------- quirks ---------- */
+
+static int has_quirk(const char *name) {
+  const char *list = getenv("PSIM_QUIRKS");
+  size_t len = strlen(name);
+  for (const char *p = list; p != NULL && *p != '\0';) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == len && memcmp(p, name, len) == 0) return 1;
+    p = end ? end + 1 : NULL;
+  }
+  return 0;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* comm from hex bytes (the kernel keeps 15): any byte but NUL, UTF-8 or not. */
+static void set_comm_hex(const char *hex) {
+  char name[16] = {0};
+  size_t n = 0;
+  for (; hex[0] && hex[1] && n < 15; hex += 2) {
+    int hi = hex_digit(hex[0]), lo = hex_digit(hex[1]);
+    if (hi < 0 || lo < 0) die(3, "PSIM_COMM_HEX must be hex pairs", hex);
+    name[n++] = (char)(hi * 16 + lo);
+  }
+  if (n == 0 || memchr(name, 0, n) != NULL) die(3, "PSIM_COMM_HEX must name 1 to 15 bytes, none of them NUL", NULL);
+  prctl(PR_SET_NAME, name);
+}
+
+/* Runs as another user from now on; the parent-death signal is cleared by a uid change: arm it again. */
+static void become_user(unsigned long parent) {
+  unsigned long uid, gid;
+  if (parse_uint(getenv("PSIM_UID"), UINT32_MAX - 1, &uid) != 0) die(3, "PSIM_UID must be a uid", getenv("PSIM_UID"));
+  if (parse_uint(getenv("PSIM_GID"), UINT32_MAX - 1, &gid) != 0) die(3, "PSIM_GID must be a gid", getenv("PSIM_GID"));
+  if (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0 || setuid((uid_t)uid) != 0) die(3, "cannot change user", getenv("PSIM_UID"));
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if ((unsigned long)getppid() != parent) _exit(1);
+}
+
+static pid_t zombie = -1;
+
+/* SIGTERM with a zombie child: reap it, then end as SIGTERM would have. */
+static void on_term(int sig) {
+  (void)sig;
+  if (zombie > 0) waitpid(zombie, NULL, 0);
+  _exit(0);
+}
+
+/* One child that exits at once and stays a zombie: this process never waits for it until SIGTERM. */
+static void make_zombie(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, NULL);
+  zombie = fork();
+  if (zombie == 0) _exit(0);
+  if (zombie < 0) die(3, "cannot fork the zombie child", NULL);
+}
+
 /* ---------- start-up and main loop ---------- */
 
 static void close_inherited_fds(void) {
@@ -310,7 +383,25 @@ int main(void) {
   close_inherited_fds();
   map_slot(path, slot);
 
+  const char *comm_hex = getenv("PSIM_COMM_HEX");
+  if (comm_hex != NULL && *comm_hex != '\0') set_comm_hex(comm_hex);
+  if (has_quirk("deleted-exe")) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) die(3, "cannot read /proc/self/exe", NULL);
+    exe[n] = '\0';
+    if (unlink(exe) != 0) die(3, "cannot unlink the executable", exe);
+  }
+  if (getenv("PSIM_UID") != NULL) become_user(parent);
+  if (has_quirk("zombie")) make_zombie();
+
   int64_t tick_start = now_ns(CLOCK_MONOTONIC);
+  if (has_quirk("stopped")) {
+    /* Hold the targets first, so a stopped process still shows its threads, fds and memory. */
+    struct targets t = read_slot();
+    apply(&t);
+    raise(SIGSTOP);
+  }
   for (;;) {
     struct targets t = read_slot();
     apply(&t);

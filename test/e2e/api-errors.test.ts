@@ -3,6 +3,7 @@
  * expected; never a 5xx, and never a half-spawned simulation.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type ApiSimulator, call, startApiSimulator } from './api-helpers.ts';
 
@@ -35,12 +36,24 @@ const issueOf = (error: ErrorBody['error'], field: string) => {
   return issue;
 };
 
+/** The most threads one template process may have (the profile schema's cap). */
+const MAX_THREADS = 4096;
+const PID_MAX = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
+/** The fewest processes of MAX_THREADS threads that go past this host's pid_max, whatever it is. */
+const PAST_PID_MAX = Math.floor(PID_MAX / MAX_THREADS) + 1;
+/** The cap: 50, or enough for that run to reach the machine check (1025 at pid_max 4194304). */
+const MAX_PROCESSES = Math.max(50, PAST_PID_MAX);
+
 describe('bad input', () => {
   let s: ApiSimulator;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     call(s.url, 'POST', path, body, headers);
   before(async () => {
-    s = await startApiSimulator({ MAX_PROCESSES: '50', MAX_DURATION: '10m', API_BODY_LIMIT: '16KiB' });
+    s = await startApiSimulator({
+      MAX_PROCESSES: String(MAX_PROCESSES),
+      MAX_DURATION: '10m',
+      API_BODY_LIMIT: '16KiB',
+    });
   });
   after(async () => {
     await s.stop();
@@ -116,7 +129,7 @@ describe('bad input', () => {
       422,
       'validation_failed',
     );
-    assert.match(issueOf(count, 'parameters.process_count').expected, /50/);
+    assert.match(issueOf(count, 'parameters.process_count').expected, new RegExp(`\\b${MAX_PROCESSES}\\b`));
     const inline = assertError(
       await post('/api/v1/simulations', {
         name: 'x',
@@ -125,7 +138,7 @@ describe('bad input', () => {
       422,
       'limit_exceeded',
     );
-    assert.match(inline.message, /MAX_PROCESSES is 50/);
+    assert.match(inline.message, new RegExp(`exceeds MAX_PROCESSES=${MAX_PROCESSES}\\b`));
     const memory = assertError(
       await post('/api/v1/simulations', {
         name: 'x',
@@ -136,15 +149,25 @@ describe('bad input', () => {
     );
     assert.match(memory.message, /MemAvailable/);
     assert.equal((memory as { details?: { limit?: string } }).details?.limit, 'MemAvailable');
+    // More threads than pid_max itself, sized from this host's pid_max: refused for pid_max, which the
+    // engine checks before ulimit -u, never started (at pid_max 4194304 a fixed 50 x 4096 would fit).
     const threads = assertError(
       await post('/api/v1/simulations', {
         name: 'x',
-        type: { name: 'threads', templates: [{ name: 't{i}', count: 50, priority: 'low', threads: 4096 }] },
+        type: {
+          name: 'threads',
+          templates: [{ name: 't{i}', count: PAST_PID_MAX, priority: 'low', threads: MAX_THREADS }],
+        },
       }),
       422,
       'limit_exceeded',
     );
-    assert.match(String((threads as { details?: { limit?: string } }).details?.limit), /pid_max|ulimit -u/);
+    assert.deepEqual(
+      (threads as { details?: { limit?: string; value?: number } }).details,
+      // requested: the tasks asked for, which is what pid_max limits
+      { limit: 'pid_max', value: PID_MAX, requested: PAST_PID_MAX * MAX_THREADS },
+      threads.message,
+    );
     const kill = assertError(
       await post('/api/v1/chaos/process-kill', { process_pattern: '*', count: 10_000 }),
       422,
@@ -235,7 +258,7 @@ describe('bad input', () => {
 describe('bearer token', () => {
   let s: ApiSimulator;
   before(async () => {
-    s = await startApiSimulator({ API_TOKEN: 's3cret-token' });
+    s = await startApiSimulator({ API_TOKEN: 's3cret-token-0123456' });
   });
   after(async () => {
     await s.stop();
@@ -252,12 +275,12 @@ describe('bearer token', () => {
       'unauthorized',
     );
     assertError(
-      await call(s.url, 'POST', '/api/v1/simulations', request, { authorization: 's3cret-token' }),
+      await call(s.url, 'POST', '/api/v1/simulations', request, { authorization: 's3cret-token-0123456' }),
       401,
       'unauthorized',
     );
     const created = await call(s.url, 'POST', '/api/v1/simulations', request, {
-      authorization: 'Bearer s3cret-token',
+      authorization: 'Bearer s3cret-token-0123456',
     });
     assert.equal(created.status, 201);
     assertError(await call(s.url, 'DELETE', `/api/v1/simulations/${created.body.id}`), 401, 'unauthorized');
@@ -270,7 +293,7 @@ describe('bearer token', () => {
     assert.equal(
       (
         await call(s.url, 'DELETE', `/api/v1/simulations/${created.body.id}`, undefined, {
-          authorization: 'Bearer s3cret-token',
+          authorization: 'Bearer s3cret-token-0123456',
         })
       ).status,
       204,

@@ -7,10 +7,9 @@ import type { Engine } from '../../src/engine/engine.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { type RunningSimulator, seriesPerProcess } from '../../src/simulator.ts';
 import { initialExportStatus } from '../../src/telemetry/telemetry.ts';
-import { cpuSeconds } from '../helpers/proc.ts';
 import { startTestSimulator } from '../helpers/simulator.ts';
 
-export { isAlive, procStatus, rssBytes } from '../helpers/proc.ts';
+export { isAlive, PAGE_SIZE, procStatus, rssBytes } from '../helpers/proc.ts';
 
 /** The API app over `engine` alone, without servers or exporters, for `app.request()` tests. */
 export function createTestApp(engine: Engine) {
@@ -82,12 +81,4 @@ export async function runSimulation(base: string, request: Record<string, unknow
   const started = await call(base, 'POST', `/api/v1/simulations/${created.body.id}/start?wait=true`);
   if (started.status !== 200) throw new Error(`start: ${started.status} ${JSON.stringify(started.body)}`);
   return created.body.id as string;
-}
-
-/** Percent of one core `pid` used over `ms` milliseconds, measured from /proc. */
-export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
-  const before = cpuSeconds(pid);
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return ((cpuSeconds(pid) - before) / ((performance.now() - started) / 1000)) * 100;
 }

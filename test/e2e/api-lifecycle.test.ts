@@ -15,6 +15,7 @@ import {
   call,
   createTestApp,
   isAlive,
+  PAGE_SIZE,
   procStatus,
   rssBytes,
   runSimulation,
@@ -93,9 +94,33 @@ describe('simulation lifecycle over HTTP', () => {
       'a running simulation cannot be deleted',
     );
 
-    // Let the workers settle on their targets, then take a reading both the API and /metrics use.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The workers settle on their targets (threads, fds, RSS holding still), then one reading is taken
+    // that both the API and /metrics use.
+    const targets = new Map(
+      PROFILE.templates.flatMap((t) =>
+        t.name.includes('{i}') ? [1, 2, 3].map((i) => [t.name.replace('{i}', String(i)), t]) : [[t.name, t]],
+      ) as Array<[string, (typeof PROFILE.templates)[number]]>,
+    );
+    const lastRss = new Map<number, number>();
+    await waitFor('every worker settled on its targets', { timeoutMs: 10_000, everyMs: 100 }, () =>
+      s.sim.engine.processesOf(id).every((p) => {
+        const template = targets.get(p.name);
+        const status = procStatus(p.pid);
+        const rss = rssBytes(p.pid);
+        const still = lastRss.get(p.pid) === rss;
+        lastRss.set(p.pid, rss);
+        return (
+          template !== undefined &&
+          Number(status?.Threads) === ('threads' in template ? template.threads : 1) &&
+          readdirSync(`/proc/${p.pid}/fd`).length === ('fds' in template ? template.fds : 3) &&
+          Math.abs(rss - template.memory * 2 ** 20) <= 0.05 * template.memory * 2 ** 20 &&
+          still
+        );
+      }),
+    );
+    const sampledFrom = Date.now();
     await s.sim.sampler.sampleNow();
+    const sampledBy = Date.now();
     const listing = await call(s.url, 'GET', `/api/v1/simulations/${id}/processes`);
     assert.equal(listing.status, 200);
     const processes: Array<Record<string, any>> = listing.body.processes;
@@ -106,12 +131,17 @@ describe('simulation lifecycle over HTTP', () => {
       assert.equal(status.Name, process.name, 'the name in /proc is the simulated name');
       assert.equal(process.threads, Number(status.Threads), `threads of ${process.name}`);
       assert.equal(process.fds, readdirSync(`/proc/${process.pid}/fd`).length, `fds of ${process.name}`);
+      // A settled worker's RSS holds still: the API's reading and /proc's agree to a page.
       const rss = rssBytes(process.pid);
       assert.ok(
-        Math.abs(process.rss_bytes - rss) <= Math.max(1 << 20, rss * 0.1),
+        Math.abs(process.rss_bytes - rss) <= PAGE_SIZE,
         `rss of ${process.name}: api ${process.rss_bytes}, /proc ${rss}`,
       );
-      assert.ok(process.sampled_at, 'sampled');
+      const sampledAt = Date.parse(process.sampled_at);
+      assert.ok(
+        sampledAt >= sampledFrom && sampledAt <= sampledBy,
+        `${process.name} sampled at ${process.sampled_at}, the sample ran from ${new Date(sampledFrom).toISOString()} to ${new Date(sampledBy).toISOString()}`,
+      );
       assert.match(process.state, /^[RSD]$/);
     }
     assert.deepEqual(processes.map((p) => p.name).sort(), [

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningCollector, startCollector } from '../helpers/collector.ts';
+import { type RunningCollector, sentPoints, startCollector } from '../helpers/collector.ts';
 import { type PromFamily, scrape } from '../helpers/prom-text.ts';
 import { startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
@@ -180,8 +180,21 @@ describe('simulator -> OTLP/gRPC -> collector -> prometheus exporter', () => {
           `pid ${pid} left the collector’s page within ${bound} ms`,
         );
       }
-      // Gone for good, not only between two exports.
-      await sleep(INTERVAL_MS + BATCH_TIMEOUT_MS);
+      // Gone for good, not only between two exports: looked at again once two more exports have
+      // reached the collector's prometheus exporter.
+      const sent = await sentPoints(collector);
+      let rises = 0;
+      let last = sent;
+      await waitFor(
+        'two more batches at the collector’s prometheus exporter',
+        { timeoutMs: 20_000, everyMs: 100 },
+        async () => {
+          const now = await sentPoints(collector);
+          if (now > last) rises++;
+          last = now;
+          return rises >= 2;
+        },
+      );
       const [own, viaCollector] = [
         pidsOn(await scrape(simulator.metricsUrl)),
         pidsOn(await scrape(collector.metricsUrl)),

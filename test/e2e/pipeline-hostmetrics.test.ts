@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { HOSTMETRICS_CONFIG, type RunningCollector, startCollector } from '../helpers/collector.ts';
 import { type FlatPoint, readFilePoints } from '../helpers/otlp-json.ts';
 import { runProfile, startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
-import { sleep, waitFor } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const INTERVAL_MS = 1000;
 /** How long both sides are recorded once every process holds its targets. */
@@ -135,21 +135,23 @@ describe('parity with the collector’s hostmetrics process scraper', () => {
         return sample && target && sample.threads === target.threads && sample.openFds === target.fds;
       }),
     );
+    assert.equal(pids.length, 5, 'the five processes of the profile');
     recordedFromMs = Date.now() + INTERVAL_MS;
-    await sleep(RECORD_MS + INTERVAL_MS);
-    // The batch processors hold data up to their timeouts (1 s and 5 s) before the file sees it.
-    await waitFor('both files to cover the recording', { timeoutMs: 15_000, everyMs: 500 }, () => {
-      simulatorPoints = readFilePoints(simulatorFile).filter((p) => p.timeMs >= recordedFromMs);
-      hostPoints = readFilePoints(hostFile).filter((p) => p.timeMs >= recordedFromMs);
-      const covered = (points: FlatPoint[]) =>
-        pids.every(({ pid }) =>
-          points.some(
-            (p) =>
-              p.resource['process.pid'] === pid && p.timeMs >= recordedFromMs + RECORD_MS - 2 * INTERVAL_MS,
-          ),
-        );
-      return covered(simulatorPoints) && covered(hostPoints);
-    });
+    // Recorded until both files hold points of every PID past the end of the recording; the batch
+    // processors hold data up to their timeouts (1 s and 5 s) before the file sees it.
+    await waitFor(
+      'both files to cover the recording',
+      { timeoutMs: RECORD_MS + 20_000, everyMs: 500 },
+      () => {
+        simulatorPoints = readFilePoints(simulatorFile).filter((p) => p.timeMs >= recordedFromMs);
+        hostPoints = readFilePoints(hostFile).filter((p) => p.timeMs >= recordedFromMs);
+        const covered = (points: FlatPoint[]) =>
+          pids.every(({ pid }) =>
+            points.some((p) => p.resource['process.pid'] === pid && p.timeMs >= recordedFromMs + RECORD_MS),
+          );
+        return covered(simulatorPoints) && covered(hostPoints);
+      },
+    );
   });
 
   after(async () => {

@@ -75,6 +75,7 @@ describe('Prometheus scraping the simulator and the collector', () => {
       t.diagnostic(`${job}: expected counts in Prometheus after ${Date.now() - started} ms`);
     }
     const targets = await prometheus.targets();
+    assert.deepEqual(targets.map((target) => target.job).sort(), ['collector', 'simulator']);
     for (const target of targets) assert.equal(target.health, 'up', `${target.job}: ${target.lastError}`);
     // One series per process and state, whichever path: no duplicates from a second Resource or scope.
     const cpu = await prometheus.query('count by (job) (process_cpu_time_seconds_total)');

@@ -58,13 +58,18 @@ test('the control API examples do what the README says', async () => {
   const address = new URL(simulator.api.url).host;
   let id = '';
   const outputs: string[] = [];
-  for (const command of commandsAfter('## Control API')) {
+  const commands = commandsAfter('## Control API');
+  assert.equal(commands.length, 7, `the seven examples checked below:\n${commands.join('\n')}`);
+  assert.equal(commands.filter((command) => command.startsWith('curl -N ')).length, 1, 'one event stream');
+  for (const command of commands) {
+    // The event stream never ends by itself: it is read for two seconds, and only its curl may end with
+    // the timeout's exit status (28). Every other command must succeed as a reader would see it.
+    const streaming = command.startsWith('curl -N ');
     const runnable = command
       .replaceAll('localhost:8090', address)
       .replaceAll('/ID/', `/${id}/`)
-      // the event stream never ends by itself: read it for two seconds
-      .replace('curl -N', 'curl -N --max-time 2');
-    const output = await sh(`${runnable} || [ $? -eq 28 ]`);
+      .replace('curl -N ', 'curl -N --max-time 2 ');
+    const output = await sh(streaming ? `${runnable} || [ $? -eq 28 ]` : runnable);
     outputs.push(output);
     // the simulation the create example made is the ID of the examples after it
     if (!id && command.includes('POST localhost:8090/api/v1/simulations ')) id = JSON.parse(output).id;

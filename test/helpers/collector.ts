@@ -88,6 +88,27 @@ export interface RunningCollector {
 }
 
 /**
+ * Data points the collector's `exporter` has sent so far, from the collector's own telemetry
+ * (otelcol_exporter_sent_metric_points, with or without _total by release): it rises once per batch the
+ * exporter takes, so a rise
+ * shows that data received after a moment has reached that exporter.
+ */
+export async function sentPoints(collector: RunningCollector, exporter = 'prometheus'): Promise<number> {
+  const url = `http://127.0.0.1:${collector.ports.COLLECTOR_TELEMETRY_PORT}/metrics`;
+  const text = await (await fetch(url)).text();
+  let total = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (!/^otelcol_exporter_sent_metric_points(_total)?\{/.test(line)) continue;
+    if (!line.includes(`exporter="${exporter}"`)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    found = true;
+  }
+  if (!found) throw new Error(`${url} has no otelcol_exporter_sent_metric_points for ${exporter}`);
+  return total;
+}
+
+/**
  * Starts the collector and waits until it says it is ready.
  * @throws Error with the collector's log when it exits or does not become ready in time
  */

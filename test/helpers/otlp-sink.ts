@@ -35,12 +35,35 @@ export interface ExportRequest {
   }>;
 }
 
+export interface ReceivedRequest {
+  /** size on the wire */
+  bytes: number;
+  receivedAtMs: number;
+  request: ExportRequest;
+  /** the call's gRPC metadata (headers), keys lower-case */
+  metadata: Record<string, string>;
+}
+
 export interface OtlpSink {
   readonly endpoint: string;
   readonly port: number;
-  readonly requests: Array<{ bytes: number; receivedAtMs: number; request: ExportRequest }>;
+  /** the last `keep` requests received */
+  readonly requests: ReceivedRequest[];
   /** answers UNAVAILABLE while true */
   failing: boolean;
+  /** takes each call and never answers it while true: a collector that accepts and hangs */
+  hanging: boolean;
+  /** calls received and never answered (while `hanging`) */
+  readonly hung: number;
+  /**
+   * Accepts the next `accepted` requests, then answers UNAVAILABLE to every one after them until
+   * `answerAll()`: a collector that fails partway through an export of several requests.
+   */
+  refuseAfter(accepted: number): void;
+  /** undoes `refuseAfter` */
+  answerAll(): void;
+  /** calls `listener` with every request as it arrives (before the answer); returns the unsubscribe */
+  onRequest(listener: (entry: ReceivedRequest) => void): () => void;
   /** resolves with the first request received after now that satisfies `predicate` */
   waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs?: number): Promise<ExportRequest>;
   close(): Promise<void>;
@@ -72,10 +95,14 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     predicate: (request: ExportRequest) => boolean;
     resolve: (request: ExportRequest) => void;
   }> = [];
+  const listeners = new Set<(entry: ReceivedRequest) => void>();
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  let acceptLeft: number | undefined;
+  let hung = 0;
   const sink = {
     failing: false,
-  } as OtlpSink & { failing: boolean };
+    hanging: false,
+  } as OtlpSink & { failing: boolean; hanging: boolean };
   server.addService(
     {
       Export: {
@@ -88,10 +115,19 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
     },
     {
       Export: (call: grpc.ServerUnaryCall<ExportRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        if (sink.failing)
+        if (sink.hanging) {
+          hung++;
+          return;
+        }
+        if (sink.failing || acceptLeft === 0)
           return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
-        requests.push({ bytes: lastBytes, receivedAtMs: Date.now(), request: call.request });
+        if (acceptLeft !== undefined) acceptLeft--;
+        const metadata: Record<string, string> = {};
+        for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
+        const entry = { bytes: lastBytes, receivedAtMs: Date.now(), request: call.request, metadata };
+        requests.push(entry);
         if (requests.length > keep) requests.shift();
+        for (const listener of [...listeners]) listener(entry);
         for (const waiter of [...waiters]) {
           if (waiter.predicate(call.request)) {
             waiters.splice(waiters.indexOf(waiter), 1);
@@ -107,10 +143,16 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
       error ? reject(error) : resolve(bound),
     ),
   );
+  // defined, not assigned: Object.assign would copy the count once
+  Object.defineProperty(sink, 'hung', { get: () => hung, enumerable: true });
   return Object.assign(sink, {
     endpoint: `http://127.0.0.1:${boundPort}`,
     port: boundPort,
     requests,
+    onRequest(listener: (entry: ReceivedRequest) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     waitFor(predicate: (request: ExportRequest) => boolean, timeoutMs = 20_000) {
       return new Promise<ExportRequest>((resolve, reject) => {
         const timer = setTimeout(
@@ -126,7 +168,20 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
         });
       });
     },
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    refuseAfter(accepted: number) {
+      acceptLeft = accepted;
+    },
+    answerAll() {
+      acceptLeft = undefined;
+    },
+    // A hung call would hold a graceful shutdown forever.
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (hung > 0) {
+          server.forceShutdown();
+          resolve();
+        } else server.tryShutdown(() => resolve());
+      }),
   });
 }
 

@@ -43,6 +43,16 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Seconds the process's main thread has spent on a CPU and waiting on a run queue for one
+ * (/proc/PID/schedstat, nanoseconds, kept by the scheduler at every switch). The wait is CPU the thread
+ * wanted and did not get: what a busy machine took from it.
+ */
+export function schedstat(pid: number): { runS: number; waitS: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runS: (run as number) / 1e9, waitS: (wait as number) / 1e9 };
+}
+
 export function processGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);

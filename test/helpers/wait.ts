@@ -65,7 +65,7 @@ export async function waitUntil(
 
 /** Reads until `done` holds or `timeoutMs` passes, and returns the last reading either way. */
 export async function readUntil<T>(
-  read: () => T,
+  read: () => Promise<T> | T,
   done: (value: T) => boolean,
   timeoutMs = 3000,
   everyMs = 20,

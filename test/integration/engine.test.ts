@@ -11,8 +11,9 @@ import type { TimedEvent } from '../../src/engine/events.ts';
 import { builtinProfile, validateProfile } from '../../src/profiles/load.ts';
 import { scaleProfile } from '../../src/profiles/plan.ts';
 import type { ProfileInput } from '../../src/profiles/schema.ts';
-import { cpuSeconds, fdCount, isAlive, processGroup, procStatus, psComm, rssBytes } from '../helpers/proc.ts';
-import { waitUntil } from '../helpers/wait.ts';
+import { assertCpuShare, burnsWithin, describeCpu, favour, measureCpu } from '../helpers/cpu-share.ts';
+import { fdCount, isAlive, processGroup, procStatus, psComm, rssBytes, schedstat } from '../helpers/proc.ts';
+import { readUntil, waitUntil } from '../helpers/wait.ts';
 
 let engine: Engine;
 const events: TimedEvent[] = [];
@@ -38,8 +39,10 @@ async function run(profile: ProfileInput, seed = 1) {
 
 test('simulated processes are real: their names in /proc and ps, own process group, no shell between', async () => {
   const simulation = await run({ ...scaleProfile(builtinProfile('realistic'), 14), name: 'names' });
+  // Taken while they run: a stop empties the simulation's process map, so a list read afterwards is
+  // always empty and proves nothing about what is left alive.
+  const live = engine.processesOf(simulation.id);
   try {
-    const live = engine.processesOf(simulation.id);
     assert.equal(live.length, 14);
     for (const info of live) {
       const status = procStatus(info.pid);
@@ -61,7 +64,9 @@ test('simulated processes are real: their names in /proc and ps, own process gro
   } finally {
     await engine.stopSimulation(simulation.id);
   }
-  for (const info of engine.processesOf(simulation.id)) assert.equal(isAlive(info.pid), false);
+  assert.equal(live.length, 14);
+  for (const info of live) assert.equal(isAlive(info.pid), false, `${info.name} (${info.pid}) left alive`);
+  assert.deepEqual(engine.processesOf(simulation.id), []);
 });
 
 test('threads and open fds are exactly those of the template', async () => {
@@ -74,7 +79,9 @@ test('threads and open fds are exactly those of the template', async () => {
     ],
   });
   try {
-    for (const info of engine.processesOf(simulation.id)) {
+    const live = engine.processesOf(simulation.id);
+    assert.equal(live.length, 4);
+    for (const info of live) {
       const expected = info.targets;
       const settled = await waitUntil(
         () =>
@@ -114,19 +121,30 @@ test('RSS holds a steady target and follows a growing one while the process runs
       await waitUntil(() => Math.abs(rssBytes(steady.pid) - target) <= 0.05 * target, 3000),
       `steady RSS ${rssBytes(steady.pid)} vs ${target}`,
     );
+    // Four readings, each once the engine has moved the target 2 MiB past the previous one: the RSS
+    // must come within 5 % (plus the 1 MiB the target moves between two control ticks) of the target
+    // read at the same moment.
     const readings: Array<{ rss: number; target: number }> = [];
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+    const leakTarget = () => {
       const current = engine.processesOf(simulation.id).find((p) => p.pid === leaky.pid);
-      assert.ok(current);
-      readings.push({ rss: rssBytes(leaky.pid), target: current.targets.rssKiB * 1024 });
-    }
-    for (const { rss, target: leakTarget } of readings) {
-      // the target moves 1 MiB/s and is rewritten once a second: allow that one second of lag on top
-      assert.ok(
-        Math.abs(rss - leakTarget) <= 0.05 * leakTarget + 2 ** 20,
-        `growing RSS ${rss} vs target ${leakTarget}`,
+      assert.ok(current, `leaky-mem (${leaky.pid}) still runs`);
+      return current.targets.rssKiB * 1024;
+    };
+    const near = ({ rss, target }: { rss: number; target: number }) =>
+      Math.abs(rss - target) <= 0.05 * target + 2 ** 20;
+    let previous = leakTarget();
+    for (let i = 0; i < 4; i++) {
+      const moved = await waitUntil(() => leakTarget() >= previous + 2 * 2 ** 20, 10_000, 100);
+      assert.ok(moved, `the engine moved the growing target from ${previous} (now ${leakTarget()})`);
+      previous = leakTarget();
+      const reading = await readUntil(
+        () => ({ rss: rssBytes(leaky.pid), target: leakTarget() }),
+        near,
+        3000,
+        50,
       );
+      assert.ok(near(reading), `growing RSS ${reading.rss} vs target ${reading.target}`);
+      readings.push(reading);
     }
     const first = readings[0] as { rss: number };
     const last = readings.at(-1) as { rss: number };
@@ -136,8 +154,9 @@ test('RSS holds a steady target and follows a growing one while the process runs
   }
 });
 
-test('CPU follows a spiky pattern: over one whole period the mean is within 5 points of the pattern mean', async () => {
-  // base 4 % for 5 s, peak 40 % for 5 s: over any 10 s window the mean is 22 %, whatever the phase.
+test('CPU follows a spiky pattern: over one whole period the mean is within 5 points of the pattern mean', async (t) => {
+  // base 4 % for 5 s, peak 40 % for 5 s: over any 10 s window the mean is 22 %, whatever the phase. On a
+  // busy machine the worker gets less than it asks for: judged against what it could get (cpu-share.ts).
   const simulation = await run({
     name: 'cpu',
     templates: [
@@ -155,18 +174,14 @@ test('CPU follows a spiky pattern: over one whole period the mean is within 5 po
       engine.processesOf(simulation.id).find((p) => p.name === name),
     );
     assert.ok(spiky && idle);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const [spiky0, idle0, wall0] = [cpuSeconds(spiky.pid), cpuSeconds(idle.pid), Date.now()];
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const wall = (Date.now() - wall0) / 1000;
-    const spikyPercent = ((cpuSeconds(spiky.pid) - spiky0) / wall) * 100;
-    const idleTicks = Math.round((cpuSeconds(idle.pid) - idle0) * 100);
-    const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-    assert.ok(
-      Math.abs(spikyPercent - 22) <= 5,
-      `spiky mean ${spikyPercent.toFixed(1)} % vs 22 % (load average ${load})`,
-    );
-    assert.ok(idleTicks <= 1, `an idle process used ${idleTicks} ticks in 10 s`);
+    favour(spiky.pid);
+    assert.ok(await burnsWithin(spiky.pid, 20, 5000), 'spiky-cpu starts burning');
+    const idle0 = schedstat(idle.pid).runS;
+    const window = await measureCpu(spiky.pid, 10_000);
+    const idleMs = (schedstat(idle.pid).runS - idle0) * 1000;
+    t.diagnostic(`spiky-cpu ${describeCpu(window)} (pattern mean 22 %)`);
+    assertCpuShare(window, 0.22, 0.05, 'spiky-cpu over one whole period');
+    assert.ok(idleMs <= 10, `an idle process used ${idleMs.toFixed(1)} ms of CPU in 10 s`);
   } finally {
     await engine.stopSimulation(simulation.id);
   }
@@ -187,7 +202,15 @@ test('a lifetime ends a process and the replacement takes the next generation na
       names.includes('job-a1-0') && names.includes('job-a1-1') && names.includes('job-a2-2'),
       names.join(' '),
     );
-    for (const info of engine.processesOf(simulation.id)) assert.equal(procStatus(info.pid)?.Name, info.name);
+    // Both slots filled again (a replacement follows each exit at once), so the loop below checks two.
+    const replaced = await readUntil(
+      () => engine.processesOf(simulation.id),
+      (live) => live.length === 2,
+      3000,
+      50,
+    );
+    assert.equal(replaced.length, 2, 'both churning processes replaced');
+    for (const info of replaced) assert.equal(procStatus(info.pid)?.Name, info.name);
     // all of it within the last minute: the per-minute rates count every start and every exit so far
     const exits = simulation.exits.lifetime.low;
     assert.equal(simulation.churnPerMinute(), exits);

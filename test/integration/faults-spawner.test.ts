@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { requireTools } from '../helpers/require.ts';
 
 const PROBE = join(import.meta.dirname, '..', 'fixtures', 'faults', 'spawn-at-fd-limit.ts');
 
 function probe(kind: 'execa' | 'node'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [prlimit] = requireTools('prlimit');
   return new Promise((resolve) => {
     execFile(
-      'prlimit',
+      prlimit,
       ['--nofile=64:64', '--', process.execPath, PROBE, kind],
       { timeout: 30_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) =>

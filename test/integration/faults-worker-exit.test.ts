@@ -48,19 +48,30 @@ describe('a simulated process that exits unexpectedly', () => {
     );
   });
 
-  it('is recorded with its exit code and not replaced when its template never restarts', async () => {
+  it('is recorded with its signal and not replaced when its template never restarts', async () => {
     const victim = pidOf('mortal-2');
-    assert.ok(victim);
-    // The worker ends on SIGTERM with an exit status of its own, not by the signal.
+    // A witness killed at the same moment whose template restarts after 200 ms: once it is back, a
+    // wrong restart of the victim (delay 0) would have happened too, however slow the machine.
+    const witness = pidOf('phoenix-2');
+    assert.ok(victim && witness);
+    // The worker has no SIGTERM handler: the default action ends it, reported as the signal.
     process.kill(victim, 'SIGTERM');
+    process.kill(witness, 'SIGTERM');
     assert.ok(
       await waitUntil(() => simulation.crashes.some((crash) => crash.pid === victim), 5000),
       'exit not recorded',
     );
     const crash = simulation.crashes.find((entry) => entry.pid === victim);
-    assert.ok(crash?.exitCode !== undefined || crash?.signal !== undefined, JSON.stringify(crash));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(
+      { name: crash?.name, signal: crash?.signal, exitCode: crash?.exitCode },
+      { name: 'mortal-2', signal: 'SIGTERM', exitCode: undefined },
+    );
+    assert.ok(
+      await waitUntil(() => (pidOf('phoenix-2') ?? witness) !== witness, 5000),
+      'the witness phoenix-2 was not replaced',
+    );
     assert.equal(pidOf('mortal-2'), undefined, 'a never-restart process came back');
+    assert.equal(simulation.exits.crashed.low, 1, 'one low-priority crash: mortal-2');
   });
 
   it('never takes the simulator down: the others run on and the simulation stays running', async () => {
@@ -69,7 +80,14 @@ describe('a simulated process that exits unexpectedly', () => {
       assert.ok(pid);
       process.kill(pid, 'SIGSEGV');
     }
-    assert.ok(await waitUntil(() => simulation.crashes.length >= 4, 5000));
+    assert.ok(
+      await waitUntil(() => simulation.crashes.length === 5, 5000),
+      `${simulation.crashes.length} crashes`,
+    );
+    assert.deepEqual(
+      simulation.crashes.slice(-2).map((crash) => crash.signal),
+      ['SIGSEGV', 'SIGSEGV'],
+    );
     assert.equal(simulation.state, 'running');
     await test.sim.sampler.sampleNow();
     const body = await (await fetch(test.metricsUrl)).text();

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlTable, type SlotTargets } from '../../src/workload/control-table.ts';
 import { FALLBACK_WORKER_PATH, NATIVE_WORKER_PATH, resolveWorker } from '../../src/workload/worker-path.ts';
+import { assertCpuShare, burnsWithin, describeCpu, favour, measureCpu } from '../helpers/cpu-share.ts';
+import { schedstat } from '../helpers/proc.ts';
 import { readUntil, sleep } from '../helpers/wait.ts';
 
 const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim());
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const MiB = 1024 * 1024;
 
 const dir = mkdtempSync(join(tmpdir(), 'psim-worker-'));
@@ -78,12 +79,6 @@ const threadCount = (pid: number) => Number(statusField(pid, 'Threads'));
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const rssBytes = (pid: number) =>
   Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After the last ')', as comm may hold spaces and parentheses; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 /** Gone, or a zombie waiting to be reaped: either way no longer running. */
 function isDead(pid: number): boolean {
   try {
@@ -205,41 +200,51 @@ describe('native worker', () => {
 
   it('stays at its floor when the memory target is below it', async () => {
     const worker = startWorker({ ...idle, rssKiB: 64 });
-    await sleep(200);
+    // Settled once it holds its fds: it has read its slot and applied every target.
+    await assertHolds('fd count at start', () => fdCount(worker.pid), 3);
     const floor = rssBytes(worker.pid);
     assert.ok(floor > 64 * 1024 && floor < 4 * MiB, `floor ${floor} bytes`);
-    retarget(worker, { ...idle, rssKiB: 1 });
-    await sleep(200);
+    // The fd change shows when the worker has applied the new slot, the lower memory target with it.
+    retarget(worker, { ...idle, rssKiB: 1, fds: 4 });
+    await assertHolds('fd count after the retarget', () => fdCount(worker.pid), 4);
     assert.ok(Math.abs(rssBytes(worker.pid) - floor) <= 16 * 1024, 'RSS does not move below the floor');
     stopWorker(worker);
   });
 
-  it('burns 30 % of a core over 10 s, and an idle worker burns nothing', async () => {
+  it('burns 30 % of a core over 10 s, and an idle worker burns nothing', async (t) => {
     const busy = startWorker({ ...idle, cpuPermille: 300 });
     const quiet = startWorker(idle);
-    await sleep(300);
-    const t0 = performance.now();
-    const busy0 = cpuTicks(busy.pid);
-    const quiet0 = cpuTicks(quiet.pid);
-    await sleep(5000);
-    const quietTicks = cpuTicks(quiet.pid) - quiet0;
-    await sleep(5000);
-    const seconds = (performance.now() - t0) / 1000;
-    const percent = ((cpuTicks(busy.pid) - busy0) / CLK_TCK / seconds) * 100;
-    assert.ok(Math.abs(percent - 30) <= 5, `CPU ${percent.toFixed(1)} % should be within 5 points of 30 %`);
-    assert.ok(quietTicks <= 1, `an idle worker used ${quietTicks} ticks in 5 s`);
+    favour(busy.pid);
+    assert.ok(await burnsWithin(busy.pid, 20, 5000), 'the busy worker starts burning');
+    const quiet0 = schedstat(quiet.pid).runS;
+    const window = await measureCpu(busy.pid, 10_000);
+    const quietMs = (schedstat(quiet.pid).runS - quiet0) * 1000;
+    t.diagnostic(`busy worker ${describeCpu(window)}; idle worker ${quietMs.toFixed(2)} ms of CPU`);
+    assertCpuShare(window, 0.3, 0.05, 'a worker at 300 permille over 10 s');
+    assert.ok(quietMs <= 10, `an idle worker used ${quietMs.toFixed(1)} ms of CPU in 10 s`);
     stopWorker(busy);
     stopWorker(quiet);
   });
 
-  it('stops burning CPU when its target drops to 0', async () => {
+  it('stops burning CPU when its target drops to 0', async (t) => {
     const worker = startWorker({ ...idle, cpuPermille: 500 });
-    await sleep(300);
-    retarget(worker, idle);
-    await sleep(300);
-    const before = cpuTicks(worker.pid);
-    await sleep(2000);
-    assert.ok(cpuTicks(worker.pid) - before <= 1, 'no CPU after the target went to 0');
+    favour(worker.pid);
+    // First it burns: a worker that never burnt would "stop" trivially.
+    assert.ok(await burnsWithin(worker.pid, 20, 5000), 'the worker starts burning');
+    const burning = await measureCpu(worker.pid, 1000);
+    assertCpuShare(burning, 0.5, 0.1, 'a worker at 500 permille');
+    // The fd change shows when the worker has read the new slot; its CPU share changes at the end of the
+    // 100 ms period it is in, which may still burn its 50 ms.
+    retarget(worker, { ...idle, fds: 4 });
+    await assertHolds('fd count after the retarget', () => fdCount(worker.pid), 4);
+    const stopped = await measureCpu(worker.pid, 2000);
+    t.diagnostic(
+      `at 500 permille: ${describeCpu(burning)}; after the target went to 0: ${describeCpu(stopped)}`,
+    );
+    assert.ok(
+      stopped.runS <= 0.06,
+      `no CPU after the target went to 0 beyond the period in progress: ${describeCpu(stopped)}`,
+    );
     stopWorker(worker);
   });
 
@@ -278,14 +283,16 @@ describe('native worker', () => {
     table.release(slot);
   });
 
-  it('dies on SIGTERM (default action)', async () => {
-    const worker = startWorker(idle);
-    await sleep(100);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      worker.child.once('exit', (_, sig) => resolve(sig)),
-    );
+  it('dies on SIGTERM (default action) once it runs as a worker', async () => {
+    const worker = startWorker({ ...idle, fds: 5 });
+    // Holding its slot's fds, it is past exec and set-up: the signal reaches the worker itself, not a
+    // child that has not exec'd yet (whose default action would be the same).
+    await assertHolds('fd count', () => fdCount(worker.pid), 5);
+    assert.equal(statusField(worker.pid, 'Name'), 'nginx-worker');
     process.kill(worker.pid, 'SIGTERM');
-    assert.equal(await exited, 'SIGTERM');
+    const ended = () => ({ code: worker.child.exitCode, signal: worker.child.signalCode });
+    const end = await readUntil(ended, ({ code, signal }) => code !== null || signal !== null, 5000);
+    assert.deepEqual(end, { code: null, signal: 'SIGTERM' }, 'ended by SIGTERM within 5 s');
     started.delete(worker.pid);
     table.release(worker.slot);
   });

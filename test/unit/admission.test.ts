@@ -23,6 +23,12 @@ const machines: fc.Arbitrary<MachineLimits> = fc.record({
   filesInUse: fc.integer({ min: 0, max: 5000 }),
   cpus: fc.constantFrom(1, 2, 4, 0.5, 1.5),
   tasks: fc.integer({ min: 0, max: 1000 }),
+  // A container's cgroup: often no limit, sometimes one far below the node's.
+  cgroupMemoryBytes: fc.oneof(
+    fc.constant(Number.POSITIVE_INFINITY),
+    fc.integer({ min: 0, max: 32 }).map((g) => g * GiB),
+  ),
+  cgroupTasks: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 50_000 })),
 });
 
 const ledgers: fc.Arbitrary<Ledger> = fc.record({
@@ -48,12 +54,12 @@ function expectedRefusal(d: Demand, l: Ledger, m: MachineLimits, maxProcesses: n
   const tasks = m.tasks + l.pendingThreads + d.threads;
   if (d.threads > 0 && tasks > m.pidMax * HEADROOM.tasks) return 'pid_max';
   if (d.threads > 0 && tasks > m.maxUserProcesses * HEADROOM.tasks) return 'ulimit -u';
+  if (d.threads > 0 && l.pendingThreads + d.threads > m.cgroupTasks * HEADROOM.tasks) return 'pids.max';
   if (d.fds > 0 && m.filesInUse + l.pendingFds + d.fds > m.fileMax * HEADROOM.files) return 'fs.file-max';
-  if (
-    d.memoryBytes > 0 &&
-    l.memoryBytes + d.memoryBytes > (m.memAvailableBytes + l.heldMemoryBytes) * HEADROOM.memory
-  )
-    return 'MemAvailable';
+  const inCgroup = m.cgroupMemoryBytes < m.memAvailableBytes;
+  const available = Math.min(m.cgroupMemoryBytes, m.memAvailableBytes);
+  if (d.memoryBytes > 0 && l.memoryBytes + d.memoryBytes > (available + l.heldMemoryBytes) * HEADROOM.memory)
+    return inCgroup ? 'memory.max' : 'MemAvailable';
   if (!overcommit && d.cpuPercent > 0 && l.cpuPercent + d.cpuPercent > m.cpus * 100 * HEADROOM.cpu)
     return 'CPUs';
   return undefined;
@@ -104,6 +110,8 @@ test('a template holding more fds than a process may open is refused, naming the
     filesInUse: 100,
     cpus: 2,
     tasks: 100,
+    cgroupMemoryBytes: Number.POSITIVE_INFINITY,
+    cgroupTasks: Number.POSITIVE_INFINITY,
   };
   const empty: Ledger = {
     processes: 0,

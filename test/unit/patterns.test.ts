@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { peakOf, valueAt } from '../../src/profiles/patterns.ts';
+import fc from 'fast-check';
+import { meanOf } from '../../src/profiles/demand.ts';
+import { peakOf, replayIndex, valueAt } from '../../src/profiles/patterns.ts';
 
 test('a steady pattern holds its value', () => {
   assert.equal(valueAt({ pattern: 'steady', value: 7 }, 0, 'k'), 7);
@@ -50,4 +52,40 @@ test('a random pattern stays in range, changes per step, and is the same for the
 test('peakOf gives the largest value a pattern reaches', () => {
   assert.equal(peakOf({ pattern: 'spiky', base: 3, peak: 9, every: 1, for: 1 }), 9);
   assert.equal(peakOf({ pattern: 'growing', start: 1, max: 30, per_minute: 1, reset: false }), 30);
+});
+
+test('a replay holds each value for `every`, then starts over or holds the last one', () => {
+  const values = [3, 9, 27];
+  const looped = { pattern: 'replay' as const, every: 500, values, repeat: true };
+  const held = { ...looped, repeat: false };
+  assert.deepEqual(
+    [0, 499, 500, 1499, 1500, 1999, 2000].map((t) => valueAt(looped, t, 'k')),
+    [3, 3, 9, 27, 3, 3, 9],
+  );
+  assert.deepEqual(
+    [0, 1000, 1500, 60_000].map((t) => valueAt(held, t, 'k')),
+    [3, 27, 27, 27],
+  );
+  assert.equal(peakOf(looped), 27);
+  assert.equal(meanOf(looped), 13);
+  assert.equal(meanOf(held), 27, 'held: the value it stays at');
+});
+
+test('a replay is the recorded value of its step at any time, the same for every process', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 1, maxLength: 50 }),
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (values, every, repeat, elapsed) => {
+        const pattern = { pattern: 'replay' as const, every, values, repeat };
+        const step = Math.floor(elapsed / every);
+        const expected = repeat ? values[step % values.length] : values[Math.min(step, values.length - 1)];
+        assert.equal(valueAt(pattern, elapsed, 'a'), expected);
+        assert.equal(valueAt(pattern, elapsed, 'b'), expected);
+        assert.equal(replayIndex(pattern, -5), 0, 'before the start: the first value');
+      },
+    ),
+  );
 });

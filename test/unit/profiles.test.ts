@@ -10,7 +10,7 @@ import {
   validateProfile,
 } from '../../src/profiles/load.ts';
 import { lifetimeOf, planProcesses, processSeedKey, scaleProfile } from '../../src/profiles/plan.ts';
-import { MAX_COMM_BYTES } from '../../src/profiles/schema.ts';
+import { MAX_COMM_BYTES, MAX_REPLAY_POINTS } from '../../src/profiles/schema.ts';
 
 test('every built-in profile validates and its names fit in a Linux process name', () => {
   for (const name of builtinProfileNames()) {
@@ -45,7 +45,7 @@ test('realistic has every kind of process the README promises, all four prioriti
   );
   const tabs = profile.templates.find((t) => t.name.startsWith('chrome-tab'));
   assert.equal(tabs?.memory.pattern, 'growing');
-  assert.ok(tabs?.lifetime);
+  assert.deepEqual(tabs?.lifetime, { min: 120_000, max: 360_000 }, 'browser tabs live 2 to 6 minutes');
 });
 
 test('critical processes are never given a lifetime in the built-ins, and a profile that tries is refused', () => {
@@ -169,8 +169,90 @@ test('loads a user profile from YAML and from JSON', () => {
     assert.equal(loadProfileFile(json).templates[0]?.memory.pattern, 'growing');
     writeFileSync(json, '{ not json');
     assert.throws(() => loadProfileFile(json), /mine\.json is not valid JSON/);
-    assert.throws(() => loadProfileFile(join(dir, 'missing.yaml')), /cannot read profile file/);
+    assert.throws(
+      () => loadProfileFile(join(dir, 'missing.yaml')),
+      /missing\.yaml cannot be opened \(ENOENT\)/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a replay pattern validates like the others: points bounded, time per point > 0, CPU at most 100', () => {
+  const template = (cpu: unknown) => ({
+    name: 'mine',
+    templates: [{ name: 'x', count: 1, priority: 'low', cpu }],
+  });
+  const ok = validateProfile(template({ pattern: 'replay', every: '500ms', values: [1, 50, 100] }));
+  assert.deepEqual(ok.templates[0]?.cpu, {
+    pattern: 'replay',
+    every: 500,
+    values: [1, 50, 100],
+    repeat: true,
+  });
+  assert.throws(
+    () => validateProfile(template({ pattern: 'replay', every: 0, values: [1] })),
+    /templates\.0\.cpu\.every: a replay needs a time per value greater than 0/,
+  );
+  assert.throws(
+    () => validateProfile(template({ pattern: 'replay', every: '1s', values: [1, 100.5] })),
+    /templates\.0\.cpu.*at most 100.*got 100\.5/,
+  );
+  assert.throws(() => validateProfile(template({ pattern: 'replay', every: '1s', values: [] })), /values/);
+  assert.throws(
+    () => validateProfile(template({ pattern: 'replay', every: '1s', values: [-1] })),
+    /templates\.0\.cpu\.values\.0/,
+  );
+  assert.throws(
+    () =>
+      validateProfile(
+        template({ pattern: 'replay', every: '1s', values: new Array(MAX_REPLAY_POINTS + 1).fill(1) }),
+      ),
+    /templates\.0\.cpu\.values: a replay holds at most 10000 values \(got 10001\)/,
+  );
+});
+
+test('a source block is kept as given and refused when malformed', () => {
+  const source = {
+    kind: 'capture',
+    host: 'db-1',
+    kernel: '6.1.0',
+    from: '2025-01-01T00:00:00.000Z',
+    to: '2025-01-01T00:10:00.000Z',
+    interval_ms: 5000,
+    samples: 121,
+    estimates: [
+      {
+        template: 'postgres',
+        processes: 3,
+        cpu: { pattern: 'spiky', samples: 360, rmse: 2.1, r2: 0.93 },
+        memory: { pattern: 'steady', samples: 363, rmse: 0.2 },
+      },
+    ],
+  };
+  const profile = validateProfile({
+    name: 'mine',
+    templates: [{ name: 'postgres', count: 3, priority: 'high' }],
+    source,
+  });
+  assert.equal(profile.source?.host, 'db-1');
+  assert.deepEqual(profile.source?.skipped, []);
+  assert.throws(
+    () =>
+      validateProfile({
+        name: 'mine',
+        templates: [{ name: 'x', count: 1, priority: 'low' }],
+        source: { ...source, samples: -1 },
+      }),
+    /source\.samples/,
+  );
+  assert.throws(
+    () =>
+      validateProfile({
+        name: 'mine',
+        templates: [{ name: 'x', count: 1, priority: 'low' }],
+        source: { ...source, guessed: true },
+      }),
+    /guessed/,
+  );
 });

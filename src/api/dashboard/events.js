@@ -16,6 +16,7 @@ const TYPES = [
   'ProcessExited',
   'ChaosStarted',
   'ChaosEnded',
+  'ChaosRefused',
 ];
 
 /** Events kept for re-filtering; the list shows fewer. */
@@ -39,6 +40,8 @@ function describe(event, nameOf) {
     case 'ChaosStarted':
     case 'ChaosEnded':
       return `${event.kind} on ${pidNames(event.pids)}`;
+    case 'ChaosRefused':
+      return `random ${event.kind} refused: ${event.reason}`;
     case 'SimulationFailed':
       return `${event.name}: ${event.reason}`;
     case 'RampStopped':

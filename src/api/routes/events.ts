@@ -54,7 +54,7 @@ export function eventRoutes(context: AppContext) {
       tags: ['events'],
       summary: 'Lifecycle, process and chaos events as Server-Sent Events',
       description:
-        'Event names: SimulationCreated, SimulationStarted, SimulationStopped, SimulationCompleted, SimulationFailed, RampStopped, ProcessStarted, ProcessExited, ChaosStarted, ChaosEnded. `data` is the event as JSON, `id` its sequence number.',
+        'Event names: SimulationCreated, SimulationStarted, SimulationStopped, SimulationCompleted, SimulationFailed, RampStopped, ProcessStarted, ProcessExited, ChaosStarted, ChaosEnded, ChaosRefused. `data` is the event as JSON, `id` its sequence number.',
       request: { query: EventsQuery, headers: EventsHeaders },
       responses: {
         200: {

@@ -7,11 +7,16 @@ import { readMachineLimits } from '../../engine/limits.ts';
 import { builtinProfileNames } from '../../profiles/load.ts';
 import { formatDuration } from '../../profiles/units.ts';
 import { VERSION } from '../../version.ts';
-import type { AppContext } from '../context.ts';
+import { type AppContext, apiState } from '../context.ts';
 import { validationHook } from '../errors.ts';
 
 const Health = z
-  .object({ status: z.enum(['ok', 'starting']), live_processes: z.number().int() })
+  .object({
+    status: z
+      .enum(['ok', 'starting', 'stopping'])
+      .openapi({ description: 'ok (200); starting or stopping (503)' }),
+    live_processes: z.number().int(),
+  })
   .openapi('Health');
 
 const finite = (value: number) => (Number.isFinite(value) ? value : null);
@@ -21,6 +26,15 @@ const Info = z
     name: z.string(),
     version: z.string(),
     worker: z.enum(['native', 'node']),
+    process: z
+      .object({
+        pid: z.number().int(),
+        node: z.string(),
+        exec_argv: z.array(z.string()),
+      })
+      .openapi({
+        description: 'the engine process: its PID (the parent of every simulated process) and its Node',
+      }),
     profiles: z.array(z.string()),
     limits: z.object({
       max_processes: z.number().int(),
@@ -39,6 +53,12 @@ const Info = z
           .openapi({ description: 'ulimit -u; null = unlimited' }),
         mem_available_bytes: z.number().int().nullable(),
         max_open_files: z.number().int().nullable(),
+        max_open_files_per_process: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: 'ulimit -Hn: the most fds one simulated process may hold' }),
+        cpus: z.number().openapi({ description: 'CPUs the simulator may use (affinity and cgroup quota)' }),
       }),
     }),
     live_processes: z.number().int(),
@@ -73,7 +93,7 @@ export function systemRoutes(context: AppContext, hidden = false) {
       operationId: 'health',
       hide: hidden,
       tags: ['system'],
-      summary: 'Ready once the exporters are set up',
+      summary: 'Ready once the exporters are set up; 503 while starting or stopping',
       responses: {
         200: { description: 'Ready', content: { 'application/json': { schema: Health } } },
         503: {
@@ -83,12 +103,9 @@ export function systemRoutes(context: AppContext, hidden = false) {
       },
     }),
     (c) => {
-      const ready = context.ready();
-      const body = {
-        status: ready ? ('ok' as const) : ('starting' as const),
-        live_processes: engine.liveCount,
-      };
-      return ready ? c.json(body, 200) : c.json(body, 503);
+      const status = apiState(context);
+      const body = { status, live_processes: engine.liveCount };
+      return status === 'ok' ? c.json(body, 200) : c.json(body, 503);
     },
   );
   app.openapi(
@@ -111,6 +128,7 @@ export function systemRoutes(context: AppContext, hidden = false) {
           name: 'process-simulator',
           version: VERSION,
           worker: engine.workerKind,
+          process: { pid: process.pid, node: process.version, exec_argv: [...process.execArgv] },
           profiles: builtinProfileNames(),
           limits: {
             max_processes: engine.maxProcesses,
@@ -123,6 +141,8 @@ export function systemRoutes(context: AppContext, hidden = false) {
               max_user_processes: finite(machine.maxUserProcesses),
               mem_available_bytes: finite(machine.memAvailableBytes),
               max_open_files: finite(machine.maxOpenFiles),
+              max_open_files_per_process: finite(machine.maxOpenFilesHard),
+              cpus: machine.cpus,
             },
           },
           live_processes: engine.liveCount,

@@ -18,6 +18,12 @@ export const SIMULATION_STATES = [
   'failed',
 ] as const;
 
+/** The slice of a sharded run a simulation holds; null for a whole run. */
+const ShardView = z
+  .object({ index: z.number().int(), count: z.number().int() })
+  .nullable()
+  .openapi({ description: 'shard index (0-based) and count of a run spread over several simulators' });
+
 export interface SimulationLimits {
   maxProcesses: number;
   maxDurationMs: number;
@@ -91,6 +97,8 @@ export function simulationSchemas(limits: SimulationLimits) {
       live_processes: z.number().int(),
       failure_reason: z.string().nullable(),
       warning: z.string().nullable().openapi({ description: 'why the ramp stopped early, if it did' }),
+      shard: ShardView,
+      start_at: isoTime.nullable().openapi({ description: 'when it starts on its own (START_AT), if set' }),
     })
     .openapi('Simulation');
 
@@ -172,6 +180,13 @@ export const Results = z
     seed: z.number().int(),
     started_at: isoTime.nullable(),
     ended_at: isoTime.nullable(),
+    shard: ShardView,
+    start_at: isoTime.nullable(),
+    start_skew_ms: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'started minus start_at, ms: late when positive (null without start_at)' }),
     elapsed_seconds: z.number(),
     processes: z.object({
       planned: z.number().int(),

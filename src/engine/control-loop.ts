@@ -1,0 +1,67 @@
+/**
+ * The engine's once-a-second pass: faults that ended, lifetimes past their deadline (a backstop to
+ * their own timers), and every process's targets from its pattern and its active faults, written to
+ * its slot only when they changed. It never throws (a failure is reported and the next tick tries
+ * again) and never runs inside itself.
+ */
+import type { FaultBook } from './fault-book.ts';
+import type { ManagedProcess } from './managed-process.ts';
+import type { ProcessRegistry } from './processes.ts';
+import { targetsAt } from './targets.ts';
+
+export class ControlLoop {
+  readonly #processes: ProcessRegistry;
+  readonly #faults: FaultBook;
+  readonly #warn: (message: string, fields: Record<string, unknown>) => void;
+  #ticking = false;
+
+  constructor(deps: {
+    processes: ProcessRegistry;
+    faults: FaultBook;
+    warn: (message: string, fields: Record<string, unknown>) => void;
+  }) {
+    this.#processes = deps.processes;
+    this.#faults = deps.faults;
+    this.#warn = deps.warn;
+  }
+
+  /** Writes the current targets of `processes` (pattern plus active faults); never throws. */
+  retarget(processes: Iterable<ManagedProcess>, nowMs: number): void {
+    for (const process of processes) {
+      if (process.stopReason) continue;
+      try {
+        const base = targetsAt(process.template, process.seedKey, nowMs - process.startedAtMs);
+        this.#processes.retarget(process, this.#faults.active.apply(process.pid, base, nowMs), nowMs);
+      } catch (error) {
+        this.#warn('cannot set the targets of a process', {
+          pid: process.pid,
+          name: process.name,
+          error: (error as Error)?.message ?? String(error),
+        });
+      }
+    }
+  }
+
+  tick(nowMs = Date.now()): void {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      this.#faults.endDue(nowMs);
+      const due: ManagedProcess[] = [];
+      for (const process of this.#processes.values()) {
+        if (process.stopReason) continue;
+        if (process.deadlineMs !== undefined && nowMs >= process.deadlineMs) {
+          this.#processes.terminate(process, 'lifetime');
+          continue;
+        }
+        this.#processes.wakeIfPending(process, nowMs);
+        due.push(process);
+      }
+      this.retarget(due, nowMs);
+    } catch (error) {
+      this.#warn('the control tick failed', { error: (error as Error)?.stack ?? String(error) });
+    } finally {
+      this.#ticking = false;
+    }
+  }
+}

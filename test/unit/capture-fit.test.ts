@@ -1,0 +1,280 @@
+/**
+ * The capture's estimators on generated series: square waves read as interval averages (as /proc CPU
+ * times are), lines, steady levels and noise, with jittered reading times. Each test states the
+ * tolerance it holds the estimate to.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import {
+  cpuSteadyTolerance,
+  detectSpikes,
+  fitCpu,
+  fitMemory,
+  GROWTH_MIN_POINTS,
+  GROWTH_MIN_RISE_MIB,
+  type Series,
+  SPIKE_MIN_READINGS,
+} from '../../src/capture/fit.ts';
+import { fitLine, median, moments, splitTwoLevels } from '../../src/capture/stats.ts';
+import { createRng } from '../../src/profiles/random.ts';
+
+/** Reading times from `start`, each interval `intervalMs` give or take `jitter` (a share). */
+function readingTimes(n: number, intervalMs: number, jitter: number, rng: () => number): number[] {
+  const times = [1_700_000_000_000];
+  for (let i = 1; i < n; i++)
+    times.push((times[i - 1] as number) + intervalMs * (1 + jitter * (2 * rng() - 1)));
+  return times;
+}
+
+/** The average over (a, b] of a square wave: `peak` for `forMs` of every `everyMs` from `phaseMs`. */
+function squareAverage(
+  a: number,
+  b: number,
+  wave: { base: number; peak: number; everyMs: number; forMs: number; phaseMs: number },
+): number {
+  // Time spent high in (a, b]: integrate period by period.
+  let high = 0;
+  const first = Math.floor((a - wave.phaseMs) / wave.everyMs) - 1;
+  for (let k = first; wave.phaseMs + k * wave.everyMs < b; k++) {
+    const start = wave.phaseMs + k * wave.everyMs;
+    high += Math.max(0, Math.min(b, start + wave.forMs) - Math.max(a, start));
+  }
+  const share = high / (b - a);
+  return wave.base + share * (wave.peak - wave.base);
+}
+
+function cpuSeriesOf(times: number[], value: (a: number, b: number) => number): Series {
+  const t: number[] = [];
+  const dt: number[] = [];
+  const v: number[] = [];
+  for (let i = 1; i < times.length; i++) {
+    t.push(times[i] as number);
+    dt.push((times[i] as number) - (times[i - 1] as number));
+    v.push(value(times[i - 1] as number, times[i] as number));
+  }
+  return { t, dt, v };
+}
+
+test('a least-squares line recovers slope and level of exact points at epoch times, and R² is 1', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: -100, max: 100, noNaN: true }),
+      fc.double({ min: -1000, max: 1000, noNaN: true }),
+      fc.integer({ min: 2, max: 200 }),
+      (slope, level, n) => {
+        const x0 = 1.7e12;
+        const x = Array.from({ length: n }, (_, i) => x0 + i * 1000);
+        const y = x.map((xi) => slope * (xi - x0) + level);
+        const line = fitLine(x, y);
+        const scale = Math.max(1, Math.abs(slope));
+        assert.ok(Math.abs(line.slope - slope) <= 1e-9 * scale, `slope ${line.slope} vs ${slope}`);
+        assert.ok(Math.abs(line.at(x0) - level) <= 1e-6 * Math.max(1, Math.abs(level), scale * n * 1000));
+        if (Math.abs(slope) > 1e-9) assert.ok(line.r2 > 0.999999);
+      },
+    ),
+  );
+});
+
+test('two levels are split where they are, whatever their sizes', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.double({ min: 0, max: 50, noNaN: true }),
+      fc.double({ min: 1, max: 50, noNaN: true }),
+      (lows, highs, low, gap) => {
+        const values = [...new Array(lows).fill(low), ...new Array(highs).fill(low + gap)];
+        const levels = splitTwoLevels(values);
+        assert.ok(levels);
+        assert.ok(Math.abs(levels.low - low) < 1e-9 && Math.abs(levels.high - (low + gap)) < 1e-9);
+        assert.ok(levels.withinStd < 1e-6 && levels.r2 > 0.999999);
+      },
+    ),
+  );
+  assert.equal(splitTwoLevels([3, 3, 3]), undefined);
+  assert.equal(median([5, 1, 3, 2]), 2.5);
+});
+
+test('periodic spikes read as interval averages: period and duration within half an interval, levels within the noise', () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        intervalMs: fc.integer({ min: 200, max: 5000 }),
+        base: fc.double({ min: 0, max: 20, noNaN: true }),
+        gap: fc.double({ min: 15, max: 80, noNaN: true }),
+        everyIntervals: fc.double({ min: 5, max: 20, noNaN: true }),
+        forShare: fc.double({ min: 0.25, max: 0.75, noNaN: true }),
+        phaseShare: fc.double({ min: 0, max: 1, noNaN: true }),
+        noise: fc.double({ min: 0, max: 1.5, noNaN: true }),
+        periods: fc.integer({ min: 4, max: 8 }),
+        seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      }),
+      (c) => {
+        const rng = createRng(c.seed);
+        const everyMs = c.everyIntervals * c.intervalMs;
+        // Spikes and gaps at least 2.2 readings long: one reading lies wholly inside each, whatever the jitter.
+        const forMs = Math.max(
+          2.2 * c.intervalMs,
+          Math.min(everyMs - 2.2 * c.intervalMs, c.forShare * everyMs),
+        );
+        const n = Math.max(SPIKE_MIN_READINGS + 1, Math.ceil((c.periods * everyMs) / c.intervalMs) + 2);
+        const times = readingTimes(n, c.intervalMs, 0.03, rng);
+        const wave = {
+          base: c.base,
+          peak: c.base + c.gap,
+          everyMs,
+          forMs,
+          phaseMs: (times[0] as number) + c.phaseShare * everyMs,
+        };
+        const series = cpuSeriesOf(times, (a, b) =>
+          Math.max(0, squareAverage(a, b, wave) + c.noise * (2 * rng() - 1)),
+        );
+        const fit = detectSpikes(series);
+        assert.ok(fit, `spikes found in ${series.v.map((x) => x.toFixed(0)).join(' ')}`);
+        const half = c.intervalMs / 2;
+        assert.ok(Math.abs(fit.everyMs - everyMs) <= half, `every ${fit.everyMs} vs ${everyMs} (±${half})`);
+        assert.ok(Math.abs(fit.forMs - forMs) <= half, `for ${fit.forMs} vs ${forMs} (±${half})`);
+        assert.ok(Math.abs(fit.base - c.base) <= c.noise + 0.5, `base ${fit.base} vs ${c.base}`);
+        assert.ok(Math.abs(fit.peak - wave.peak) <= c.noise + 0.5, `peak ${fit.peak} vs ${wave.peak}`);
+        assert.equal(fitCpu(series, c.intervalMs, 100).pattern.pattern, 'spiky');
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('noise is rarely taken for spikes: at most 1 % of uniform or normal series, 3 % of bursty ones', () => {
+  // Deterministic series (seeded), 20 to 400 readings, noise 5 to 35 points wide: a rate, not a draw.
+  const calledSpiky = { uniform: 0, normal: 0, bursty: 0 };
+  const runs = 1000;
+  for (let seed = 0; seed < runs; seed++) {
+    for (const kind of ['uniform', 'normal', 'bursty'] as const) {
+      const rng = createRng(seed * 3 + kind.length);
+      const n = 20 + Math.floor(rng() * 380);
+      const amplitude = 5 + rng() * 30;
+      const draw = {
+        uniform: () => 2 * rng() - 1,
+        normal: () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()),
+        bursty: () => -Math.log(1 - rng()),
+      }[kind];
+      const times = readingTimes(n + 1, 1000, 0.03, rng);
+      const series = cpuSeriesOf(times, () => Math.max(0, 50 + amplitude * draw()));
+      if (detectSpikes(series)) calledSpiky[kind]++;
+    }
+  }
+  assert.ok(
+    calledSpiky.uniform <= 0.01 * runs,
+    `${calledSpiky.uniform} of ${runs} uniform series called spiky`,
+  );
+  assert.ok(calledSpiky.normal <= 0.01 * runs, `${calledSpiky.normal} of ${runs} normal series called spiky`);
+  assert.ok(calledSpiky.bursty <= 0.03 * runs, `${calledSpiky.bursty} of ${runs} bursty series called spiky`);
+  // One spike is no period; nor are fewer readings than SPIKE_MIN_READINGS.
+  const times = readingTimes(40, 1000, 0, () => 0.5);
+  const once = cpuSeriesOf(times, (a) => (a > (times[10] as number) && a < (times[15] as number) ? 50 : 0));
+  assert.equal(detectSpikes(once), undefined);
+  const wave = { base: 0, peak: 50, everyMs: 3000, forMs: 1500, phaseMs: (times[0] as number) + 500 };
+  const short = cpuSeriesOf(times.slice(0, SPIKE_MIN_READINGS), (a, b) => squareAverage(a, b, wave));
+  assert.equal(detectSpikes(short), undefined);
+});
+
+test('steady CPU: within the tolerance of the clock tick, the mean', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 100, noNaN: true }),
+      fc.integer({ min: 100, max: 10_000 }),
+      fc.integer({ min: 2, max: 200 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (level, intervalMs, n, seed) => {
+        const rng = createRng(seed);
+        const tolerance = cpuSteadyTolerance(level, intervalMs, 100);
+        // Jitter of at most the tolerance: the standard deviation stays within it.
+        const times = readingTimes(n + 1, intervalMs, 0.03, rng);
+        const series = cpuSeriesOf(times, () => level + tolerance * (2 * rng() - 1));
+        const fit = fitCpu(series, intervalMs, 100);
+        assert.equal(fit.pattern.pattern, 'steady');
+        const expected = moments(series.v).mean;
+        assert.ok(fit.pattern.pattern === 'steady' && Math.abs(fit.pattern.value - expected) < 1e-9);
+        assert.ok(fit.quality.rmse <= tolerance);
+      },
+    ),
+  );
+});
+
+test('random CPU keeps the mean and stays within what was seen', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 3, maxLength: 100 }),
+      (values) => {
+        const series: Series = { t: values.map((_, i) => i * 1000), dt: values.map(() => 1000), v: values };
+        const fit = fitCpu(series, 1000, 100);
+        const stats = moments(values);
+        if (fit.pattern.pattern !== 'random') return;
+        assert.ok(fit.pattern.min >= stats.min - 1e-9 && fit.pattern.max <= stats.max + 1e-9);
+        assert.ok(Math.abs((fit.pattern.min + fit.pattern.max) / 2 - stats.mean) < 1e-9);
+        assert.equal(fit.pattern.every, 1000);
+      },
+    ),
+  );
+});
+
+test('growing memory: rate within 5 % plus three standard errors of the noise, start within the noise, R² reported', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 1, max: 2000, noNaN: true }),
+      fc.double({ min: 1, max: 600, noNaN: true }),
+      fc.integer({ min: GROWTH_MIN_POINTS, max: 300 }),
+      fc.integer({ min: 100, max: 10_000 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (start, perMinute, n, intervalMs, seed) => {
+        const rng = createRng(seed);
+        const times = readingTimes(n, intervalMs, 0.03, rng);
+        const rise = (perMinute * ((times.at(-1) as number) - (times[0] as number))) / 60_000;
+        fc.pre(rise >= 4 * GROWTH_MIN_RISE_MIB);
+        // Noise of at most a tenth of the rise, as a heap that grows in steps.
+        const noise = rise / 10;
+        const v = times.map(
+          (t) => start + (perMinute * (t - (times[0] as number))) / 60_000 + noise * (2 * rng() - 1),
+        );
+        const fit = fitMemory({ t: times, dt: [], v }, intervalMs);
+        assert.equal(fit.pattern.pattern, 'growing', `rise ${rise} MiB`);
+        if (fit.pattern.pattern !== 'growing') return;
+        assert.ok(
+          // 5 % plus three standard errors of a slope under uniform noise of a tenth of the rise (0.2/√n).
+          Math.abs(fit.pattern.per_minute - perMinute) <= (0.05 + 0.6 / Math.sqrt(n)) * perMinute,
+          `per minute ${fit.pattern.per_minute} vs ${perMinute}`,
+        );
+        assert.ok(
+          Math.abs(fit.pattern.start - start) <= noise + 1e-6,
+          `start ${fit.pattern.start} vs ${start}`,
+        );
+        assert.ok(fit.pattern.max >= fit.pattern.start);
+        assert.ok((fit.quality.r2 ?? 0) >= 0.9);
+      },
+    ),
+  );
+});
+
+test('steady memory: a level with jitter within 2 % (or 0.5 MiB) is steady at its mean', () => {
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0.5, max: 10_000, noNaN: true }),
+      fc.integer({ min: 1, max: 200 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (level, n, seed) => {
+        const rng = createRng(seed);
+        const jitter = Math.max(0.5, 0.02 * level);
+        const v = Array.from({ length: n }, () => level + jitter * (2 * rng() - 1));
+        const fit = fitMemory({ t: v.map((_, i) => i * 1000), dt: [], v }, 1000);
+        assert.equal(fit.pattern.pattern, 'steady');
+        assert.ok(fit.pattern.pattern === 'steady' && Math.abs(fit.pattern.value - moments(v).mean) < 1e-6);
+      },
+    ),
+  );
+});
+
+test('an empty series fits a steady 0 with no samples', () => {
+  const empty: Series = { t: [], dt: [], v: [] };
+  assert.deepEqual(fitCpu(empty, 1000, 100).pattern, { pattern: 'steady', value: 0 });
+  assert.equal(fitMemory(empty, 1000).quality.samples, 0);
+});
