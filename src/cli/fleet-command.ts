@@ -8,13 +8,23 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { readShards } from '../fleet/collect.ts';
+import { readShards, type ShardReading } from '../fleet/collect.ts';
 import { fleetJunit, fleetTermination, fleetText } from '../fleet/report.ts';
 import { parseShards, shardUrls } from '../fleet/shards.ts';
-import { type FleetReport, fleetVerdict, type VerdictOptions } from '../fleet/verdict.ts';
+import {
+  type FleetReport,
+  fleetVerdict,
+  type ShardPipeline,
+  type VerdictOptions,
+  withPipeline,
+} from '../fleet/verdict.ts';
 import { parseDuration } from '../profiles/units.ts';
+import { SourceError } from '../verify/errors.ts';
+import { loadExpectationsFile, validateExpectations } from '../verify/expectations.ts';
+import { simulatorApi } from '../verify/sources/simulator-api.ts';
 import { UsageError } from './args.ts';
 import type { Io } from './commands.ts';
+import { verifySimulation } from './verify.ts';
 
 const OPTIONS = {
   shards: { type: 'string' },
@@ -27,7 +37,14 @@ const OPTIONS = {
   json: { type: 'boolean' },
   junit: { type: 'string' },
   'termination-log': { type: 'string' },
+  prometheus: { type: 'string' },
+  selector: { type: 'string' },
+  'otlp-sink': { type: 'boolean' },
+  expectations: { type: 'string', short: 'e' },
 } as const;
+
+/** The series of one shard in a Prometheus that holds every shard's (the shard attribute, on the wire). */
+const DEFAULT_SELECTOR = 'simulator_shard="{shard}"';
 
 function count(flag: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -46,6 +63,10 @@ function duration(flag: string, text: string | undefined): number | undefined {
   }
 }
 
+/** The readings each report was made from (the pipeline step verifies those shards). */
+const lastReadings = new WeakMap<FleetReport, ShardReading[]>();
+const readingsOf = (report: FleetReport) => lastReadings.get(report) ?? [];
+
 export async function fleetCommand(io: Io, argv: readonly string[]): Promise<number> {
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
   try {
@@ -54,6 +75,12 @@ export async function fleetCommand(io: Io, argv: readonly string[]): Promise<num
     throw new UsageError((error as Error).message);
   }
   if (!values.shards) throw new UsageError('fleet needs --shards URL[,URL...] or --shards dns:NAME:PORT');
+  if (values.prometheus !== undefined && values['otlp-sink']) {
+    throw new UsageError('say where the pipeline delivers: --prometheus URL or --otlp-sink, not both');
+  }
+  if (values.selector !== undefined && values.prometheus === undefined) {
+    throw new UsageError('--selector goes with --prometheus');
+  }
   const spec = parseShards(values.shards);
   const expectState = values['expect-state'] ?? 'any';
   if (!['ended', 'running', 'any'].includes(expectState)) {
@@ -77,10 +104,22 @@ export async function fleetCommand(io: Io, argv: readonly string[]): Promise<num
   for (;;) {
     const readings = await readShards(await shardUrls(spec), { token });
     report = fleetVerdict(readings, options);
+    lastReadings.set(report, readings);
     if (report.pass || Date.now() >= deadline || settledFailure(report, options)) break;
     await delay(Math.min(2000, Math.max(0, deadline - Date.now())));
   }
 
+  if (values.prometheus !== undefined || values['otlp-sink']) {
+    report = await verifyPipelines(report, readingsOf(report), {
+      prometheus: values.prometheus,
+      selector: values.selector ?? DEFAULT_SELECTOR,
+      otlpSink: values['otlp-sink'] === true,
+      expectations: values.expectations,
+      waitMs: Math.max(0, deadline - Date.now()),
+      token,
+      log: (line) => io.err(`process-simulator fleet: ${line}\n`),
+    });
+  }
   if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else io.out(fleetText(report));
   if (values.junit) writeFileSync(values.junit, fleetJunit(report));
@@ -96,5 +135,78 @@ export async function fleetCommand(io: Io, argv: readonly string[]): Promise<num
 function settledFailure(report: FleetReport, options: VerdictOptions): boolean {
   return report.shards.some(
     (shard) => shard.state === 'failed' || (options.expectState === 'ended' && shard.state === 'stopped'),
+  );
+}
+
+/**
+ * Each shard's pipeline verification, as `process-simulator verify` runs it: through a Prometheus that
+ * holds every shard's series (one shard selected by `selector`, `{shard}` standing for its index), or
+ * through each shard's own OTLP sink. A shard that cannot be verified fails the run, named.
+ */
+async function verifyPipelines(
+  report: FleetReport,
+  readings: readonly ShardReading[],
+  options: {
+    prometheus: string | undefined;
+    selector: string;
+    otlpSink: boolean;
+    expectations: string | undefined;
+    waitMs: number;
+    token: string | undefined;
+    log: (line: string) => void;
+  },
+): Promise<FleetReport> {
+  const file = options.expectations === undefined ? undefined : loadExpectationsFile(options.expectations);
+  const expectations = { data: file?.data, validated: file?.expectations ?? validateExpectations(undefined) };
+  const startedAtMs = Date.now();
+  const shards: ShardPipeline[] = await Promise.all(
+    readings
+      .filter((reading) => reading.results !== undefined)
+      .map(async (reading): Promise<ShardPipeline> => {
+        const results = reading.results as NonNullable<ShardReading['results']>;
+        const index = results.shard?.index ?? null;
+        try {
+          const verified = await verifySimulation({
+            api: simulatorApi(reading.endpoint, options.token),
+            id: results.simulation_id,
+            prometheus: options.prometheus,
+            selector:
+              options.prometheus === undefined
+                ? undefined
+                : options.selector.replaceAll('{shard}', String(index ?? 0)),
+            expectations,
+            waitMs: options.waitMs,
+            startedAtMs,
+            signal: new AbortController().signal,
+            log: options.log,
+          });
+          const failed = verified.checks.filter((check) => !check.passed);
+          return {
+            index,
+            endpoint: reading.endpoint,
+            verdict: verified.verdict === 'pass' ? 'pass' : 'fail',
+            problems: failed.map((check) => `${check.name}: ${check.summary}`),
+            checked: verified.checks.reduce((sum, check) => sum + check.checked, 0),
+            failed: verified.checks.reduce((sum, check) => sum + check.failed, 0),
+          };
+        } catch (error) {
+          const why =
+            error instanceof SourceError ? error.message : `unexpected: ${(error as Error).message}`;
+          return {
+            index,
+            endpoint: reading.endpoint,
+            verdict: 'error',
+            problems: [why],
+            checked: 0,
+            failed: 0,
+          };
+        }
+      }),
+  );
+  const source = options.prometheus ?? "the shards' OTLP sinks";
+  return withPipeline(
+    report,
+    source,
+    shards.sort((a, b) => (a.index ?? 0) - (b.index ?? 0)),
   );
 }

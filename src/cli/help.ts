@@ -54,6 +54,11 @@ dns:NAME:PORT resolves NAME to one address per shard (a headless Service).
       --json                  the report as JSON
       --junit FILE            the report as JUnit XML
       --termination-log FILE  the verdict where Kubernetes shows it (/dev/termination-log)
+      --prometheus URL        also verify each shard's pipeline (as \`verify\` does) through this
+                              Prometheus query API, the shard's series selected by --selector
+      --selector MATCHERS     default simulator_shard="{shard}" ({shard}: the shard's index)
+      --otlp-sink             verify each shard's pipeline through its own OTLP sink instead
+  -e, --expectations FILE     what the pipeline is meant to do (see verify --help)
 
 Exit codes: 0 pass, 1 the run failed (named per shard), 2 bad usage or no shard answered.`,
   capture: `Usage: process-simulator capture [--for 10m] [--interval 5s] [--out host.yaml] [flags]

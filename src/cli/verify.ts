@@ -17,7 +17,7 @@ import { DEFAULT_CONTROL_PORT } from '../config/defaults.ts';
 import { formatDuration, parseDuration } from '../profiles/units.ts';
 import { ValidationError } from '../profiles/validation-error.ts';
 import { SourceError } from '../verify/errors.ts';
-import { loadExpectationsFile, validateExpectations } from '../verify/expectations.ts';
+import { type Expectations, loadExpectationsFile, validateExpectations } from '../verify/expectations.ts';
 import { procHostView } from '../verify/host.ts';
 import { renderJunit } from '../verify/render/junit.ts';
 import { renderText } from '../verify/render/text.ts';
@@ -139,10 +139,49 @@ async function verify(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<
     );
   };
 
-  if (flags.otlpSink) {
+  return verifySimulation({
+    api,
+    id,
+    prometheus: flags.prometheus,
+    selector: flags.selector,
+    expectations: file
+      ? { data: file.data, validated: expectations }
+      : { data: undefined, validated: expectations },
+    waitMs,
+    startedAtMs,
+    signal,
+    onAttempt: progress,
+    log: (line) => io.err(`process-simulator verify: ${line}\n`),
+  });
+}
+
+export interface VerifySimulationOptions {
+  api: SimulatorApi;
+  id: string;
+  /** a Prometheus query API; undefined: the simulator's own OTLP sink */
+  prometheus: string | undefined;
+  selector: string | undefined;
+  /** the expectations as given (sent to the simulator for the sink) and validated (used here) */
+  expectations: { data: unknown; validated: Expectations };
+  waitMs: number;
+  startedAtMs: number;
+  signal: AbortSignal;
+  onAttempt?: (report: Report) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * One simulation's verification: through a Prometheus query API compared here (where the collector
+ * runs, so its PIDs can be mapped through /proc), or through the simulator's OTLP sink compared there.
+ * The report is handed to the simulator for its dashboard. Shared by `verify` and `fleet`.
+ * @throws SourceError when the simulator or the source cannot be read (within the wait)
+ */
+export async function verifySimulation(options: VerifySimulationOptions): Promise<Report> {
+  const { api, id, waitMs, startedAtMs, signal } = options;
+  if (options.prometheus === undefined) {
     const body = {
       source: { type: 'otlp-sink' as const },
-      ...(file ? { expectations: file.data } : {}),
+      ...(options.expectations.data !== undefined ? { expectations: options.expectations.data } : {}),
       ...(waitMs > 0 ? { wait: `${waitMs}ms` } : {}),
     };
     return await untilReachable(
@@ -152,23 +191,22 @@ async function verify(io: Io, flags: VerifyFlags, signal: AbortSignal): Promise<
       signal,
     );
   }
-
-  const prometheus = flags.prometheus as string;
+  const prometheus = options.prometheus;
   const report = await runVerification({
     truth: (request) => api.groundTruth(id, request),
     source: {
       naming: 'prometheus',
-      observe: (request) => observePrometheus({ url: prometheus, selector: flags.selector }, request),
+      observe: (request) => observePrometheus({ url: prometheus, selector: options.selector }, request),
     },
-    expectations,
+    expectations: options.expectations.validated,
     host: procHostView(),
     waitMs,
     signal,
-    onAttempt: progress,
+    onAttempt: options.onAttempt,
   });
   // Best effort: the dashboard shows the last report; the verdict stands whether it was kept or not.
   await api.putReport(id, trimmed(report)).catch((error: Error) => {
-    io.err(`process-simulator verify: note: the simulator did not keep the report (${error.message})\n`);
+    options.log(`note: the simulator did not keep the report (${error.message})`);
   });
   return report;
 }

@@ -17,6 +17,16 @@ export function fleetText(report: FleetReport): string {
     for (const problem of shard.problems) lines.push(`         ${problem}`);
   }
   for (const problem of report.problems) lines.push(`  FAIL ${problem}`);
+  if (report.pipeline) {
+    lines.push(`  pipeline (${report.pipeline.source}): ${report.pipeline.pass ? 'pass' : 'FAIL'}`);
+    for (const shard of report.pipeline.shards) {
+      const label = shard.index === null ? shard.endpoint : `shard ${shard.index}`;
+      lines.push(
+        `    ${shard.verdict === 'pass' ? 'ok  ' : 'FAIL'} ${label}: ${shard.verdict}, ${shard.checked} checked, ${shard.failed} failed`,
+      );
+      for (const problem of shard.problems) lines.push(`           ${problem}`);
+    }
+  }
   const t = report.totals;
   lines.push(
     `  total: ${t.planned} planned, ${t.started} started, ${t.live} live, ${t.exited.total} exited ${JSON.stringify(t.exited.by_reason)}, series ${t.series.current} now (peak ${t.series.peak})`,
@@ -37,7 +47,16 @@ export function fleetJunit(report: FleetReport): string {
     ? `<failure message="${escapeXml(report.problems.join('; '))}"/>`
     : '';
   cases.push(`    <testcase classname="fleet" name="the run as a whole">${runFailure}</testcase>`);
-  const failures = report.shards.filter((s) => !s.ok).length + (report.problems.length ? 1 : 0);
+  for (const shard of report.pipeline?.shards ?? []) {
+    const name = `pipeline of ${shard.index === null ? shard.endpoint : `shard ${shard.index}`}`;
+    const failure =
+      shard.verdict === 'pass' ? '' : `<failure message="${escapeXml(shard.problems.join('; '))}"/>`;
+    cases.push(`    <testcase classname="fleet.pipeline" name="${escapeXml(name)}">${failure}</testcase>`);
+  }
+  const failures =
+    report.shards.filter((s) => !s.ok).length +
+    (report.problems.length ? 1 : 0) +
+    (report.pipeline?.shards.filter((s) => s.verdict !== 'pass').length ?? 0);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="process-simulator fleet" tests="${cases.length}" failures="${failures}">`,

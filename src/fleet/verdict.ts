@@ -42,8 +42,22 @@ export interface FleetTotals {
   started_by_priority: Record<string, number>;
 }
 
+/** One shard's pipeline verification (process-simulator verify), in short. */
+export interface ShardPipeline {
+  index: number | null;
+  endpoint: string;
+  /** pass, fail, or error when it could not be verified */
+  verdict: 'pass' | 'fail' | 'error';
+  /** the failed checks with their summaries, or the error */
+  problems: string[];
+  checked: number;
+  failed: number;
+}
+
 export interface FleetReport {
   pass: boolean;
+  /** the pipeline verification of every shard, when a source was given */
+  pipeline?: { source: string; pass: boolean; shards: ShardPipeline[] };
   expected_shards: number;
   /** shard indices no reachable shard holds */
   missing: number[];
@@ -164,4 +178,10 @@ export function fleetVerdict(readings: readonly ShardReading[], options: Verdict
     ),
     totals,
   };
+}
+
+/** Adds the shards' pipeline verifications to a fleet report: the run passes only if every one does. */
+export function withPipeline(report: FleetReport, source: string, shards: ShardPipeline[]): FleetReport {
+  const pass = shards.length > 0 && shards.every((shard) => shard.verdict === 'pass');
+  return { ...report, pass: report.pass && pass, pipeline: { source, pass, shards } };
 }

@@ -92,6 +92,7 @@ export async function buildGroundTruth(
       state: simulation.state,
       started_at_ms: simulation.startedAtMs ?? null,
       ended_at_ms: simulation.endedAtMs ?? null,
+      ...(simulation.shard.count > 1 ? { shard: { ...simulation.shard } } : {}),
     },
     taken_at_ms: takenAtMs,
     interval_ms: source.intervalMs,

@@ -98,6 +98,7 @@ export const groundTruthSchema: z.ZodType<GroundTruth> = z.object({
     state: z.string(),
     started_at_ms: z.number().nullable(),
     ended_at_ms: z.number().nullable(),
+    shard: z.object({ index: z.number().int().min(0), count: z.number().int().min(2) }).optional(),
   }),
   taken_at_ms: z.number(),
   interval_ms: z.number(),

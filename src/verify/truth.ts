@@ -91,6 +91,8 @@ export interface GroundTruth {
     state: string;
     started_at_ms: number | null;
     ended_at_ms: number | null;
+    /** the shard of a sharded run (its series carry simulator.shard); absent for a whole run */
+    shard?: { index: number; count: number } | undefined;
   };
   /** when the newest readings were taken (right before the document was built), epoch ms */
   taken_at_ms: number;

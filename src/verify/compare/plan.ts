@@ -93,9 +93,13 @@ export function makePlan(truth: GroundTruth, expectations: Expectations, naming:
     };
     for (const key of SIMULATION_ATTRIBUTE_KEYS) attribute(`${prefix}${key}`, values[key]);
   }
+  // A shard's series carry its index (process-producer.ts), only in a sharded run.
+  const shard = truth.simulation.shard;
+  if (prefix !== null && shard) attribute(`${prefix}shard`, () => String(shard.index));
   const upstreamKeys = [
     ...PROCESS_ATTRIBUTE_KEYS,
     ...(prefix === null ? [] : SIMULATION_ATTRIBUTE_KEYS.map((key) => `${prefix}${key}`)),
+    ...(prefix !== null && shard ? [`${prefix}shard`] : []),
   ];
 
   let groupBy: IdentityAttribute[] | undefined;
