@@ -12,10 +12,13 @@ import { ValidationError } from './validation-error.ts';
 /** The limit as people read it: "1 MiB". */
 export const PROFILE_FILE_LIMIT_TEXT = `${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB`;
 
-/** A profile file that could not be read, parsed or accepted; its message never quotes the file. */
+/**
+ * A profile file (or another file the user named, `kind`) that could not be read, parsed or accepted;
+ * its message never quotes the file.
+ */
 export class ProfileFileError extends ValidationError {
-  constructor(path: string, problem: string, field = '') {
-    super(`profile file ${path}`, [{ path: field, message: problem }], `profile file ${path} ${problem}`);
+  constructor(path: string, problem: string, field = '', kind = 'profile file') {
+    super(`${kind} ${path}`, [{ path: field, message: problem }], `${kind} ${path} ${problem}`);
   }
 }
 
@@ -28,23 +31,26 @@ function kindOf(stats: Stats): string {
   return 'not a regular file';
 }
 
-const tooLarge = (path: string, size: string) =>
+const tooLarge = (path: string, size: string, kind: string) =>
   new ProfileFileError(
     path,
-    `is larger than ${PROFILE_FILE_LIMIT_TEXT} (${MAX_PROFILE_FILE_BYTES} bytes), the limit for profile files: it has ${size}`,
+    `is larger than ${PROFILE_FILE_LIMIT_TEXT} (${MAX_PROFILE_FILE_BYTES} bytes), the limit for ${kind}s: it has ${size}`,
+    '',
+    kind,
   );
 
 /**
  * The text of the profile file at `path` (UTF-8, a leading byte-order mark dropped).
+ * @param kind what the file is, in messages @default 'profile file'
  * @throws ProfileFileError naming the path and the reason: missing, not a regular file, over the limit
  */
-export function readProfileText(path: string): string {
+export function readProfileText(path: string, kind = 'profile file'): string {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ProfileFileError(path, `cannot be opened (${code})`);
+    throw new ProfileFileError(path, `cannot be opened (${code})`, '', kind);
   }
   try {
     const stats = fstatSync(fd);
@@ -52,23 +58,25 @@ export function readProfileText(path: string): string {
       throw new ProfileFileError(
         path,
         `is ${kindOf(stats)}, not a regular file: give the path of a YAML or JSON file`,
+        '',
+        kind,
       );
     }
-    if (stats.size > MAX_PROFILE_FILE_BYTES) throw tooLarge(path, `${stats.size} bytes`);
+    if (stats.size > MAX_PROFILE_FILE_BYTES) throw tooLarge(path, `${stats.size} bytes`, kind);
     const buffer = Buffer.alloc(MAX_PROFILE_FILE_BYTES + 1);
     let length = 0;
     for (;;) {
       const read = readSync(fd, buffer, length, buffer.length - length, null);
       if (read === 0) break;
       length += read;
-      if (length > MAX_PROFILE_FILE_BYTES) throw tooLarge(path, `more than that`);
+      if (length > MAX_PROFILE_FILE_BYTES) throw tooLarge(path, `more than that`, kind);
     }
     const text = buffer.toString('utf8', 0, length);
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (error) {
     if (error instanceof ProfileFileError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ProfileFileError(path, `cannot be read (${code})`);
+    throw new ProfileFileError(path, `cannot be read (${code})`, '', kind);
   } finally {
     closeSync(fd);
   }
