@@ -20,7 +20,7 @@ import { randomSeed } from './profiles/random.ts';
 import type { Profile } from './profiles/schema.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { SnapshotStore } from './sampler/snapshot.ts';
-import { PROCESS_METRICS } from './telemetry/process-metrics.ts';
+import { defaultSelection, type MetricSelection, PROCESS_METRICS } from './telemetry/process-metrics.ts';
 import { createResource } from './telemetry/resource.ts';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { VERSION } from './version.ts';
@@ -39,10 +39,14 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
-/** Series each exported process metric has per process (its split attribute's values, else 1). */
-export function seriesPerProcess(optionalMetrics: boolean): Record<string, number> {
+/**
+ * Series each exported process metric has per process (its split attribute's values, else 1), for a
+ * selection or for the defaults with or without OPTIONAL_METRICS.
+ */
+export function seriesPerProcess(selection: MetricSelection | boolean): Record<string, number> {
+  if (typeof selection === 'boolean') selection = defaultSelection(selection);
   return Object.fromEntries(
-    PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => [
+    PROCESS_METRICS.filter((metric) => selection.metrics.has(metric.name)).map((metric) => [
       metric.name,
       metric.split?.values.length ?? 1,
     ]),
@@ -100,7 +104,7 @@ export async function startSimulator(
       events: engine.events,
       liveByPriority: () => engine.liveByPriority(),
       simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
-      optionalMetrics: config.optionalMetrics,
+      selection: config.metricSelection,
       scope: { name: 'process-simulator', version: VERSION },
       prometheus: { host: config.metricsHost, port: config.metricsPort },
       otlp: config.otlp.enabled
@@ -127,7 +131,14 @@ export async function startSimulator(
     const readyTelemetry = telemetry;
     const sampler = new Sampler({
       source: engine,
-      reader: createProcReader({ contextSwitches: config.optionalMetrics }),
+      // The files only some metrics need are read only when those metrics are on.
+      reader: createProcReader({
+        contextSwitches: config.metricSelection.metrics.has('process.context_switches'),
+        signalsPending: config.metricSelection.metrics.has('process.signals_pending'),
+        cgroup:
+          config.metricSelection.attributes.has('process.cgroup') ||
+          config.metricSelection.attributes.has('process.linux.cgroup'),
+      }),
       store,
       intervalMs: config.exportIntervalMs,
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
@@ -137,6 +148,11 @@ export async function startSimulator(
           pid,
           error: error.message,
         }),
+    });
+    // A first reading within a second of a start, a last one right before the engine ends a process.
+    engine.watch({
+      started: (process) => sampler.sampleSoon(process.pid),
+      ending: (process) => sampler.readFinal(process.pid),
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);
@@ -164,7 +180,7 @@ export async function startSimulator(
           metrics: telemetry.prometheusUrl,
           otlp: config.otlp.enabled ? config.otlp.endpoint : undefined,
         },
-        seriesPerProcess: seriesPerProcess(config.optionalMetrics),
+        seriesPerProcess: seriesPerProcess(config.metricSelection),
         limits: { maxDurationMs: config.maxDurationMs, bodyLimitBytes: config.apiBodyLimitBytes },
         apiToken: config.apiToken,
         log,
@@ -182,6 +198,7 @@ export async function startSimulator(
         },
       );
     }
+    for (const note of config.metricsConfigNotes) log.info('METRICS_CONFIG', { note });
     log.info('process-simulator ready', {
       metrics: telemetry.prometheusUrl,
       api: api.url,

@@ -53,6 +53,25 @@ export interface ChaosRecord {
   endedAtMs?: number;
 }
 
+/** One exited process and what the sampler saw of it: the per-process ground truth of churn. */
+export interface ExitRecord {
+  pid: number;
+  name: string;
+  priority: Priority;
+  generation: number;
+  startedAtMs: number;
+  exitedAtMs: number;
+  reason: ExitReason;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** readings the sampler took of it; 0 = no observer of the simulator's metrics could have seen it */
+  samples: number;
+  firstSampledAtMs: number | undefined;
+  lastSampledAtMs: number | undefined;
+  /** read right before the engine ended it, so its last counters went out (never for a crash) */
+  finalReading: boolean;
+}
+
 export interface CrashRecord {
   pid: number;
   name: string;
@@ -95,6 +114,10 @@ export class Simulation {
   };
   readonly crashes: CrashRecord[] = [];
   crashCount = 0;
+  /** the newest exits, with what the sampler saw of each */
+  readonly exited: ExitRecord[] = [];
+  /** every exit so far by what the sampler saw of it */
+  readonly exitSampling = { sampled: 0, neverSampled: 0, finalReadings: 0 };
   readonly chaos: ChaosRecord[] = [];
   chaosCount = 0;
   /** random faults the door refused (they would have exceeded a limit), by reason */
@@ -167,6 +190,25 @@ export class Simulation {
     this.exits[reason][process.priority]++;
     const now = Date.now();
     this.#recentExits.add(now);
+    const { sampling } = process;
+    if (sampling.samples > 0) this.exitSampling.sampled++;
+    else this.exitSampling.neverSampled++;
+    if (sampling.final) this.exitSampling.finalReadings++;
+    pushBounded(this.exited, {
+      pid: process.pid,
+      name: process.name,
+      priority: process.priority,
+      generation: process.generation,
+      startedAtMs: process.startedAtMs,
+      exitedAtMs: now,
+      reason,
+      exitCode,
+      signal,
+      samples: sampling.samples,
+      firstSampledAtMs: sampling.firstAtMs,
+      lastSampledAtMs: sampling.lastAtMs,
+      finalReading: sampling.final,
+    });
     if (reason === 'crashed') {
       this.crashCount++;
       pushBounded(this.crashes, { pid: process.pid, name: process.name, exitCode, signal, atMs: now });

@@ -27,12 +27,25 @@ export interface Snapshot {
    * EIO, a malformed file), with the error: reported, not silently missing.
    */
   readonly unreadable: ReadonlyMap<number, string>;
+  /**
+   * The last readings of processes that exited since the previous snapshot and are not in this one:
+   * read right before the engine ended each of them, so that the counters they reached (CPU since the
+   * previous sample) are exported once (OTLP) instead of lost. Never shown as live.
+   */
+  readonly departed: ReadonlyMap<number, SampledProcess>;
 }
 
-const EMPTY: Snapshot = { takenAtMs: 0, durationMs: 0, processes: new Map(), unreadable: new Map() };
+/** A fresh empty snapshot per store: `put` changes the latest snapshot in place. */
+const emptySnapshot = (): Snapshot => ({
+  takenAtMs: 0,
+  durationMs: 0,
+  processes: new Map(),
+  unreadable: new Map(),
+  departed: new Map(),
+});
 
 export class SnapshotStore {
-  #latest: Snapshot = EMPTY;
+  #latest: Snapshot = emptySnapshot();
   #listeners: Array<(snapshot: Snapshot) => void> = [];
 
   latest(): Snapshot {
@@ -56,6 +69,16 @@ export class SnapshotStore {
    */
   drop(pid: number): void {
     (this.#latest.processes as Map<number, SampledProcess>).delete(pid);
+  }
+
+  /**
+   * Puts a reading of one live process into the latest snapshot, in place like `drop`: a new process
+   * read between two samples shows at once, a process read right before it is ended shows its last
+   * counters until its exit drops it. Not published: the exporters that push (OTLP) send it with the
+   * next sample.
+   */
+  put(entry: SampledProcess): void {
+    (this.#latest.processes as Map<number, SampledProcess>).set(entry.info.pid, entry);
   }
 
   onPublish(listener: (snapshot: Snapshot) => void): void {
