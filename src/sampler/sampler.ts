@@ -7,7 +7,8 @@
  * Between two samples it also reads, one process at a time, what a sample would see too late:
  * - a new process (`sampleSoon`), within about a second of its start, in passes that gather every
  *   process started meanwhile (at most one pass per `newProcessGapMs`), put into the latest snapshot so
- *   it shows on /metrics at once instead of up to an interval later, or never for a short job;
+ *   it shows on /metrics at once instead of up to an interval later, or never for a short job; and
+ *   sooner when an exporter collects (`SnapshotStore.fresh`), so that /metrics lists every live process;
  * - a process the engine is about to end (`readFinal`), right before the signal, so that its counters
  *   since the previous sample are not lost: that reading goes out once with the next snapshot
  *   (`Snapshot.departed`). A crash, which the engine does not cause, gets no such reading: its last
@@ -72,12 +73,15 @@ export class Sampler {
   #lastPendingPassMs = Number.NEGATIVE_INFINITY;
   /** final readings not yet published, by PID */
   readonly #departing = new Map<number, SampledProcess>();
+  /** PIDs put into the latest snapshot while a sample runs: it did not list them, it keeps them */
+  readonly #putWhileSampling = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: SamplerOptions) {
+    options.store.onFresh(() => this.#readPending());
     this.#options = {
       intervalMs: 10_000,
       chunkSize: 500,
@@ -114,9 +118,8 @@ export class Sampler {
     const delay = Math.max(newProcessDelayMs, this.#lastPendingPassMs + newProcessGapMs - Date.now());
     this.#pendingTimer = setTimeout(() => {
       this.#pendingTimer = undefined;
-      this.#samplePending().catch((error: Error) => {
-        process.emitWarning(`sampling new processes failed: ${error.message}`);
-      });
+      this.#lastPendingPassMs = Date.now();
+      this.#readPending();
     }, delay);
     this.#pendingTimer.unref();
   }
@@ -135,34 +138,41 @@ export class Sampler {
       const entry = this.#readEntry(info, this.#departing.get(pid) ?? store.latest().processes.get(pid));
       if (!entry) return;
       this.#departing.set(pid, entry);
-      store.put(entry);
+      this.#put(entry);
       source.recordSampled(pid, entry.sample.readAtMs, true);
     } catch (error) {
       this.#reportFailure(pid, error as Error);
     }
   }
 
-  /** Reads the new processes gathered since the last such pass, never beside a full sample. */
-  async #samplePending(): Promise<void> {
-    // A sample under way reads what it listed; what started after its listing is still pending after it.
-    while (this.#running) await this.#running;
-    this.#lastPendingPassMs = Date.now();
+  /**
+   * Reads the new processes gathered since the last reading of them, synchronously (a few /proc reads
+   * each), into the latest snapshot. Never throws.
+   */
+  #readPending(): void {
+    if (this.#pending.size === 0) return;
     const { source, store } = this.#options;
     const pids = [...this.#pending];
     this.#pending.clear();
     for (const pid of pids) {
-      const info = source.processInfo(pid);
-      if (!info) continue;
       try {
+        const info = source.processInfo(pid);
+        if (!info) continue;
         const entry = this.#readEntry(info, store.latest().processes.get(pid));
         if (!entry) continue;
         this.#failing.delete(pid);
-        store.put(entry);
+        this.#put(entry);
         source.recordSampled(pid, entry.sample.readAtMs, false);
       } catch (error) {
         this.#reportFailure(pid, error as Error);
       }
     }
+  }
+
+  /** Into the latest snapshot now; a sample under way keeps it (it did not list it). */
+  #put(entry: SampledProcess): void {
+    this.#options.store.put(entry);
+    if (this.#running) this.#putWhileSampling.add(entry.info.pid);
   }
 
   /**
@@ -264,6 +274,12 @@ export class Sampler {
       else if (read.sample.readAtMs < entry.sample.readAtMs) processes.set(pid, entry);
     }
     this.#departing.clear();
+    // Read between this sample's listing and now (new, or final): not listed here, kept if still live.
+    for (const pid of this.#putWhileSampling) {
+      const entry = previous.get(pid);
+      if (entry && !processes.has(pid) && !departed.has(pid) && source.owns(pid)) processes.set(pid, entry);
+    }
+    this.#putWhileSampling.clear();
     for (const pid of this.#identities.keys()) if (!processes.has(pid)) this.#identities.delete(pid);
     for (const pid of this.#failing) if (!unreadable.has(pid)) this.#failing.delete(pid);
     const durationMs = performance.now() - startedPerf;

@@ -47,9 +47,25 @@ const emptySnapshot = (): Snapshot => ({
 export class SnapshotStore {
   #latest: Snapshot = emptySnapshot();
   #listeners: Array<(snapshot: Snapshot) => void> = [];
+  #refresh: (() => void) | undefined;
 
   latest(): Snapshot {
     return this.#latest;
+  }
+
+  /**
+   * The latest snapshot once the processes started since it have been read into it (the sampler's
+   * `refresh`, a few /proc reads per new process): what the exporters collect, so that a scrape shows
+   * every live process, the ones started a moment ago included.
+   */
+  fresh(): Snapshot {
+    this.#refresh?.();
+    return this.#latest;
+  }
+
+  /** Sets what `fresh()` does first (the sampler reading its new processes); one at a time. */
+  onFresh(refresh: () => void): void {
+    this.#refresh = refresh;
   }
 
   /**

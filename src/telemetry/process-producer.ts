@@ -106,7 +106,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
 
   return {
     async collect(): Promise<CollectionResult> {
-      const snapshot = options.store.latest();
+      const snapshot = options.store.fresh();
       const sources = options.departed ? [snapshot.processes, snapshot.departed] : [snapshot.processes];
       const metrics: MetricData[] = definitions.map((definition) => {
         const dataPoints = [];

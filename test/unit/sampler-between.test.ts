@@ -149,6 +149,34 @@ describe('readings between samples', () => {
     assert.equal(readings.filter((r) => r.pid === 203).length, reads203, 'stop cancels the waiting pass');
   });
 
+  it('reads what waits at once when an exporter collects (fresh), and keeps it through a sample under way', async () => {
+    const live = new Set([201]);
+    const { source } = fakeSource(live);
+    const store = new SnapshotStore();
+    // one process per chunk: the sample yields after each, so a collect can land in the middle of it
+    const sampler = new Sampler({
+      source,
+      reader: createProcReader({ root: proc }),
+      store,
+      chunkSize: 1,
+      newProcessGapMs: 600_000,
+      newProcessDelayMs: 600_000,
+    });
+    await sampler.sampleNow();
+    live.add(202);
+    sampler.sampleSoon(202);
+    assert.equal(store.latest().processes.has(202), false, 'not read before anyone asks');
+    assert.equal(store.fresh().processes.has(202), true, 'read when an exporter collects');
+    // a sample lists 201 and 202, then 203 starts and is collected while it runs: the sample keeps it
+    const sampling = sampler.sampleNow();
+    live.add(203);
+    sampler.sampleSoon(203);
+    assert.equal(store.fresh().processes.has(203), true);
+    await sampling;
+    assert.deepEqual([...store.latest().processes.keys()].sort(), [201, 202, 203]);
+    sampler.stop();
+  });
+
   it('gives a final reading once, as departed with the next snapshot, and shows it until the exit', async () => {
     const live = new Set([201, 204]);
     const { source, readings } = fakeSource(live);
