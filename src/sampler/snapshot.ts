@@ -30,7 +30,8 @@ export interface Snapshot {
   /**
    * The last readings of processes that exited since the previous snapshot and are not in this one:
    * read right before the engine ended each of them, so that the counters they reached (CPU since the
-   * previous sample) are exported once (OTLP) instead of lost. Never shown as live.
+   * previous sample) are exported once (OTLP, see `SnapshotStore.takeDeparted`) instead of lost. Never
+   * shown as live.
    */
   readonly departed: ReadonlyMap<number, SampledProcess>;
 }
@@ -48,6 +49,9 @@ export class SnapshotStore {
   #latest: Snapshot = emptySnapshot();
   #listeners: Array<(snapshot: Snapshot) => void> = [];
   #refresh: (() => void) | undefined;
+  /** departed readings not yet taken: of the latest publish, and of the one before */
+  #departedNewer: ReadonlyMap<number, SampledProcess> = new Map();
+  #departedOlder: ReadonlyMap<number, SampledProcess> = new Map();
 
   latest(): Snapshot {
     return this.#latest;
@@ -63,6 +67,21 @@ export class SnapshotStore {
     return this.#latest;
   }
 
+  /**
+   * The departed readings published and not yet taken, once: the push exporter takes them with each
+   * export, so a reading goes out once even when one export is skipped or a snapshot is exported twice.
+   * Nobody taking them (no OTLP) keeps only the last two publishes' worth.
+   */
+  takeDeparted(): ReadonlyMap<number, SampledProcess> {
+    const taken =
+      this.#departedOlder.size === 0
+        ? this.#departedNewer
+        : new Map([...this.#departedOlder, ...this.#departedNewer]);
+    this.#departedOlder = new Map();
+    this.#departedNewer = new Map();
+    return taken;
+  }
+
   /** Sets what `fresh()` does first (the sampler reading its new processes); one at a time. */
   onFresh(refresh: () => void): void {
     this.#refresh = refresh;
@@ -74,6 +93,8 @@ export class SnapshotStore {
    */
   publish(snapshot: Snapshot): void {
     this.#latest = snapshot;
+    this.#departedOlder = this.#departedNewer;
+    this.#departedNewer = snapshot.departed;
     for (const listener of this.#listeners) listener(snapshot);
   }
 

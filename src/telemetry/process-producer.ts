@@ -32,9 +32,9 @@ export interface ProcessProducerOptions {
   /** the metrics and per-process attributes emitted @default defaultSelection() */
   selection?: MetricSelection;
   /**
-   * also emit the last readings of the processes that exited since the previous snapshot (OTLP: a
-   * process's final counters reach the backend once); a pull (/metrics) shows live processes only
-   * @default false
+   * also emit the last readings of the processes that exited, each once (SnapshotStore.takeDeparted:
+   * one producer per store may take them): a push exporter's, so that a process's final counters reach
+   * the backend; a pull (/metrics) shows live processes only @default false
    */
   departed?: boolean;
   scope: { name: string; version: string };
@@ -107,7 +107,9 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
   return {
     async collect(): Promise<CollectionResult> {
       const snapshot = options.store.fresh();
-      const sources = options.departed ? [snapshot.processes, snapshot.departed] : [snapshot.processes];
+      const sources = options.departed
+        ? [snapshot.processes, options.store.takeDeparted()]
+        : [snapshot.processes];
       const metrics: MetricData[] = definitions.map((definition) => {
         const dataPoints = [];
         for (const source of sources)

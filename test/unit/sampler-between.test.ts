@@ -199,7 +199,24 @@ describe('readings between samples', () => {
     assert.deepEqual([...store.latest().departed.keys()], [204]);
     assert.equal(store.latest().departed.get(204), final);
     await sampler.sampleNow();
-    assert.equal(store.latest().departed.size, 0, 'departed once');
+    assert.equal(store.latest().departed.size, 0, 'departed with one snapshot');
+    // the push exporter takes it once, whether it collected after that snapshot or after the next
+    assert.deepEqual([...store.takeDeparted().keys()], [204]);
+    assert.equal(store.takeDeparted().size, 0, 'taken once');
+    // nobody taking: kept for two publishes, then dropped
+    sampler.readFinal(201);
+    live.delete(201);
+    store.drop(201);
+    await sampler.sampleNow();
+    await sampler.sampleNow();
+    assert.deepEqual([...store.takeDeparted().keys()], [201]);
+    live.add(201);
+    await sampler.sampleNow();
+    sampler.readFinal(201);
+    live.delete(201);
+    store.drop(201);
+    for (let i = 0; i < 3; i++) await sampler.sampleNow();
+    assert.equal(store.takeDeparted().size, 0, 'dropped after two publishes untaken');
     writeFileSync(join(proc, '204', 'stat'), statWith(204, 0, 0, 0));
   });
 
