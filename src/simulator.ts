@@ -141,6 +141,7 @@ export async function startSimulator(
       }),
       store,
       intervalMs: config.exportIntervalMs,
+      cpuUtilization: config.metricSelection.metrics.has('process.cpu.utilization'),
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
       // Once per process that turns unreadable (not at every sample): it is left out of the snapshot.
       onReadError: (pid, error) =>

@@ -42,6 +42,8 @@ export interface SamplerOptions {
   newProcessDelayMs?: number;
   /** at most one pass of new processes per this long @default 1000 */
   newProcessGapMs?: number;
+  /** fill in `cpuUtilization` (a small object per process per reading) @default true */
+  cpuUtilization?: boolean;
   /** told about each finished sample (duration, processes read, gone, unreadable) */
   onSample?: (stats: SampleStats) => void;
   /**
@@ -87,6 +89,7 @@ export class Sampler {
       chunkSize: 500,
       newProcessDelayMs: 100,
       newProcessGapMs: 1000,
+      cpuUtilization: true,
       onReadError: (pid, error) => process.emitWarning(`sampling left out pid ${pid}: ${error.message}`),
       ...options,
     };
@@ -190,7 +193,9 @@ export class Sampler {
     const sample = reader.readProcess(info.pid);
     if (!sample) return undefined;
     if (!previous || !sameProcess(previous.sample, sample)) return { info, identity, sample };
-    sample.cpuUtilization = utilizationSince(previous.sample, sample, reader.logicalCpus);
+    if (this.#options.cpuUtilization) {
+      sample.cpuUtilization = utilizationSince(previous.sample, sample, reader.logicalCpus);
+    }
     return { info, identity, sample, cpuPercent: cpuPercentSince(previous.sample, sample) };
   }
 
