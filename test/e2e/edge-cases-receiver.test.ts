@@ -136,7 +136,8 @@ function collectorConfig(side: string): string {
     '            exporter:',
     '              prometheus:',
     '                host: 127.0.0.1',
-    '                port: ${env:COLLECTOR_TELEMETRY_PORT}',
+    // the collector's own reference to its environment, not a JavaScript placeholder
+    `                port: \${env:COLLECTOR_TELEMETRY_PORT}`,
     '  pipelines:',
   );
   for (const id of Object.keys(RECEIVERS)) {
