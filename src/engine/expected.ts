@@ -5,7 +5,7 @@
  */
 import { MAX_COMM_BYTES } from '../profiles/schema.ts';
 import type { ManagedProcess } from './managed-process.ts';
-import { pendingMaskOf, resolveUser, userNameOf } from './quirks.ts';
+import { paddedLength, pendingMaskOf, resolveUser, userNameOf } from './quirks.ts';
 
 /** What a correct observer reports for one process. */
 export interface ExpectedProcess {
@@ -18,10 +18,12 @@ export interface ExpectedProcess {
   /** target of /proc/PID/exe, with the kernel's " (deleted)" suffix once the file is gone */
   executablePath: string;
   executableDeleted: boolean;
-  /** argv[0], and argv joined by spaces (the collector's process.command and process.command_line) */
+  /** argv[0] (the collector's process.command) */
   command: string;
-  commandLine: string;
-  /** bytes of /proc/PID/cmdline: every argument with its NUL */
+  /**
+   * bytes of /proc/PID/cmdline: every argument with its NUL (the collector's process.command_line,
+   * argv joined by spaces, is one character shorter)
+   */
   commandLineBytes: number;
   /** user name of the real uid it runs as */
   owner: string;
@@ -53,9 +55,10 @@ export function expectedOf(process: ManagedProcess): ExpectedProcess {
     executableNameUtf8: Buffer.from(executableName, 'utf8').equals(comm),
     executablePath: deleted ? `${process.executable} (deleted)` : process.executable,
     executableDeleted: deleted,
-    command: process.argv[0] ?? '',
-    commandLine: process.argv.join(' '),
-    commandLineBytes: process.argv.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0),
+    command: process.name,
+    commandLineBytes:
+      paddedLength(process.name, process.template.args, quirks?.command_line_bytes) +
+      process.argvPrefix.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0),
     owner: userNameOf(uid),
     uid,
     stopped: quirks?.stopped === true,

@@ -21,8 +21,11 @@ export interface ManagedProcess {
   readonly slot: number;
   /** the file exec'd: the link named after the process (native worker) or Node (fallback) */
   readonly executable: string;
-  /** argv as exec'd, argv[0] included: what /proc/PID/cmdline holds */
-  readonly argv: readonly string[];
+  /**
+   * arguments exec'd between argv[0] and the template's (the fallback worker's script); argv itself is
+   * not kept: a padded command line may be 1 MiB per process
+   */
+  readonly argvPrefix: readonly string[];
   readonly startedAtMs: number;
   /** when the engine ends it (template lifetime); undefined = runs until stopped */
   readonly deadlineMs: number | undefined;

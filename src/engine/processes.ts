@@ -47,6 +47,9 @@ export interface SpawnSpec {
   lifetimeMs: number | undefined;
 }
 
+/** The native worker takes the template's arguments right after argv[0]. */
+const NO_PREFIX: readonly string[] = [];
+
 export class ProcessRegistry {
   readonly #live = new Map<number, ManagedProcess>();
   readonly #table: ControlTable;
@@ -85,7 +88,7 @@ export class ProcessRegistry {
     const native = this.#options.worker.kind === 'native';
     const args = paddedArgs(name, template.args, template.quirks?.command_line_bytes);
     const slot = this.#table.allocate();
-    const argv = [name, ...(native ? args : [this.#options.worker.path, ...args])];
+    const argvPrefix = native ? NO_PREFIX : [this.#options.worker.path];
     let linked = false;
     let executable: string;
     let child: Awaited<ReturnType<Spawner['spawn']>>;
@@ -96,7 +99,7 @@ export class ProcessRegistry {
       child = await this.#options.spawner.spawn({
         executable,
         argv0: name,
-        args: argv.slice(1),
+        args: [...argvPrefix, ...args],
         env: {
           PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
           PSIM_SLOT: String(slot),
@@ -125,7 +128,7 @@ export class ProcessRegistry {
       seedKey: spec.seedKey,
       slot,
       executable,
-      argv,
+      argvPrefix,
       startedAtMs,
       deadlineMs: spec.lifetimeMs === undefined ? undefined : startedAtMs + spec.lifetimeMs,
       child,

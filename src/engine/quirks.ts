@@ -113,6 +113,15 @@ export function userNameOf(uid: number, passwd = '/etc/passwd'): string {
 }
 
 /**
+ * Bytes of /proc/PID/cmdline for argv[0] `name` and `args` padded as `paddedArgs` pads them: each
+ * argument with its NUL, at least `bytes`.
+ */
+export function paddedLength(name: string, args: readonly string[], bytes: number | undefined): number {
+  const natural = [name, ...args].reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+  return bytes === undefined ? natural : Math.max(natural, bytes);
+}
+
+/**
  * `args` with padding appended so that the whole command line (argv[0] `name`, each argument and its
  * terminating NUL, as /proc/PID/cmdline holds it) is `bytes` long; `args` unchanged when it is longer.
  */

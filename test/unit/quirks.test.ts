@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { expectedOf } from '../../src/engine/expected.ts';
 import type { ManagedProcess } from '../../src/engine/managed-process.ts';
-import { paddedArgs, pendingMaskOf, quirkEnv } from '../../src/engine/quirks.ts';
+import { paddedArgs, paddedLength, pendingMaskOf, quirkEnv } from '../../src/engine/quirks.ts';
 import { validateProfile } from '../../src/profiles/load.ts';
 import { PENDABLE_SIGNALS, type Template } from '../../src/profiles/schema.ts';
 
@@ -16,12 +16,12 @@ const template = (quirks: unknown, extra: Record<string, unknown> = {}) =>
     .templates[0] as Template;
 
 /** A process as the engine would hold it after spawning `t` (what expectedOf reads). */
-function managed(t: Template, argv: string[]): ManagedProcess {
+function managed(t: Template, argvPrefix: string[] = []): ManagedProcess {
   return {
     name: t.name,
     template: t,
     executable: `/run/psim/bin/${t.name}`,
-    argv,
+    argvPrefix,
     targets: { cpuPermille: 0, rssKiB: 0, threads: t.threads, fds: t.fds },
   } as unknown as ManagedProcess;
 }
@@ -57,12 +57,14 @@ describe('pending_signals', () => {
 describe('the ground truth of a template', () => {
   it('names, paths and command lines as the kernel will hold them', () => {
     const plain = template(undefined, { args: ['--port', '80'] });
-    const expected = expectedOf(managed(plain, ['q', '--port', '80']));
+    const expected = expectedOf(managed(plain));
     assert.equal(expected.executableName, 'q');
     assert.equal(expected.executableNameHex, '71');
     assert.equal(expected.executablePath, '/run/psim/bin/q');
-    assert.equal(expected.commandLine, 'q --port 80');
+    assert.equal(expected.command, 'q');
     assert.equal(expected.commandLineBytes, 2 + 7 + 3);
+    // the fallback worker's script comes between argv[0] and the arguments
+    assert.equal(expectedOf(managed(plain, ['/w.js'])).commandLineBytes, 2 + 6 + 7 + 3);
     assert.equal(expected.stopped, false);
     assert.equal(expected.zombieChildren, 0);
 
@@ -72,16 +74,26 @@ describe('the ground truth of a template', () => {
       zombie_child: true,
       stopped: true,
     });
-    const truth = expectedOf(managed(odd, ['q']));
+    const truth = expectedOf(managed(odd));
     assert.equal(truth.executableNameHex, '626164fffe6e616d65');
     assert.equal(truth.executableNameUtf8, false);
     assert.equal(truth.executablePath, '/run/psim/bin/q (deleted)');
     assert.equal(truth.zombieChildren, 1);
     assert.equal(truth.stopped, true);
 
-    // a padded command line is exactly as long as asked
+    // a padded command line is exactly as long as asked, as the padding makes it, for any length
     const long = template({ command_line_bytes: 102_400 });
-    const argv = ['q', ...paddedArgs('q', [], 102_400)];
-    assert.equal(expectedOf(managed(long, argv)).commandLineBytes, 102_400);
+    assert.equal(expectedOf(managed(long)).commandLineBytes, 102_400);
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ maxLength: 40 }), { maxLength: 5 }),
+        fc.option(fc.integer({ min: 1, max: 20_000 }), { nil: undefined }),
+        (args, bytes) => {
+          const argv = ['name', ...paddedArgs('name', args, bytes)];
+          const length = argv.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+          assert.equal(paddedLength('name', args, bytes), length);
+        },
+      ),
+    );
   });
 });
