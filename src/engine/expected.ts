@@ -41,12 +41,30 @@ export interface ExpectedProcess {
 /** The simulator's own real uid: the owner of every process that does not change user. */
 const ownUid = () => process.getuid?.() ?? 0;
 
+/**
+ * User names by uid and uids by quirk user, looked up in /etc/passwd once: a list of 10,000 processes
+ * asks for the same few users 10,000 times.
+ */
+const names = new Map<number, string>();
+const uids = new Map<string | number, number | undefined>();
+function ownerName(uid: number): string {
+  let name = names.get(uid);
+  if (name === undefined) {
+    name = userNameOf(uid);
+    names.set(uid, name);
+  }
+  return name;
+}
+function quirkUid(user: string | number): number | undefined {
+  if (!uids.has(user)) uids.set(user, resolveUser(user)?.uid);
+  return uids.get(user);
+}
+
 /** What `process` is expected to show, from what the engine asked of it. */
 export function expectedOf(process: ManagedProcess): ExpectedProcess {
   const quirks = process.template.quirks;
   const comm = commBytes(process.name, quirks?.comm, quirks?.comm_hex);
-  const user = quirks?.user === undefined ? undefined : resolveUser(quirks.user);
-  const uid = user?.uid ?? ownUid();
+  const uid = (quirks?.user === undefined ? undefined : quirkUid(quirks.user)) ?? ownUid();
   const deleted = quirks?.deleted_executable === true;
   const executableName = comm.toString('utf8');
   return {
@@ -59,7 +77,7 @@ export function expectedOf(process: ManagedProcess): ExpectedProcess {
     commandLineBytes:
       paddedLength(process.name, process.template.args, quirks?.command_line_bytes) +
       process.argvPrefix.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0),
-    owner: userNameOf(uid),
+    owner: ownerName(uid),
     uid,
     stopped: quirks?.stopped === true,
     threads: process.targets.threads,
