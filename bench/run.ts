@@ -43,6 +43,10 @@ function scaleReport(results: ScaleResult[]): string {
       (r) => fmt(r.systemKiBPerProcessAlone, 0),
     ],
     ['sampler CPU per full sample (µs per process)', (r) => fmtSpread(r.sampleUsPerProcess, 1)],
+    [
+      'sampler CPU per full sample, every optional metric on (µs per process; status and each thread’s status read)',
+      (r) => fmtSpread(r.optionalSampleUsPerProcess, 1),
+    ],
     ['sampler CPU, first sample with identities (µs per process)', (r) => fmt(r.firstSampleUsPerProcess, 1)],
     ['sampler wall time per full sample (ms)', (r) => fmtSpread(r.sampleWallMs, 0)],
     ['sampler share of one core at 10 s intervals (%, median)', (r) => fmt(r.samplerCorePercentAt10s, 2)],

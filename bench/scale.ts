@@ -52,6 +52,8 @@ export interface ScaleResult {
   systemKiBPerProcessAlone: number;
   firstSampleUsPerProcess: number;
   sampleUsPerProcess: Spread;
+  /** the same with every optional metric's files read: status, and each thread's status for context switches */
+  optionalSampleUsPerProcess: Spread;
   sampleWallMs: Spread;
   samplerCorePercentAt10s: number;
   engineIdleCorePercent: number;
@@ -123,7 +125,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // ---- sampler CPU per full sample (a sampler of its own, so no export rides along)
     const sampler = new Sampler({
       source: engine,
-      reader: createProcReader({ contextSwitches: false }),
+      // the default metrics' reader, as the simulator makes it without optional metrics
+      reader: createProcReader({ contextSwitches: false, signalsPending: false }),
       store: new SnapshotStore(),
       intervalMs: 3_600_000,
     });
@@ -140,6 +143,22 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       sampleCpu.push(cpuMsSince(cpu));
     }
     const sampleUsPerProcess = spread(sampleCpu.map((ms) => (ms * 1000) / pids.length));
+    // Every optional metric on (OPTIONAL_METRICS=true): status for pending signals and context
+    // switches, and the status of every thread of a multi-threaded process.
+    const full = new Sampler({
+      source: engine,
+      reader: createProcReader({ contextSwitches: true, signalsPending: true, cgroup: true }),
+      store: new SnapshotStore(),
+      intervalMs: 3_600_000,
+    });
+    await full.sampleNow();
+    const optionalCpu: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      cpu = process.cpuUsage();
+      await full.sampleNow();
+      optionalCpu.push(cpuMsSince(cpu));
+    }
+    const optionalSampleUsPerProcess = spread(optionalCpu.map((ms) => (ms * 1000) / pids.length));
 
     // ---- OTLP: the simulator's own sample, then exports of it
     // The sample's own export runs unawaited; exportNow waits for it and sends one more. Their reports
@@ -193,6 +212,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       systemKiBPerProcessAlone,
       firstSampleUsPerProcess,
       sampleUsPerProcess,
+      optionalSampleUsPerProcess,
       sampleWallMs: spread(sampleWall),
       samplerCorePercentAt10s: median(sampleCpu) / 100,
       engineIdleCorePercent,

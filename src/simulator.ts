@@ -20,7 +20,7 @@ import { randomSeed } from './profiles/random.ts';
 import type { Profile } from './profiles/schema.ts';
 import { Sampler } from './sampler/sampler.ts';
 import { SnapshotStore } from './sampler/snapshot.ts';
-import { PROCESS_METRICS } from './telemetry/process-metrics.ts';
+import { defaultSelection, type MetricSelection, PROCESS_METRICS } from './telemetry/process-metrics.ts';
 import { createResource } from './telemetry/resource.ts';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.ts';
 import { buildGroundTruth } from './verify/ground-truth.ts';
@@ -46,10 +46,14 @@ export interface RunningSimulator {
   stop(): Promise<void>;
 }
 
-/** Series each exported process metric has per process (its split attribute's values, else 1). */
-export function seriesPerProcess(optionalMetrics: boolean): Record<string, number> {
+/**
+ * Series each exported process metric has per process (its split attribute's values, else 1), for a
+ * selection or for the defaults with or without OPTIONAL_METRICS.
+ */
+export function seriesPerProcess(selection: MetricSelection | boolean): Record<string, number> {
+  if (typeof selection === 'boolean') selection = defaultSelection(selection);
   return Object.fromEntries(
-    PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => [
+    PROCESS_METRICS.filter((metric) => selection.metrics.has(metric.name)).map((metric) => [
       metric.name,
       metric.split?.values.length ?? 1,
     ]),
@@ -111,7 +115,7 @@ export async function startSimulator(
       events: engine.events,
       liveByPriority: () => engine.liveByPriority(),
       simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
-      optionalMetrics: config.optionalMetrics,
+      selection: config.metricSelection,
       scope: { name: 'process-simulator', version: VERSION },
       prometheus: { host: config.metricsHost, port: config.metricsPort },
       otlp: config.otlp.enabled
@@ -136,12 +140,20 @@ export async function startSimulator(
     });
     checkAborted();
     const readyTelemetry = telemetry;
-    const reader = createProcReader({ contextSwitches: config.optionalMetrics });
+    // The files only some metrics need are read only when those metrics are on.
+    const reader = createProcReader({
+      contextSwitches: config.metricSelection.metrics.has('process.context_switches'),
+      signalsPending: config.metricSelection.metrics.has('process.signals_pending'),
+      cgroup:
+        config.metricSelection.attributes.has('process.cgroup') ||
+        config.metricSelection.attributes.has('process.linux.cgroup'),
+    });
     const sampler = new Sampler({
       source: engine,
       reader,
       store,
       intervalMs: config.exportIntervalMs,
+      cpuUtilization: config.metricSelection.metrics.has('process.cpu.utilization'),
       onSample: (stats) => readyTelemetry.selfMetrics.recordSample(stats),
       // Once per process that turns unreadable (not at every sample): it is left out of the snapshot.
       onReadError: (pid, error) =>
@@ -149,6 +161,11 @@ export async function startSimulator(
           pid,
           error: error.message,
         }),
+    });
+    // A first reading within a second of a start, a last one right before the engine ends a process.
+    engine.watch({
+      started: (process) => sampler.sampleSoon(process.pid),
+      ending: (process) => sampler.readFinal(process.pid),
     });
     engine.events.subscribe((event) => {
       if (event.type === 'ProcessExited') store.drop(event.pid);
@@ -198,7 +215,7 @@ export async function startSimulator(
           metrics: telemetry.prometheusUrl,
           otlp: config.otlp.enabled ? config.otlp.endpoint : undefined,
         },
-        seriesPerProcess: seriesPerProcess(config.optionalMetrics),
+        seriesPerProcess: seriesPerProcess(config.metricSelection),
         limits: { maxDurationMs: config.maxDurationMs, bodyLimitBytes: config.apiBodyLimitBytes },
         apiToken: config.apiToken,
         verification: {
@@ -222,6 +239,7 @@ export async function startSimulator(
         },
       );
     }
+    for (const note of config.metricsConfigNotes) log.info('METRICS_CONFIG', { note });
     log.info('process-simulator ready', {
       metrics: telemetry.prometheusUrl,
       api: api.url,

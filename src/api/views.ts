@@ -3,15 +3,17 @@
  * pass in what the views need, so the numbers a client sees are computed in one place.
  */
 import type { z } from '@hono/zod-openapi';
+import type { ExitRecord } from '../engine/exit-log.ts';
+import type { ExpectedProcess } from '../engine/expected.ts';
 import type { Fault } from '../engine/faults.ts';
-import type { ProcessInfo } from '../engine/managed-process.ts';
+import type { ProcessInfo, SamplingRecord } from '../engine/managed-process.ts';
 import { EXIT_REASONS, type Simulation } from '../engine/simulation.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
 import { formatDuration } from '../profiles/units.ts';
 import type { SampledProcess } from '../sampler/snapshot.ts';
 import type { FaultView } from './schemas/chaos.ts';
 import { iso } from './schemas/common.ts';
-import type { ProcessView, Results } from './schemas/simulations.ts';
+import type { ExitView, ProcessView, Results } from './schemas/simulations.ts';
 
 type ByPriority = Record<Priority, number>;
 
@@ -47,8 +49,10 @@ export function simulationView(simulation: Simulation) {
 export function processView(
   info: ProcessInfo,
   sampled: SampledProcess | undefined,
+  truth: { expected: ExpectedProcess; sampling: Readonly<SamplingRecord> },
 ): z.infer<typeof ProcessView> {
   const sample = sampled?.sample;
+  const { expected, sampling } = truth;
   return {
     pid: info.pid,
     name: info.name,
@@ -68,6 +72,45 @@ export function processView(
     rss_bytes: sample?.rssBytes ?? null,
     threads: sample?.threads ?? null,
     fds: sample?.openFds ?? null,
+    sampling: {
+      samples: sampling.samples,
+      first_sampled_at: iso(sampling.firstAtMs),
+      last_sampled_at: iso(sampling.lastAtMs),
+    },
+    expected: {
+      executable_name: expected.executableName,
+      executable_name_hex: expected.executableNameHex,
+      executable_name_utf8: expected.executableNameUtf8,
+      executable_path: expected.executablePath,
+      executable_deleted: expected.executableDeleted,
+      command: expected.command,
+      command_line_bytes: expected.commandLineBytes,
+      owner: expected.owner,
+      uid: expected.uid,
+      stopped: expected.stopped,
+      threads: expected.threads,
+      fds: expected.fds,
+      zombie_children: expected.zombieChildren,
+      signals_pending: expected.signalsPending,
+    },
+  };
+}
+
+export function exitView(exit: ExitRecord): z.infer<typeof ExitView> {
+  return {
+    pid: exit.pid,
+    name: exit.name,
+    priority: exit.priority,
+    generation: exit.generation,
+    started_at: new Date(exit.startedAtMs).toISOString(),
+    exited_at: new Date(exit.exitedAtMs).toISOString(),
+    reason: exit.reason,
+    exit_code: exit.exitCode ?? null,
+    signal: exit.signal ?? null,
+    samples: exit.samples,
+    first_sampled_at: iso(exit.firstSampledAtMs),
+    last_sampled_at: iso(exit.lastSampledAtMs),
+    final_reading: exit.finalReading,
   };
 }
 
@@ -92,6 +135,8 @@ export function resultsView(
     EXIT_REASONS.map((reason) => [reason, counted(simulation.exits[reason])]),
   ) as Record<(typeof EXIT_REASONS)[number], ReturnType<typeof counted>>;
   const end = simulation.endedAtMs ?? nowMs;
+  let liveSampled = 0;
+  for (const process of simulation.processes.values()) if (process.sampling.samples > 0) liveSampled++;
   return {
     simulation_id: simulation.id,
     name: simulation.spec.name,
@@ -111,6 +156,13 @@ export function resultsView(
       // the whole simulation's peak; by priority, each priority's own peak
       peak: { total: simulation.peakLive, by_priority: { ...peak } },
       started: counted(simulation.starts),
+      sampling: {
+        live_sampled: liveSampled,
+        live_not_yet_sampled: simulation.processes.size - liveSampled,
+        exited_sampled: simulation.exitSampling.sampled,
+        exited_never_sampled: simulation.exitSampling.neverSampled,
+        exited_with_final_reading: simulation.exitSampling.finalReadings,
+      },
       exited: {
         total: EXIT_REASONS.reduce((sum, reason) => sum + total(simulation.exits[reason]), 0),
         by_reason: exitsByReason,

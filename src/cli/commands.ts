@@ -205,6 +205,6 @@ async function run(config: Config, log: Logger, io: Io, stop: AbortSignal): Prom
   }
   const simulation = simulator.simulation;
   if (!simulation) return 0;
-  log.info('summary', summary(simulation, simulator.telemetry.exportStatus, config.optionalMetrics));
+  log.info('summary', summary(simulation, simulator.telemetry.exportStatus, config.metricSelection));
   return simulation.state === 'failed' ? 1 : 0;
 }

@@ -6,6 +6,7 @@ import type { Simulation } from '../engine/simulation.ts';
 import type { Logger } from '../log.ts';
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
 import { seriesPerProcess } from '../simulator.ts';
+import type { MetricSelection } from '../telemetry/process-metrics.ts';
 import type { ExportStatus } from '../telemetry/telemetry.ts';
 
 export interface StatusSources {
@@ -67,7 +68,7 @@ export function startStatusReporter(
 export function summary(
   simulation: Simulation,
   exportStatus: ExportStatus,
-  optionalMetrics: boolean,
+  selection: MetricSelection,
 ): Record<string, unknown> {
   const exited = Object.fromEntries(
     Object.entries(simulation.exits).map(([reason, counts]) => [
@@ -80,8 +81,7 @@ export function summary(
     started: Object.values(simulation.starts).reduce((a, b) => a + b, 0),
     exited,
     peakProcesses: simulation.peakLive,
-    peakSeries:
-      simulation.peakLive * Object.values(seriesPerProcess(optionalMetrics)).reduce((a, b) => a + b, 0),
+    peakSeries: simulation.peakLive * Object.values(seriesPerProcess(selection)).reduce((a, b) => a + b, 0),
     exportsOk: exportStatus.ok,
     exportsFailed: exportStatus.failed,
     seed: simulation.spec.seed,

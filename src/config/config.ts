@@ -6,6 +6,7 @@
 import { describeValue, keyName } from '../json/excerpt.ts';
 import { formatDuration, MAX_DURATION_MS, parseDuration, parseSize } from '../profiles/units.ts';
 import { ValidationError, type ValidationIssue } from '../profiles/validation-error.ts';
+import { defaultSelection, type MetricSelection } from '../telemetry/process-metrics.ts';
 import {
   DEFAULT_API_BODY_LIMIT,
   DEFAULT_CONTROL_PORT,
@@ -16,6 +17,7 @@ import {
   type EnvVarName,
 } from './defaults.ts';
 import { isLoopback, isWildcard, normalizeHostName } from './hosts.ts';
+import { loadMetricsConfig } from './metrics-config.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -71,8 +73,14 @@ export interface Config {
   serviceName: string;
   /** from OTEL_RESOURCE_ATTRIBUTES */
   resourceAttributes: Record<string, string>;
-  /** also emit context switches, paging faults and uptime (off by default in the hostmetrics receiver too) */
+  /** OPTIONAL_METRICS: also emit every metric the hostmetrics receiver has off by default */
   optionalMetrics: boolean;
+  /** METRICS_CONFIG: the receiver configuration the selection was read from */
+  metricsConfig: string | undefined;
+  /** the metrics and per-process attributes emitted (defaults, OPTIONAL_METRICS or METRICS_CONFIG) */
+  metricSelection: MetricSelection;
+  /** what METRICS_CONFIG holds that the simulator does not apply, one sentence each (logged at start) */
+  metricsConfigNotes: string[];
   logLevel: LogLevel;
 }
 
@@ -157,11 +165,32 @@ export function loadConfig(env: Env = process.env): Config {
     serviceName: read('OTEL_SERVICE_NAME', 'process-simulator', (text) => text),
     resourceAttributes: read('OTEL_RESOURCE_ATTRIBUTES', {}, keyValues),
     optionalMetrics: read('OPTIONAL_METRICS', false, boolean),
+    metricsConfig: read<string | undefined>('METRICS_CONFIG', undefined, (text) => text),
+    metricSelection: defaultSelection(),
+    metricsConfigNotes: [],
     logLevel: read('LOG_LEVEL', 'info', (text) => {
       if (['debug', 'info', 'warn', 'error'].includes(text)) return text as LogLevel;
       throw new Error('expected debug, info, warn or error');
     }),
   };
+  config.metricSelection = defaultSelection(config.optionalMetrics);
+  if (config.metricsConfig !== undefined) {
+    if (config.optionalMetrics) {
+      issues.push({
+        path: 'OPTIONAL_METRICS',
+        value: env.OPTIONAL_METRICS,
+        message: 'expected false or unset beside METRICS_CONFIG, which says which metrics are on',
+      });
+    }
+    try {
+      const loaded = loadMetricsConfig(config.metricsConfig);
+      config.metricSelection = loaded.selection;
+      config.metricsConfigNotes = loaded.notes;
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      issues.push({ path: 'METRICS_CONFIG', message: error.message });
+    }
+  }
   if (config.durationMs !== undefined && config.durationMs > config.maxDurationMs) {
     issues.push({
       path: 'DURATION',

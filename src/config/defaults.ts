@@ -75,7 +75,9 @@ export const ENV_VARS = {
   OTEL_SERVICE_NAME: 'service.name of the simulator resource (default process-simulator)',
   OTEL_RESOURCE_ATTRIBUTES: 'extra resource attributes, k1=v1,k2=v2',
   OPTIONAL_METRICS:
-    'also emit process.context_switches, process.paging.faults, process.uptime (default false, as in the hostmetrics receiver)',
+    'also emit the metrics the hostmetrics receiver has off by default: context switches, paging faults, uptime, CPU and memory utilization, pending signals, disk operations (default false)',
+  METRICS_CONFIG:
+    "a hostmetrics receiver configuration (YAML or JSON, the collector's file as it is): its process scraper's metrics and resource_attributes switches apply, the rest keep the receiver's defaults",
   LOG_LEVEL: 'debug | info | warn | error (default info)',
 } as const;
 

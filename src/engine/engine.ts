@@ -21,13 +21,19 @@ import { startRandomChaos } from './chaos.ts';
 import { ControlLoop } from './control-loop.ts';
 import { EngineError } from './errors.ts';
 import { EventBus, type ExitReason } from './events.ts';
+import { type ExpectedProcess, expectedOf } from './expected.ts';
 import { FaultBook } from './fault-book.ts';
 import type { Fault } from './faults.ts';
 import { compileGlob, isExactPattern } from './glob.ts';
 import { ledgerOf } from './ledger.ts';
 import { readMachineLimits } from './limits.ts';
-import { type ManagedProcess, type ProcessInfo, toProcessInfo } from './managed-process.ts';
-import { ProcessRegistry } from './processes.ts';
+import {
+  type ManagedProcess,
+  type ProcessInfo,
+  type SamplingRecord,
+  toProcessInfo,
+} from './managed-process.ts';
+import { type ProcessObserver, ProcessRegistry } from './processes.ts';
 import { checkQuirks } from './quirks.ts';
 import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
@@ -63,6 +69,9 @@ export interface EngineOptions {
   /** told about failures the engine survived (a write that failed in the control tick...) */
   warn?: (message: string, fields: Record<string, unknown>) => void;
 }
+
+/** Processes ended between two yields to the event loop when a simulation stops. */
+const STOP_BATCH = 500;
 
 /** Random chaos may ask for a fault the door refuses; tell apart from a request that failed. */
 type FaultRequest = Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number };
@@ -259,12 +268,15 @@ export class Engine {
     simulation.timers.clear();
     // A spawn under way lands after this point; wait for it so that it is stopped too.
     while (simulation.spawning.size > 0) await Promise.allSettled([...simulation.spawning]);
-    await Promise.all(
-      [...simulation.processes.values()].map((process) => {
-        this.#processes.terminate(process, 'stopped');
-        return process.child.exited;
-      }),
-    );
+    const exits: Array<Promise<unknown>> = [];
+    for (const process of [...simulation.processes.values()]) {
+      this.#processes.terminate(process, 'stopped');
+      exits.push(process.child.exited);
+      // Each end is preceded by the observer's last reading of the process: yield now and then, so that
+      // stopping 10,000 processes does not hold the event loop for all of it.
+      if (exits.length % STOP_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(exits);
     this.#faults.endAllOf(simulation.id);
     simulation.end(final);
     const name = simulation.spec.name;
@@ -327,6 +339,42 @@ export class Engine {
   /** True when `pid` is a live child of this engine. */
   owns(pid: number): boolean {
     return this.#processes.get(pid) !== undefined;
+  }
+
+  /** The live process `pid`, or undefined when it is not a live child of this engine. */
+  processInfo(pid: number): ProcessInfo | undefined {
+    const process = this.#processes.get(pid);
+    return process && toProcessInfo(process);
+  }
+
+  /**
+   * Lets `observer` look at every process right after it started and right before the engine ends it
+   * (the sampler: a first reading within a second, a last one before the signal). One observer.
+   */
+  watch(observer: ProcessObserver): void {
+    this.#processes.observer = observer;
+  }
+
+  /**
+   * Records that the sampler read `pid` at `readAtMs` (`final`: right before the engine ended it): the
+   * ground truth of which processes an observer of the simulator's own metrics could have seen.
+   */
+  recordSampled(pid: number, readAtMs: number, final: boolean): void {
+    const sampling = this.#processes.get(pid)?.sampling;
+    if (!sampling) return;
+    sampling.samples++;
+    sampling.firstAtMs ??= readAtMs;
+    sampling.lastAtMs = readAtMs;
+    if (final) sampling.final = true;
+  }
+
+  /**
+   * The ground truth of a live process: what a correct observer reads of it, and what the sampler read.
+   * Undefined when `pid` is not a live child of this engine.
+   */
+  groundTruthOf(pid: number): { expected: ExpectedProcess; sampling: Readonly<SamplingRecord> } | undefined {
+    const process = this.#processes.get(pid);
+    return process && { expected: expectedOf(process), sampling: { ...process.sampling } };
   }
 
   processesOf(simulationId: string): ProcessInfo[] {
@@ -529,6 +577,7 @@ export class Engine {
       });
       // The simulation was stopped (or the engine shut down) while this spawn was under way.
       if (!simulation.isActive || this.#closed) this.#processes.terminate(process, 'stopped');
+      else this.#started(process);
       return process;
     });
     simulation.spawning.add(tracked);
@@ -537,6 +586,15 @@ export class Engine {
       () => simulation.spawning.delete(tracked),
     );
     return tracked;
+  }
+
+  /** Tells the observer about a new process; its failure never fails the spawn. */
+  #started(process: ManagedProcess): void {
+    try {
+      this.#processes.observer?.started(process);
+    } catch (error) {
+      this.#warn('the process observer failed', { pid: process.pid, error: (error as Error).message });
+    }
   }
 
   #onExit(

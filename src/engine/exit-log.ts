@@ -1,9 +1,11 @@
 /**
- * The newest exits of one simulation, for a pipeline verification: which PIDs ended when, so that
- * their series can be required gone downstream and their linger measured.
+ * The newest exits of one simulation: which PIDs ended when and why (a pipeline verification requires
+ * their series gone downstream and measures their linger), and what the sampler saw of each (whether
+ * any observer of the simulator's own metrics could have seen it, and whether its last counters went
+ * out): the per-process ground truth of churn.
  *
- * Bounded whatever the churn: a ring of the newest `limit` exits in parallel typed arrays (about 30
- * bytes per exit plus the name, which the process already held), so 10,000 exits cost ~0.3 MB and a
+ * Bounded whatever the churn: a ring of the newest `limit` exits in parallel typed arrays (about 70
+ * bytes per exit plus the name, which the process already held), so 10,000 exits cost ~0.7 MB and a
  * simulation exiting 100 processes a second for a day holds no more than that.
  */
 import { PRIORITIES, type Priority } from '../profiles/schema.ts';
@@ -23,15 +25,36 @@ export interface ExitRecord {
   startedAtMs: number;
   /** when the engine saw it reaped, epoch ms */
   exitedAtMs: number;
+  generation: number;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** readings the sampler took of it; 0 = no observer of the simulator's metrics could have seen it */
+  samples: number;
+  firstSampledAtMs: number | undefined;
+  lastSampledAtMs: number | undefined;
+  /** read right before the engine ended it, so its last counters went out (never for a crash) */
+  finalReading: boolean;
 }
+
+type Column = Int32Array | Float64Array | Uint8Array | Uint32Array | Int16Array;
 
 export class ExitLog {
   readonly limit: number;
   #pids: Int32Array;
   #started: Float64Array;
   #exited: Float64Array;
+  /** priority x 4 + reason */
   #codes: Uint8Array;
+  #generations: Uint32Array;
+  /** exit code, -1 when it ended by a signal */
+  #exitCodes: Int16Array;
+  #samples: Uint32Array;
+  /** NaN when never sampled */
+  #firstSampled: Float64Array;
+  #lastSampled: Float64Array;
+  #final: Uint8Array;
   #names: string[] = [];
+  #signals: Array<string | undefined> = [];
   /** exits ever recorded */
   #total = 0;
 
@@ -45,6 +68,12 @@ export class ExitLog {
     this.#started = new Float64Array(initial);
     this.#exited = new Float64Array(initial);
     this.#codes = new Uint8Array(initial);
+    this.#generations = new Uint32Array(initial);
+    this.#exitCodes = new Int16Array(initial);
+    this.#samples = new Uint32Array(initial);
+    this.#firstSampled = new Float64Array(initial);
+    this.#lastSampled = new Float64Array(initial);
+    this.#final = new Uint8Array(initial);
   }
 
   /** Exits ever recorded, kept or not. */
@@ -64,7 +93,14 @@ export class ExitLog {
     this.#started[at] = record.startedAtMs;
     this.#exited[at] = record.exitedAtMs;
     this.#codes[at] = PRIORITIES.indexOf(record.priority) * 4 + REASONS.indexOf(record.reason);
+    this.#generations[at] = record.generation;
+    this.#exitCodes[at] = record.exitCode ?? -1;
+    this.#samples[at] = record.samples;
+    this.#firstSampled[at] = record.firstSampledAtMs ?? Number.NaN;
+    this.#lastSampled[at] = record.lastSampledAtMs ?? Number.NaN;
+    this.#final[at] = record.finalReading ? 1 : 0;
     this.#names[at] = record.name;
+    this.#signals[at] = record.signal;
     this.#total++;
   }
 
@@ -73,11 +109,13 @@ export class ExitLog {
     const records: ExitRecord[] = [];
     const size = this.size;
     const first = this.#total - size;
+    const optional = (value: number) => (Number.isNaN(value) ? undefined : value);
     for (let i = first; i < this.#total; i++) {
       const at = i % this.limit;
       const exitedAtMs = this.#exited[at] as number;
       if (exitedAtMs < sinceMs) continue;
       const code = this.#codes[at] as number;
+      const exitCode = this.#exitCodes[at] as number;
       records.push({
         pid: this.#pids[at] as number,
         name: this.#names[at] as string,
@@ -85,6 +123,13 @@ export class ExitLog {
         reason: REASONS[code % 4] as ExitReason,
         startedAtMs: this.#started[at] as number,
         exitedAtMs,
+        generation: this.#generations[at] as number,
+        exitCode: exitCode < 0 ? undefined : exitCode,
+        signal: this.#signals[at],
+        samples: this.#samples[at] as number,
+        firstSampledAtMs: optional(this.#firstSampled[at] as number),
+        lastSampledAtMs: optional(this.#lastSampled[at] as number),
+        finalReading: this.#final[at] === 1,
       });
     }
     return records;
@@ -92,7 +137,7 @@ export class ExitLog {
 
   #grow(): void {
     const size = Math.min(this.limit, this.#pids.length * 2);
-    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+    const grow = <T extends Column>(old: T, make: (n: number) => T): T => {
       const next = make(size);
       next.set(old);
       return next;
@@ -101,5 +146,11 @@ export class ExitLog {
     this.#started = grow(this.#started, (n) => new Float64Array(n));
     this.#exited = grow(this.#exited, (n) => new Float64Array(n));
     this.#codes = grow(this.#codes, (n) => new Uint8Array(n));
+    this.#generations = grow(this.#generations, (n) => new Uint32Array(n));
+    this.#exitCodes = grow(this.#exitCodes, (n) => new Int16Array(n));
+    this.#samples = grow(this.#samples, (n) => new Uint32Array(n));
+    this.#firstSampled = grow(this.#firstSampled, (n) => new Float64Array(n));
+    this.#lastSampled = grow(this.#lastSampled, (n) => new Float64Array(n));
+    this.#final = grow(this.#final, (n) => new Uint8Array(n));
   }
 }

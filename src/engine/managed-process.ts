@@ -19,6 +19,13 @@ export interface ManagedProcess {
   /** seeds this generation's pattern phases and lifetime */
   readonly seedKey: string;
   readonly slot: number;
+  /** the file exec'd: the link named after the process (native worker) or Node (fallback) */
+  readonly executable: string;
+  /**
+   * arguments exec'd between argv[0] and the template's (the fallback worker's script); argv itself is
+   * not kept: a padded command line may be 1 MiB per process
+   */
+  readonly argvPrefix: readonly string[];
   readonly startedAtMs: number;
   /** when the engine ends it (template lifetime); undefined = runs until stopped */
   readonly deadlineMs: number | undefined;
@@ -29,6 +36,18 @@ export interface ManagedProcess {
   targets: SlotTargets;
   /** its slot changed before it could take SIGUSR1 (younger than 100 ms): wake it at the next tick */
   pendingWake?: boolean;
+  /** what the sampler read of it: the ground truth of whether an observer of /metrics could see it */
+  sampling: SamplingRecord;
+}
+
+/** How often, and when, the sampler read a process. */
+export interface SamplingRecord {
+  /** readings of it (samples, its first reading, the final one) */
+  samples: number;
+  firstAtMs: number | undefined;
+  lastAtMs: number | undefined;
+  /** read right before the engine ended it (never for a crash) */
+  final: boolean;
 }
 
 /** What the sampler and the API may know about a live process (no handles, no mutability). */

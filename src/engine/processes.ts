@@ -15,6 +15,15 @@ import type { RuntimeDir } from './runtime-dir.ts';
 import { SpawnError, type Spawner } from './spawner.ts';
 import { startTimer } from './timers.ts';
 
+/**
+ * Told about a process's start and, synchronously, right before the signal that ends it (a last look
+ * at its counters); a crash, which the engine does not cause, is never announced. Must not throw.
+ */
+export interface ProcessObserver {
+  started(process: ManagedProcess): void;
+  ending(process: ManagedProcess): void;
+}
+
 export interface ProcessRegistryOptions {
   worker: WorkerProgram;
   runtime: RuntimeDir;
@@ -38,10 +47,15 @@ export interface SpawnSpec {
   lifetimeMs: number | undefined;
 }
 
+/** The native worker takes the template's arguments right after argv[0]. */
+const NO_PREFIX: readonly string[] = [];
+
 export class ProcessRegistry {
   readonly #live = new Map<number, ManagedProcess>();
   readonly #table: ControlTable;
   readonly #options: ProcessRegistryOptions;
+  /** who looks at processes as they start and end (the sampler); set once wired */
+  observer: ProcessObserver | undefined;
 
   constructor(options: ProcessRegistryOptions) {
     this.#options = options;
@@ -74,16 +88,18 @@ export class ProcessRegistry {
     const native = this.#options.worker.kind === 'native';
     const args = paddedArgs(name, template.args, template.quirks?.command_line_bytes);
     const slot = this.#table.allocate();
+    const argvPrefix = native ? NO_PREFIX : [this.#options.worker.path];
     let linked = false;
+    let executable: string;
     let child: Awaited<ReturnType<Spawner['spawn']>>;
     try {
       this.#table.write(slot, spec.targets);
-      const executable = native ? this.#options.runtime.executableFor(name) : process.execPath;
+      executable = native ? this.#options.runtime.executableFor(name) : process.execPath;
       linked = native;
       child = await this.#options.spawner.spawn({
         executable,
         argv0: name,
-        args: native ? args : [this.#options.worker.path, ...args],
+        args: [...argvPrefix, ...args],
         env: {
           PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
           PSIM_SLOT: String(slot),
@@ -111,11 +127,14 @@ export class ProcessRegistry {
       generation: spec.generation,
       seedKey: spec.seedKey,
       slot,
+      executable,
+      argvPrefix,
       startedAtMs,
       deadlineMs: spec.lifetimeMs === undefined ? undefined : startedAtMs + spec.lifetimeMs,
       child,
       stopReason: undefined,
       targets: spec.targets,
+      sampling: { samples: 0, firstAtMs: undefined, lastAtMs: undefined, final: false },
     };
     this.#live.set(child.pid, managed);
     // A lifetime ends on its own timer, to the millisecond: processes living under the control tick's
@@ -172,6 +191,7 @@ export class ProcessRegistry {
    * systems do; it changes nothing for a running process.
    */
   terminate(process: ManagedProcess, reason: ExitReason, signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (process.stopReason === undefined && process.child.isAlive()) this.#ending(process);
     process.stopReason ??= reason;
     if (!process.child.signalGroup(signal)) return;
     if (signal === 'SIGKILL') return;
@@ -184,11 +204,21 @@ export class ProcessRegistry {
   async killAll(): Promise<void> {
     await Promise.all(
       [...this.#live.values()].map((process) => {
+        if (process.stopReason === undefined && process.child.isAlive()) this.#ending(process);
         process.stopReason ??= 'stopped';
         process.child.signalGroup('SIGKILL');
         return process.child.exited;
       }),
     );
+  }
+
+  /** The observer's last look; its failure never stops the process from being ended. */
+  #ending(process: ManagedProcess): void {
+    try {
+      this.observer?.ending(process);
+    } catch {
+      // the observer reports its own failures
+    }
   }
 
   /** Closes the control file (running workers keep their mapping). */

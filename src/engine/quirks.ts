@@ -5,6 +5,7 @@
  * refused before anything is spawned.
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { Profile, Quirks } from '../profiles/schema.ts';
 import { EngineError } from './errors.ts';
 
@@ -73,6 +74,9 @@ export function quirkEnv(quirks: Quirks | undefined): Record<string, string> {
   if (flags.length > 0) env.PSIM_QUIRKS = flags.join(',');
   if (quirks.comm !== undefined) env.PSIM_COMM_HEX = Buffer.from(quirks.comm).toString('hex');
   if (quirks.comm_hex !== undefined) env.PSIM_COMM_HEX = quirks.comm_hex.toLowerCase();
+  if (quirks.pending_signals !== undefined) {
+    env.PSIM_PENDING_SIGNALS = quirks.pending_signals.map((name) => constants.signals[name]).join(',');
+  }
   if (quirks.user !== undefined) {
     const user = resolveUser(quirks.user);
     if (user) {
@@ -81,6 +85,40 @@ export function quirkEnv(quirks: Quirks | undefined): Record<string, string> {
     }
   }
   return env;
+}
+
+/**
+ * The pending-signal mask the kernel shows for `signals` (status `ShdPnd`): signal N sets bit N-1. The
+ * signals that may be held are all below 32, so the mask is an exact number.
+ */
+export function pendingMaskOf(signals: readonly NodeJS.Signals[] | undefined): number {
+  let mask = 0;
+  for (const name of signals ?? []) mask += 2 ** (constants.signals[name] - 1);
+  return mask;
+}
+
+/** The user name of `uid` in /etc/passwd, or the uid as a string (what the collector cannot name). */
+export function userNameOf(uid: number, passwd = '/etc/passwd'): string {
+  let text = '';
+  try {
+    text = readFileSync(passwd, 'utf8');
+  } catch {
+    // no passwd file: every user by number
+  }
+  for (const line of text.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (name && Number(id) === uid && id !== '') return name;
+  }
+  return String(uid);
+}
+
+/**
+ * Bytes of /proc/PID/cmdline for argv[0] `name` and `args` padded as `paddedArgs` pads them: each
+ * argument with its NUL, at least `bytes`.
+ */
+export function paddedLength(name: string, args: readonly string[], bytes: number | undefined): number {
+  const natural = [name, ...args].reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0);
+  return bytes === undefined ? natural : Math.max(natural, bytes);
 }
 
 /**

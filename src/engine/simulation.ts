@@ -97,8 +97,10 @@ export class Simulation {
   };
   readonly crashes: CrashRecord[] = [];
   crashCount = 0;
-  /** the newest exits with their PIDs and times (bounded, see exit-log.ts) */
+  /** the newest exits: PIDs, times, and what the sampler saw of each (bounded, see exit-log.ts) */
   readonly exitLog = new ExitLog();
+  /** every exit so far by what the sampler saw of it */
+  readonly exitSampling = { sampled: 0, neverSampled: 0, finalReadings: 0 };
   readonly chaos: ChaosRecord[] = [];
   chaosCount = 0;
   /** random faults the door refused (they would have exceeded a limit), by reason */
@@ -171,13 +173,24 @@ export class Simulation {
     this.exits[reason][process.priority]++;
     const now = Date.now();
     this.#recentExits.add(now);
+    const { sampling } = process;
+    if (sampling.samples > 0) this.exitSampling.sampled++;
+    else this.exitSampling.neverSampled++;
+    if (sampling.final) this.exitSampling.finalReadings++;
     this.exitLog.add({
       pid: process.pid,
       name: process.name,
       priority: process.priority,
-      reason,
+      generation: process.generation,
       startedAtMs: process.startedAtMs,
       exitedAtMs: now,
+      reason,
+      exitCode,
+      signal,
+      samples: sampling.samples,
+      firstSampledAtMs: sampling.firstAtMs,
+      lastSampledAtMs: sampling.lastAtMs,
+      finalReading: sampling.final,
     });
     if (reason === 'crashed') {
       this.crashCount++;

@@ -104,33 +104,113 @@ export function parseStatm(text: string): { sizePages: number; residentPages: nu
 
 // In the order the kernel writes them, so each search starts where the previous one ended.
 const STATUS_KEYS = lineKeys('Uid:', 'Threads:', 'voluntary_ctxt_switches:', 'nonvoluntary_ctxt_switches:');
-const IO_KEYS = lineKeys('rchar:', 'wchar:', 'read_bytes:', 'write_bytes:');
+const CTXT_KEYS = lineKeys('voluntary_ctxt_switches:', 'nonvoluntary_ctxt_switches:');
+const IO_KEYS = lineKeys('rchar:', 'wchar:', 'syscr:', 'syscw:', 'read_bytes:', 'write_bytes:');
 const BTIME_KEYS = lineKeys('btime');
+const MEMTOTAL_KEYS = lineKeys('MemTotal:');
 const [NAME_KEY] = lineKeys('Name:\t');
+const [SHDPND_KEY] = lineKeys('ShdPnd:');
 
-/** Parses /proc/PID/status: the name (unescaped), thread count, real uid and context switches. */
+/**
+ * Parses /proc/PID/status: the name (unescaped), thread count, real uid, context switches, and the
+ * signals pending for the whole process (`ShdPnd`, 0 when the line is absent, as the collector leaves it).
+ */
 export function parseStatus(text: string): {
   name: string;
   threads: number;
   uid: number;
   voluntaryCtxtSwitches: number;
   nonvoluntaryCtxtSwitches: number;
+  signalsPending: number;
 } {
   const name = statusName(text);
   // The first Uid column is the real uid, the one ps and the collector call the owner.
   const [uid, threads, voluntary, nonvoluntary] = keyedInts(text, STATUS_KEYS, 'status');
-  return { name, threads, uid, voluntaryCtxtSwitches: voluntary, nonvoluntaryCtxtSwitches: nonvoluntary };
+  return {
+    name,
+    threads,
+    uid,
+    voluntaryCtxtSwitches: voluntary,
+    nonvoluntaryCtxtSwitches: nonvoluntary,
+    signalsPending: pendingMask(text),
+  };
 }
 
-/** Parses /proc/PID/io. rchar/wchar count every read()/write(), cached or not; *_bytes hit storage. */
+/**
+ * The context switches of one status file (a thread's, /proc/PID/task/TID/status): the two lines alone,
+ * for summing over the threads of a process.
+ */
+export function parseContextSwitches(text: string): { voluntary: number; nonvoluntary: number } {
+  const [voluntary, nonvoluntary] = keyedInts(text, CTXT_KEYS, 'status');
+  return { voluntary, nonvoluntary };
+}
+
+/**
+ * Parses /proc/PID/io. rchar/wchar count the bytes of every read()/write(), cached or not; syscr/syscw
+ * count those calls; *_bytes hit storage.
+ */
 export function parseIo(text: string): {
   rchar: number;
   wchar: number;
+  syscr: number;
+  syscw: number;
   readBytes: number;
   writeBytes: number;
 } {
-  const [rchar, wchar, readBytes, writeBytes] = keyedInts(text, IO_KEYS, 'io');
-  return { rchar, wchar, readBytes, writeBytes };
+  const [rchar, wchar, syscr, syscw, readBytes, writeBytes] = keyedInts(text, IO_KEYS, 'io');
+  return { rchar, wchar, syscr, syscw, readBytes, writeBytes };
+}
+
+/**
+ * The `ShdPnd` mask of a status file read as one integer, the way the collector reports
+ * process.signals_pending: signal N pending sets bit N-1 (SIGUSR1 and SIGUSR2 give 0xa00 = 2560), and
+ * the 64-bit mask is taken as a signed int64 (gopsutil process_linux.go 995-1003 parses it base 16; the
+ * scraper records int64(Used), process_scraper.go 494-504). Exact while only signals 1-53 are pending;
+ * the real-time signals above 53 give an int64 that a JavaScript number rounds.
+ */
+function pendingMask(text: string): number {
+  const at = lineValueOffset(text, SHDPND_KEY);
+  if (at < 0) return 0;
+  const start = skipBlanks(text, at);
+  let end = start;
+  let value = 0;
+  for (let digit = hexDigit(text.charCodeAt(end)); digit >= 0; digit = hexDigit(text.charCodeAt(++end))) {
+    value = value * 16 + digit;
+  }
+  if (end === start)
+    throw new Error(`Malformed /proc status: "ShdPnd:" is not hexadecimal in ${preview(text)}`);
+  return value < 2 ** 53 ? value : Number(BigInt.asIntN(64, BigInt(`0x${text.slice(start, end)}`)));
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** MemTotal of /proc/meminfo, in bytes (the file says kB, meaning KiB). */
+export function parseMemTotal(meminfo: string): number {
+  const [kib] = keyedInts(meminfo, MEMTOTAL_KEYS, 'meminfo');
+  return kib * 1024;
+}
+
+/**
+ * The logical CPUs as the collector counts them for process.cpu.utilization (gopsutil
+ * cpu_linux.go 386-415, `cpu.Counts(true)`): the `processor : N` lines of /proc/cpuinfo, or when there
+ * are none the `cpuN` lines of /proc/stat. Neither CPU affinity nor a cgroup quota changes it.
+ */
+export function parseLogicalCpus(cpuinfo: string, procStat: string): number {
+  let count = 0;
+  for (const line of cpuinfo.split('\n')) {
+    const lower = line.toLowerCase();
+    if (!lower.startsWith('processor')) continue;
+    const value = lower.slice(lower.indexOf(':') + 1).trim();
+    if (/^[+-]?\d+$/.test(value)) count++;
+  }
+  if (count > 0) return count;
+  for (const line of procStat.split('\n')) if (/^cpu\d/.test(line)) count++;
+  return count;
 }
 
 /**

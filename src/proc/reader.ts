@@ -2,7 +2,7 @@
  * The IO shell around the parsers: reads one process's files under a /proc root and converts ticks and pages
  * into seconds and bytes, the units of the hostmetrics process scraper.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createFdCounter } from './fd-count.ts';
 import { createFileReader } from './files.ts';
@@ -11,7 +11,10 @@ import {
   parseAuxv,
   parseBootTime,
   parseCmdline,
+  parseContextSwitches,
   parseIo,
+  parseLogicalCpus,
+  parseMemTotal,
   parseStat,
   parseStatm,
   parseStatus,
@@ -43,10 +46,30 @@ export interface ProcessSample {
   readChars: number;
   /** io wchar: bytes passed to write() and similar calls. */
   writeChars: number;
-  /** status `voluntary_ctxt_switches:`; 0 when the reader was made without `contextSwitches`. */
+  /** io syscr: read() and similar calls made, what process.disk.operations reports as `read`. */
+  readSyscalls: number;
+  /** io syscw: write() and similar calls made. */
+  writeSyscalls: number;
+  /**
+   * `voluntary_ctxt_switches:` summed over the live threads, as the collector counts them (see
+   * `readContextSwitches`); 0 when the reader was made without `contextSwitches`.
+   */
   voluntaryCtxSwitches: number;
-  /** status `nonvoluntary_ctxt_switches:`; 0 when the reader was made without `contextSwitches`. */
+  /** `nonvoluntary_ctxt_switches:`, summed the same way; 0 without `contextSwitches`. */
   involuntaryCtxSwitches: number;
+  /** status `ShdPnd:` as an integer (see parseStatus); 0 when the reader was made without `signalsPending`. */
+  signalsPending: number;
+  /**
+   * RSS in percent (0-100, not a fraction) of MemTotal, in float32, as process.memory.utilization
+   * reports it; undefined when MemTotal is unknown.
+   */
+  memoryPercent: number | undefined;
+  /**
+   * Share of all logical CPUs used per state since the previous reading of the same process, as
+   * process.cpu.utilization reports it; undefined on a process's first reading. The reader leaves it
+   * undefined: the sampler, which holds the previous reading, fills it in.
+   */
+  cpuUtilization: CpuUtilization | undefined;
   minorFaults: number;
   majorFaults: number;
   /** Start of the process, epoch milliseconds: boot time + starttime / clock ticks. */
@@ -60,6 +83,13 @@ export interface ProcessSample {
   readAtMs: number;
 }
 
+/** CPU time per state over an interval, divided by the interval and by the logical CPUs. */
+export interface CpuUtilization {
+  user: number;
+  system: number;
+  wait: number;
+}
+
 /** What a process is, as opposed to what it does: read once per process. */
 export interface ProcessIdentity {
   /** Target of /proc/PID/exe; empty for a kernel thread. */
@@ -68,6 +98,11 @@ export interface ProcessIdentity {
   commandLine: string[];
   /** User name of the real uid, or the uid as a string when the passwd file does not name it. */
   owner: string;
+  /**
+   * The whole /proc/PID/cgroup less its final newline, as the collector's process.cgroup holds it (one
+   * line per hierarchy on a cgroup v1 or hybrid host); undefined when the reader was made without `cgroup`.
+   */
+  cgroup: string | undefined;
 }
 
 /** Reads processes from one /proc tree. Synchronous, to keep a tick of thousands of processes cheap. */
@@ -82,6 +117,27 @@ export interface ProcReader {
   readonly pageSize: number;
   /** Boot time in seconds since the epoch, from the `btime` line of `<root>/stat`. */
   readonly bootTimeSeconds: number;
+  /** MemTotal of `<root>/meminfo`, bytes, read once: the base of `memoryPercent` (0: no meminfo). */
+  readonly memTotalBytes: number;
+  /** Logical CPUs as the collector counts them (see parseLogicalCpus), read once. */
+  readonly logicalCpus: number;
+}
+
+/** What a reader reads beyond the files every sample needs (stat, statm, io, the fd count). */
+export interface ProcReaderOptions {
+  /** where /proc is mounted, or a directory laid out like it. @default '/proc' */
+  root?: string;
+  /**
+   * Read the context switches: /proc/PID/status, and for a process of several threads the status of
+   * each of its threads. Status is the costliest file of a sample (a third of its time in the kernel)
+   * and the threads' files cost one read each, so a sampler that does not export context switches
+   * leaves them out. @default true
+   */
+  contextSwitches?: boolean;
+  /** Read the pending signals (status `ShdPnd:`); costs the status read when nothing else needs it. @default true */
+  signalsPending?: boolean;
+  /** Read /proc/PID/cgroup with the identity. @default false */
+  cgroup?: boolean;
 }
 
 const DEFAULT_CLOCK_TICKS = 100;
@@ -90,20 +146,52 @@ const DEFAULT_PAGE_SIZE = 4096;
 /**
  * Creates a reader of the /proc tree at `root`. The owner's name comes from `<root>/../etc/passwd`, so a
  * host's filesystem mounted elsewhere (its /proc at /hostfs/proc) names the host's users.
- * @param options.root where /proc is mounted, or a directory laid out like it. @default '/proc'
- * @param options.contextSwitches also read /proc/PID/status for the context switches. Everything else
- *   a sample holds comes from stat, statm, io and the fd count; status is the costliest file to read
- *   (a third of a sample's time in the kernel), so a sampler that does not export context switches
- *   leaves it out. @default true
  */
-export function createProcReader(options: { root?: string; contextSwitches?: boolean } = {}): ProcReader {
+export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
   const root = (options.root ?? '/proc').replace(/\/+$/, '') || '/';
   const contextSwitches = options.contextSwitches ?? true;
+  const signalsPending = options.signalsPending ?? true;
+  const readStatus = contextSwitches || signalsPending;
+  const readCgroup = options.cgroup ?? false;
   const files = createFileReader();
   const { clockTicks, pageSize } = readConstants(root, files.bytes);
   const bootTimeSeconds = readBootTime(root);
+  const memTotalBytes = readMemTotal(root);
+  const logicalCpus = readLogicalCpus(root);
   const countFds = createFdCounter(root);
   const ownerOf = createOwnerLookup(join(dirname(root), 'etc', 'passwd'));
+  // The collector computes in float32 (gopsutil process.go 344-357: 100 * float32(rss) / float32(total)).
+  const memTotal32 = Math.fround(memTotalBytes);
+  const memoryPercent = (rssBytes: number) =>
+    memTotal32 > 0 ? Math.fround(Math.fround(100 * Math.fround(rssBytes)) / memTotal32) : undefined;
+
+  /**
+   * The context switches of a process as the collector counts them (process_scraper.go 405-457): one
+   * thread, its status alone; several, the sum over the threads listed in task/ now, each read from its
+   * own status. Threads that exited are in no file any more, so the sum can go down when they do. A
+   * thread that exits between the listing and its read is left out (it is no longer live), where the
+   * collector fails the metric for that scrape.
+   */
+  function readContextSwitches(dir: string, status: ReturnType<typeof parseStatus>) {
+    if (status.threads <= 1) {
+      return { voluntary: status.voluntaryCtxtSwitches, nonvoluntary: status.nonvoluntaryCtxtSwitches };
+    }
+    let voluntary = 0;
+    let nonvoluntary = 0;
+    for (const tid of readdirSync(`${dir}task`)) {
+      let text: string;
+      try {
+        text = files.text(`${dir}task/${tid}/status`);
+      } catch (error) {
+        if (isGone(error)) continue;
+        throw error;
+      }
+      const thread = parseContextSwitches(text);
+      voluntary += thread.voluntary;
+      nonvoluntary += thread.nonvoluntary;
+    }
+    return { voluntary, nonvoluntary };
+  }
 
   function readProcess(pid: number): ProcessSample | undefined {
     const dir = processDir(root, pid);
@@ -111,7 +199,9 @@ export function createProcReader(options: { root?: string; contextSwitches?: boo
     try {
       const statm = parseStatm(files.text(`${dir}statm`));
       file = 'status';
-      const status = contextSwitches ? parseStatus(files.text(`${dir}status`)) : undefined;
+      const status = readStatus ? parseStatus(files.text(`${dir}status`)) : undefined;
+      file = 'task';
+      const switches = contextSwitches && status ? readContextSwitches(dir, status) : undefined;
       file = 'io';
       const io = parseIo(files.text(`${dir}io`));
       file = 'fd';
@@ -136,8 +226,13 @@ export function createProcReader(options: { root?: string; contextSwitches?: boo
         openFds,
         readChars: io.rchar,
         writeChars: io.wchar,
-        voluntaryCtxSwitches: status?.voluntaryCtxtSwitches ?? 0,
-        involuntaryCtxSwitches: status?.nonvoluntaryCtxtSwitches ?? 0,
+        readSyscalls: io.syscr,
+        writeSyscalls: io.syscw,
+        voluntaryCtxSwitches: switches?.voluntary ?? 0,
+        involuntaryCtxSwitches: switches?.nonvoluntary ?? 0,
+        signalsPending: signalsPending && status ? status.signalsPending : 0,
+        memoryPercent: memoryPercent(statm.residentPages * pageSize),
+        cpuUtilization: undefined,
         minorFaults: stat.minflt,
         majorFaults: stat.majflt,
         startTimeMs: bootTimeSeconds * 1000 + Math.round((stat.starttimeTicks * 1000) / clockTicks),
@@ -162,14 +257,29 @@ export function createProcReader(options: { root?: string; contextSwitches?: boo
       // A zombie has lost its exe link like a kernel thread; only stat tells them apart.
       file = 'stat';
       if (executablePath === '' && isDead(parseStat(files.text(`${dir}stat`)).state)) return undefined;
-      return { executablePath, commandLine, owner: ownerOf(uid) };
+      file = 'cgroup';
+      const cgroup = readCgroup ? trimFinalNewline(files.text(`${dir}cgroup`)) : undefined;
+      return { executablePath, commandLine, owner: ownerOf(uid), cgroup };
     } catch (error) {
       if (isGone(error)) return undefined;
       throw readError(pid, `${dir}${file}`, error);
     }
   }
 
-  return { readProcess, readIdentity, clockTicks, pageSize, bootTimeSeconds };
+  return {
+    readProcess,
+    readIdentity,
+    clockTicks,
+    pageSize,
+    bootTimeSeconds,
+    memTotalBytes,
+    logicalCpus,
+  };
+}
+
+/** The collector trims one final newline of the cgroup file and keeps the rest (PS/process.go 131-140). */
+function trimFinalNewline(text: string): string {
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
 
 function processDir(root: string, pid: number): string {
@@ -201,6 +311,29 @@ function readBootTime(root: string): number {
   } catch (error) {
     throw new Error(`Reading the boot time from ${path}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** 0 when the tree has no meminfo (a fixture tree): no memory utilization is reported then. */
+function readMemTotal(root: string): number {
+  const path = `${root}/meminfo`;
+  try {
+    return parseMemTotal(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new Error(`Reading MemTotal from ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The collector's count; 0 when neither cpuinfo nor stat names a CPU (no utilization is emitted then). */
+function readLogicalCpus(root: string): number {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  return parseLogicalCpus(read(`${root}/cpuinfo`), read(`${root}/stat`));
 }
 
 /** The exe link's target, or '' when there is none (kernel threads, zombies: ENOENT on a live directory). */

@@ -88,10 +88,15 @@ type Path = Array<string | number>;
 export const dotted = (path: ReadonlyArray<string | number>) => path.map((part) => keyName(part)).join('.');
 
 /**
- * Parses a YAML profile file's text.
+ * Parses a YAML profile file's text (or another file's, `kind`, in messages).
  * @throws ProfileFileError naming the line and column (and the key and its path for a duplicate)
  */
-export function parseProfileYaml(path: string, text: string, maxDepth: number): unknown {
+export function parseProfileYaml(
+  path: string,
+  text: string,
+  maxDepth: number,
+  kind = 'profile file',
+): unknown {
   const lines = new LineCounter();
   const where = (offset: number) => {
     const { line, col } = lines.linePos(offset);
@@ -100,15 +105,20 @@ export function parseProfileYaml(path: string, text: string, maxDepth: number): 
   const tokens = [...new Parser(lines.addNewLine).parse(text)];
   const deep = firstTooDeep(tokens, maxDepth);
   if (deep && 'offset' in deep) {
-    throw new ProfileFileError(path, `nests deeper than ${maxDepth} levels ${where(deep.offset)}`);
+    throw new ProfileFileError(path, `nests deeper than ${maxDepth} levels ${where(deep.offset)}`, '', kind);
   }
   const documents = [...new Composer({ uniqueKeys: false }).compose(tokens, true, text.length)];
-  if (documents.length > 1) throw new ProfileFileError(path, 'holds more than one YAML document');
+  if (documents.length > 1) throw new ProfileFileError(path, 'holds more than one YAML document', '', kind);
   const document = documents[0];
   if (!document) return null;
   const error = document.errors[0];
   if (error)
-    throw new ProfileFileError(path, `is not valid YAML: ${errorText(error)} ${where(error.pos[0])}`);
+    throw new ProfileFileError(
+      path,
+      `is not valid YAML: ${errorText(error)} ${where(error.pos[0])}`,
+      '',
+      kind,
+    );
 
   // One pass over the composed tree with an explicit stack, each mapping's keys in a Set.
   const stack: Array<[unknown, Path]> = [[document.contents, []]];
@@ -128,6 +138,7 @@ export function parseProfileYaml(path: string, text: string, maxDepth: number): 
             path,
             `has a key that is not a plain value ${where(offset)}`,
             dotted(at),
+            kind,
           );
         }
         const name = key.value === null ? '' : String(key.value);
@@ -137,6 +148,7 @@ export function parseProfileYaml(path: string, text: string, maxDepth: number): 
             path,
             `gives the key ${keyName(name, true)} twice${inside} ${where(offset)}`,
             dotted([...at, name]),
+            kind,
           );
         }
         seen.add(name);
@@ -152,6 +164,8 @@ export function parseProfileYaml(path: string, text: string, maxDepth: number): 
     throw new ProfileFileError(
       path,
       `is not a usable YAML document: ${PLAIN_WORDS.test(text) ? text : 'bad alias'}`,
+      '',
+      kind,
     );
   }
 }

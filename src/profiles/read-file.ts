@@ -12,10 +12,13 @@ import { ValidationError } from './validation-error.ts';
 /** The limit as people read it: "1 MiB". */
 export const PROFILE_FILE_LIMIT_TEXT = `${MAX_PROFILE_FILE_BYTES / 1024 / 1024} MiB`;
 
-/** A profile file that could not be read, parsed or accepted; its message never quotes the file. */
+/**
+ * A profile file (or another file the user named, `kind`) that could not be read, parsed or accepted;
+ * its message never quotes the file.
+ */
 export class ProfileFileError extends ValidationError {
-  constructor(path: string, problem: string, field = '') {
-    super(`profile file ${path}`, [{ path: field, message: problem }], `profile file ${path} ${problem}`);
+  constructor(path: string, problem: string, field = '', kind = 'profile file') {
+    super(`${kind} ${path}`, [{ path: field, message: problem }], `${kind} ${path} ${problem}`);
   }
 }
 
@@ -35,13 +38,14 @@ function limitText(bytes: number): string {
 
 /**
  * The text of the profile file at `path` (UTF-8, a leading byte-order mark dropped).
+ * @param kind what the file is, in messages @default 'profile file'
  * @throws ProfileFileError naming the path and the reason: missing, not a regular file, over the limit
  */
-export function readProfileText(path: string): string {
+export function readProfileText(path: string, kind = 'profile file'): string {
   return readUserFile(path, {
     limitBytes: MAX_PROFILE_FILE_BYTES,
-    kind: 'profile files',
-    fail: (problem) => new ProfileFileError(path, problem),
+    kind: `${kind}s`,
+    fail: (problem) => new ProfileFileError(path, problem, '', kind),
   });
 }
 

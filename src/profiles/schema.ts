@@ -9,6 +9,21 @@ import { formatDuration, MAX_DURATION_MS, parseDuration } from './units.ts';
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+/**
+ * Signals a process may hold pending (quirk `pending_signals`): none the engine or the worker needs
+ * (SIGTERM ends it, SIGUSR1 wakes it, SIGCONT, SIGSTOP and SIGKILL cannot be held), none a stopped or
+ * zombie quirk relies on.
+ */
+export const PENDABLE_SIGNALS = [
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGUSR2',
+  'SIGPIPE',
+  'SIGALRM',
+  'SIGWINCH',
+] as const;
+
 /** Linux keeps at most 15 bytes of a process name (comm); longer names would not reach /proc intact. */
 export const MAX_COMM_BYTES = 15;
 
@@ -119,6 +134,8 @@ export const NAME_CHARS = /^[A-Za-z0-9][A-Za-z0-9._:+@-]*(\{[ig]\}[A-Za-z0-9._:+
  * - `comm` / `comm_hex`: the kernel name (comm, status Name) is set to these bytes with prctl, at most
  *   15: spaces, parentheses, a slash like a kernel worker's, or (hex) bytes that are not UTF-8.
  * - `command_line_bytes`: its command line is padded to this many bytes (up to 1 MiB).
+ * - `pending_signals`: it blocks these signals in every thread and sends them to itself once set up, so
+ *   they stay pending for the whole process (status `ShdPnd`, what process.signals_pending reports).
  */
 export const quirksSchema = z.strictObject({
   zombie_child: z.boolean().optional(),
@@ -150,6 +167,12 @@ export const quirksSchema = z.strictObject({
     .int()
     .min(1)
     .max(2 ** 20)
+    .optional(),
+  pending_signals: z
+    .array(z.enum(PENDABLE_SIGNALS))
+    .min(1)
+    .max(PENDABLE_SIGNALS.length)
+    .refine((list) => new Set(list).size === list.length, 'each signal once')
     .optional(),
 });
 export type Quirks = z.output<typeof quirksSchema>;

@@ -3,9 +3,20 @@
  * snapshot. Never overlaps itself, never rejects, never keeps the process alive, and yields to the event
  * loop between chunks so the API stays responsive with thousands of processes. A process whose files
  * cannot be read is left out of that snapshot, counted and reported; the others are published.
+ *
+ * Between two samples it also reads, one process at a time, what a sample would see too late:
+ * - a new process (`sampleSoon`), within about a second of its start, in passes that gather every
+ *   process started meanwhile (at most one pass per `newProcessGapMs`), put into the latest snapshot so
+ *   it shows on /metrics at once instead of up to an interval later, or never for a short job; and
+ *   sooner when an exporter collects (`SnapshotStore.fresh`), so that /metrics lists every live process;
+ * - a process the engine is about to end (`readFinal`), right before the signal, so that its counters
+ *   since the previous sample are not lost: that reading goes out once with the next snapshot
+ *   (`Snapshot.departed`). A crash, which the engine does not cause, gets no such reading: its last
+ *   reading is the last sample's.
  */
 import type { ProcessInfo } from '../engine/managed-process.ts';
-import type { ProcessIdentity, ProcessSample, ProcReader } from '../proc/reader.ts';
+import type { ProcessIdentity, ProcReader } from '../proc/reader.ts';
+import { cpuPercentSince, sameProcess, utilizationSince } from './rates.ts';
 import type { SampledProcess, SnapshotStore } from './snapshot.ts';
 
 /** Where the sampler learns which PIDs to read (the engine). */
@@ -13,6 +24,10 @@ export interface SampleSource {
   liveProcesses(): ProcessInfo[];
   /** still alive now (a process may exit while a long sample is being read) */
   owns(pid: number): boolean;
+  /** one live process, for a reading between two samples; undefined once it is gone */
+  processInfo(pid: number): ProcessInfo | undefined;
+  /** told about each reading of a live process, `final` for the one before the engine ends it */
+  recordSampled(pid: number, readAtMs: number, final: boolean): void;
 }
 
 export interface SamplerOptions {
@@ -23,6 +38,12 @@ export interface SamplerOptions {
   intervalMs?: number;
   /** processes read between two yields to the event loop @default 500 */
   chunkSize?: number;
+  /** a new process is read no sooner than this after `sampleSoon`, gathering a burst of starts @default 100 */
+  newProcessDelayMs?: number;
+  /** at most one pass of new processes per this long @default 1000 */
+  newProcessGapMs?: number;
+  /** fill in `cpuUtilization` (a small object per process per reading) @default true */
+  cpuUtilization?: boolean;
   /** told about each finished sample (duration, processes read, gone, unreadable) */
   onSample?: (stats: SampleStats) => void;
   /**
@@ -48,15 +69,27 @@ export class Sampler {
   readonly #identities = new Map<number, ProcessIdentity>();
   /** PIDs whose last read failed, so that a lasting failure is reported once, not once per interval */
   readonly #failing = new Set<number>();
+  /** new processes waiting for their first reading */
+  readonly #pending = new Set<number>();
+  #pendingTimer: NodeJS.Timeout | undefined;
+  #lastPendingPassMs = Number.NEGATIVE_INFINITY;
+  /** final readings not yet published, by PID */
+  readonly #departing = new Map<number, SampledProcess>();
+  /** PIDs put into the latest snapshot while a sample runs: it did not list them, it keeps them */
+  readonly #putWhileSampling = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #stopped = false;
 
   constructor(options: SamplerOptions) {
+    options.store.onFresh(() => this.#readPending());
     this.#options = {
       intervalMs: 10_000,
       chunkSize: 500,
+      newProcessDelayMs: 100,
+      newProcessGapMs: 1000,
+      cpuUtilization: true,
       onReadError: (pid, error) => process.emitWarning(`sampling left out pid ${pid}: ${error.message}`),
       ...options,
     };
@@ -72,6 +105,105 @@ export class Sampler {
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#pendingTimer) clearTimeout(this.#pendingTimer);
+    this.#pendingTimer = undefined;
+  }
+
+  /**
+   * Reads a process that just started within about a second (see the file's comment); a sample under
+   * way or due meanwhile reads it too. Ignored once stopped.
+   */
+  sampleSoon(pid: number): void {
+    if (this.#stopped) return;
+    this.#pending.add(pid);
+    if (this.#pendingTimer) return;
+    const { newProcessDelayMs, newProcessGapMs } = this.#options;
+    const delay = Math.max(newProcessDelayMs, this.#lastPendingPassMs + newProcessGapMs - Date.now());
+    this.#pendingTimer = setTimeout(() => {
+      this.#pendingTimer = undefined;
+      this.#lastPendingPassMs = Date.now();
+      this.#readPending();
+    }, delay);
+    this.#pendingTimer.unref();
+  }
+
+  /**
+   * Reads a live process one last time, now, synchronously: the engine calls it right before it sends
+   * the signal that ends the process. The reading shows in the latest snapshot until the exit drops it,
+   * and goes out with the next one as departed. Never throws: a failed reading costs only that reading.
+   */
+  readFinal(pid: number): void {
+    const { source, store } = this.#options;
+    try {
+      const info = source.processInfo(pid);
+      if (!info) return;
+      this.#pending.delete(pid);
+      const entry = this.#readEntry(info, this.#departing.get(pid) ?? store.latest().processes.get(pid));
+      if (!entry) return;
+      this.#departing.set(pid, entry);
+      this.#put(entry);
+      source.recordSampled(pid, entry.sample.readAtMs, true);
+    } catch (error) {
+      this.#reportFailure(pid, error as Error);
+    }
+  }
+
+  /**
+   * Reads the new processes gathered since the last reading of them, synchronously (a few /proc reads
+   * each), into the latest snapshot. Never throws.
+   */
+  #readPending(): void {
+    if (this.#pending.size === 0) return;
+    const { source, store } = this.#options;
+    const pids = [...this.#pending];
+    this.#pending.clear();
+    for (const pid of pids) {
+      try {
+        const info = source.processInfo(pid);
+        if (!info) continue;
+        const entry = this.#readEntry(info, store.latest().processes.get(pid));
+        if (!entry) continue;
+        this.#failing.delete(pid);
+        this.#put(entry);
+        source.recordSampled(pid, entry.sample.readAtMs, false);
+      } catch (error) {
+        this.#reportFailure(pid, error as Error);
+      }
+    }
+  }
+
+  /** Into the latest snapshot now; a sample under way keeps it (it did not list it). */
+  #put(entry: SampledProcess): void {
+    this.#options.store.put(entry);
+    if (this.#running) this.#putWhileSampling.add(entry.info.pid);
+  }
+
+  /**
+   * One process's identity (read once) and reading, with the rates since `previous`; undefined when
+   * it is gone or a zombie. Throws what the reader throws.
+   */
+  #readEntry(info: ProcessInfo, previous: SampledProcess | undefined): SampledProcess | undefined {
+    const { reader } = this.#options;
+    let identity = this.#identities.get(info.pid);
+    if (!identity) {
+      identity = reader.readIdentity(info.pid);
+      if (!identity) return undefined;
+      this.#identities.set(info.pid, identity);
+    }
+    const sample = reader.readProcess(info.pid);
+    if (!sample) return undefined;
+    if (!previous || !sameProcess(previous.sample, sample)) return { info, identity, sample };
+    if (this.#options.cpuUtilization) {
+      sample.cpuUtilization = utilizationSince(previous.sample, sample, reader.logicalCpus);
+    }
+    return { info, identity, sample, cpuPercent: cpuPercentSince(previous.sample, sample) };
+  }
+
+  /** A lasting failure is reported once, not at every reading. */
+  #reportFailure(pid: number, error: Error): void {
+    if (this.#failing.has(pid)) return;
+    this.#failing.add(pid);
+    this.#options.onReadError(pid, error);
   }
 
   #schedule(): void {
@@ -104,53 +236,59 @@ export class Sampler {
   }
 
   async #sample(): Promise<void> {
-    const { source, reader, store, chunkSize } = this.#options;
+    const { source, store, chunkSize } = this.#options;
     const started = Date.now();
     const startedPerf = performance.now();
     const live = source.liveProcesses();
+    // What this sample lists it reads: those are no longer waiting for a reading of their own.
+    if (this.#pending.size > 0) for (const info of live) this.#pending.delete(info.pid);
     const previous = store.latest().processes;
     const processes = new Map<number, SampledProcess>();
     const unreadable = new Map<number, string>();
     let vanished = 0;
     for (let i = 0; i < live.length; i++) {
       const info = live[i] as ProcessInfo;
-      let identity: ProcessIdentity | undefined;
-      let sample: ProcessSample | undefined;
+      let entry: SampledProcess | undefined;
       try {
-        identity = this.#identities.get(info.pid);
-        if (!identity) {
-          identity = reader.readIdentity(info.pid);
-          if (identity) this.#identities.set(info.pid, identity);
-        }
-        sample = identity ? reader.readProcess(info.pid) : undefined;
+        entry = this.#readEntry(info, previous.get(info.pid));
       } catch (error) {
         // One process that cannot be read costs that process, not the snapshot of every other one.
         unreadable.set(info.pid, (error as Error).message);
-        if (!this.#failing.has(info.pid)) {
-          this.#failing.add(info.pid);
-          this.#options.onReadError(info.pid, error as Error);
-        }
+        this.#reportFailure(info.pid, error as Error);
         continue;
       } finally {
         if ((i + 1) % chunkSize === 0) await new Promise((resolve) => setImmediate(resolve));
       }
       this.#failing.delete(info.pid);
       // A process that exited since the engine listed it is normal: it is simply not in this snapshot.
-      if (!identity || !sample) vanished++;
-      else
-        processes.set(info.pid, {
-          info,
-          identity,
-          sample,
-          cpuPercent: cpuPercentSince(previous.get(info.pid), sample),
-        });
+      if (!entry) vanished++;
+      else processes.set(info.pid, entry);
     }
-    for (const pid of processes.keys()) if (!source.owns(pid)) processes.delete(pid);
+    // Counted as seen only once it is sure to be published: a process that exited meanwhile is not.
+    for (const [pid, entry] of processes) {
+      if (source.owns(pid)) source.recordSampled(pid, entry.sample.readAtMs, false);
+      else processes.delete(pid);
+    }
     for (const pid of unreadable.keys()) if (!source.owns(pid)) unreadable.delete(pid);
+    // Final readings: the newer of this sample's and the final one shows while the process is still
+    // here; one that is gone leaves with this snapshot as departed.
+    const departed = new Map<number, SampledProcess>();
+    for (const [pid, entry] of this.#departing) {
+      const read = processes.get(pid);
+      if (read === undefined) departed.set(pid, entry);
+      else if (read.sample.readAtMs < entry.sample.readAtMs) processes.set(pid, entry);
+    }
+    this.#departing.clear();
+    // Read between this sample's listing and now (new, or final): not listed here, kept if still live.
+    for (const pid of this.#putWhileSampling) {
+      const entry = previous.get(pid);
+      if (entry && !processes.has(pid) && !departed.has(pid) && source.owns(pid)) processes.set(pid, entry);
+    }
+    this.#putWhileSampling.clear();
     for (const pid of this.#identities.keys()) if (!processes.has(pid)) this.#identities.delete(pid);
     for (const pid of this.#failing) if (!unreadable.has(pid)) this.#failing.delete(pid);
     const durationMs = performance.now() - startedPerf;
-    store.publish({ takenAtMs: started, durationMs, processes, unreadable });
+    store.publish({ takenAtMs: started, durationMs, processes, unreadable, departed });
     this.#options.onSample?.({
       durationMs,
       processes: processes.size,
@@ -158,17 +296,4 @@ export class Sampler {
       unreadable: unreadable.size,
     });
   }
-}
-
-/** Percent of one core used since the previous reading of the same process (same start time: no PID reuse). */
-function cpuPercentSince(previous: SampledProcess | undefined, sample: ProcessSample): number | undefined {
-  if (!previous || previous.sample.startTimeMs !== sample.startTimeMs) return undefined;
-  const seconds = (sample.readAtMs - previous.sample.readAtMs) / 1000;
-  if (seconds <= 0) return undefined;
-  const used =
-    sample.cpuUserSeconds +
-    sample.cpuSystemSeconds -
-    previous.sample.cpuUserSeconds -
-    previous.sample.cpuSystemSeconds;
-  return Math.max(0, (used / seconds) * 100);
 }

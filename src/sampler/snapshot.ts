@@ -27,16 +27,64 @@ export interface Snapshot {
    * EIO, a malformed file), with the error: reported, not silently missing.
    */
   readonly unreadable: ReadonlyMap<number, string>;
+  /**
+   * The last readings of processes that exited since the previous snapshot and are not in this one:
+   * read right before the engine ended each of them, so that the counters they reached (CPU since the
+   * previous sample) are exported once (OTLP, see `SnapshotStore.takeDeparted`) instead of lost. Never
+   * shown as live.
+   */
+  readonly departed: ReadonlyMap<number, SampledProcess>;
 }
 
-const EMPTY: Snapshot = { takenAtMs: 0, durationMs: 0, processes: new Map(), unreadable: new Map() };
+/** A fresh empty snapshot per store: `put` changes the latest snapshot in place. */
+const emptySnapshot = (): Snapshot => ({
+  takenAtMs: 0,
+  durationMs: 0,
+  processes: new Map(),
+  unreadable: new Map(),
+  departed: new Map(),
+});
 
 export class SnapshotStore {
-  #latest: Snapshot = EMPTY;
+  #latest: Snapshot = emptySnapshot();
   #listeners: Array<(snapshot: Snapshot) => void> = [];
+  #refresh: (() => void) | undefined;
+  /** departed readings not yet taken: of the latest publish, and of the one before */
+  #departedNewer: ReadonlyMap<number, SampledProcess> = new Map();
+  #departedOlder: ReadonlyMap<number, SampledProcess> = new Map();
 
   latest(): Snapshot {
     return this.#latest;
+  }
+
+  /**
+   * The latest snapshot once the processes started since it have been read into it (the sampler's
+   * `refresh`, a few /proc reads per new process): what the exporters collect, so that a scrape shows
+   * every live process, the ones started a moment ago included.
+   */
+  fresh(): Snapshot {
+    this.#refresh?.();
+    return this.#latest;
+  }
+
+  /**
+   * The departed readings published and not yet taken, once: the push exporter takes them with each
+   * export, so a reading goes out once even when one export is skipped or a snapshot is exported twice.
+   * Nobody taking them (no OTLP) keeps only the last two publishes' worth.
+   */
+  takeDeparted(): ReadonlyMap<number, SampledProcess> {
+    const taken =
+      this.#departedOlder.size === 0
+        ? this.#departedNewer
+        : new Map([...this.#departedOlder, ...this.#departedNewer]);
+    this.#departedOlder = new Map();
+    this.#departedNewer = new Map();
+    return taken;
+  }
+
+  /** Sets what `fresh()` does first (the sampler reading its new processes); one at a time. */
+  onFresh(refresh: () => void): void {
+    this.#refresh = refresh;
   }
 
   /**
@@ -45,6 +93,8 @@ export class SnapshotStore {
    */
   publish(snapshot: Snapshot): void {
     this.#latest = snapshot;
+    this.#departedOlder = this.#departedNewer;
+    this.#departedNewer = snapshot.departed;
     for (const listener of this.#listeners) listener(snapshot);
   }
 
@@ -56,6 +106,16 @@ export class SnapshotStore {
    */
   drop(pid: number): void {
     (this.#latest.processes as Map<number, SampledProcess>).delete(pid);
+  }
+
+  /**
+   * Puts a reading of one live process into the latest snapshot, in place like `drop`: a new process
+   * read between two samples shows at once, a process read right before it is ended shows its last
+   * counters until its exit drops it. Not published: the exporters that push (OTLP) send it with the
+   * next sample.
+   */
+  put(entry: SampledProcess): void {
+    (this.#latest.processes as Map<number, SampledProcess>).set(entry.info.pid, entry);
   }
 
   onPublish(listener: (snapshot: Snapshot) => void): void {

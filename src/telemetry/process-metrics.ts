@@ -6,6 +6,9 @@
  */
 import type { ProcessSample } from '../proc/reader.ts';
 
+// Names, units, types and descriptions are those of the receiver's metadata
+// (receiver/hostmetricsreceiver/internal/scraper/processscraper/metadata.yaml at v0.165.0, 130-410).
+
 export type MetricShape = 'counter' | 'updown' | 'gauge';
 
 export interface ProcessMetricDefinition {
@@ -16,11 +19,19 @@ export interface ProcessMetricDefinition {
   unit: string;
   shape: MetricShape;
   valueType: 'int' | 'double';
-  /** off by default in the hostmetrics receiver too */
+  /** off unless asked for (OPTIONAL_METRICS, METRICS_CONFIG) */
   optional: boolean;
+  /**
+   * on by default in the hostmetrics receiver: the default of a metric a receiver configuration
+   * (METRICS_CONFIG) leaves out. Threads and fds are on in the simulator and off in the receiver.
+   */
+  receiverDefault: boolean;
   /** the attribute key that splits the metric (state, direction, type), with its values */
   split?: { key: string; values: readonly string[] };
-  /** value(s) read from a sample, in the order of `split.values` (one value when not split) */
+  /**
+   * value(s) read from a sample, in the order of `split.values` (one value when not split); none when
+   * the sample has no such value (the first reading of a process has no utilization yet)
+   */
   values(sample: ProcessSample, nowMs: number): readonly number[];
 }
 
@@ -33,6 +44,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'counter',
     valueType: 'double',
     optional: false,
+    receiverDefault: true,
     split: { key: 'state', values: ['user', 'system', 'wait'] },
     values: (s) => [s.cpuUserSeconds, s.cpuSystemSeconds, s.cpuWaitSeconds],
   },
@@ -44,16 +56,18 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'updown',
     valueType: 'int',
     optional: false,
+    receiverDefault: true,
     values: (s) => [s.rssBytes],
   },
   {
     name: 'process.memory.virtual',
     prometheusName: 'process_memory_virtual_bytes',
-    description: 'Virtual memory size.',
+    description: 'The amount of committed virtual memory.',
     unit: 'By',
     shape: 'updown',
     valueType: 'int',
     optional: false,
+    receiverDefault: true,
     values: (s) => [s.vmsBytes],
   },
   {
@@ -64,8 +78,65 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'counter',
     valueType: 'int',
     optional: false,
+    receiverDefault: true,
     split: { key: 'direction', values: ['read', 'write'] },
     values: (s) => [s.readChars, s.writeChars],
+  },
+  {
+    // syscr / syscw of /proc/PID/io (gopsutil process_linux.go 735-738; scraper 361-362)
+    name: 'process.disk.operations',
+    prometheusName: 'process_disk_operations',
+    description: 'Number of disk operations performed by the process.',
+    unit: '{operations}',
+    shape: 'counter',
+    valueType: 'int',
+    optional: true,
+    receiverDefault: false,
+    split: { key: 'direction', values: ['read', 'write'] },
+    values: (s) => [s.readSyscalls, s.writeSyscalls],
+  },
+  {
+    // delta CPU time / delta wall time / logical CPUs, per state; no point on a process's first
+    // reading (ucal/cpu_utilization_calculator.go 31-65)
+    name: 'process.cpu.utilization',
+    prometheusName: 'process_cpu_utilization_ratio',
+    description:
+      'Percentage of total CPU time used by the process since last scrape, expressed as a value between 0 and 1. On the first scrape, no data point is emitted for this metric.',
+    unit: '1',
+    shape: 'gauge',
+    valueType: 'double',
+    optional: true,
+    receiverDefault: false,
+    split: { key: 'state', values: ['user', 'system', 'wait'] },
+    values: (s) => {
+      const u = s.cpuUtilization;
+      return u ? [u.user, u.system, u.wait] : [];
+    },
+  },
+  {
+    // A percentage (0-100) despite the unit "1": 100 x RSS / MemTotal in float32 (gopsutil
+    // process.go 344-357, recorded as is by process_scraper.go 336-341)
+    name: 'process.memory.utilization',
+    prometheusName: 'process_memory_utilization_ratio',
+    description: 'Percentage of total physical memory that is used by the process.',
+    unit: '1',
+    shape: 'gauge',
+    valueType: 'double',
+    optional: true,
+    receiverDefault: false,
+    values: (s) => (s.memoryPercent === undefined ? [] : [s.memoryPercent]),
+  },
+  {
+    // The ShdPnd mask as an integer, not a count (gopsutil process_linux.go 995-1003, scraper 494-504)
+    name: 'process.signals_pending',
+    prometheusName: 'process_signals_pending',
+    description: 'Number of pending signals for the process.',
+    unit: '{signals}',
+    shape: 'updown',
+    valueType: 'int',
+    optional: true,
+    receiverDefault: false,
+    values: (s) => [s.signalsPending],
   },
   {
     name: 'process.threads',
@@ -75,6 +146,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'updown',
     valueType: 'int',
     optional: false,
+    receiverDefault: false,
     values: (s) => [s.threads],
   },
   {
@@ -85,6 +157,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'updown',
     valueType: 'int',
     optional: false,
+    receiverDefault: false,
     values: (s) => [s.openFds],
   },
   {
@@ -95,6 +168,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'counter',
     valueType: 'int',
     optional: true,
+    receiverDefault: false,
     split: { key: 'type', values: ['involuntary', 'voluntary'] },
     values: (s) => [s.involuntaryCtxSwitches, s.voluntaryCtxSwitches],
   },
@@ -106,6 +180,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'counter',
     valueType: 'int',
     optional: true,
+    receiverDefault: false,
     split: { key: 'type', values: ['major', 'minor'] },
     values: (s) => [s.majorFaults, s.minorFaults],
   },
@@ -117,6 +192,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     shape: 'gauge',
     valueType: 'double',
     optional: true,
+    receiverDefault: false,
     values: (s, nowMs) => [Math.max(0, (nowMs - s.startTimeMs) / 1000)],
   },
 ];
@@ -130,7 +206,33 @@ export const PROCESS_ATTRIBUTE_KEYS = [
   'process.command',
   'process.command_line',
   'process.owner',
+  'process.cgroup',
+  'process.linux.cgroup',
 ] as const;
+export type ProcessAttributeKey = (typeof PROCESS_ATTRIBUTE_KEYS)[number];
+
+/** The per-process attributes off by default, as in the receiver (metadata.yaml 26-78). */
+export const OPTIONAL_PROCESS_ATTRIBUTES: ReadonlySet<ProcessAttributeKey> = new Set([
+  'process.cgroup',
+  'process.linux.cgroup',
+]);
+
+/** Which metrics and per-process attributes are emitted: the names of PROCESS_METRICS and PROCESS_ATTRIBUTE_KEYS. */
+export interface MetricSelection {
+  readonly metrics: ReadonlySet<string>;
+  readonly attributes: ReadonlySet<ProcessAttributeKey>;
+}
+
+/**
+ * The simulator's defaults: every metric but the optional ones (all of them with `optionalMetrics`),
+ * every attribute but the cgroup ones.
+ */
+export function defaultSelection(optionalMetrics = false): MetricSelection {
+  return {
+    metrics: new Set(PROCESS_METRICS.filter((m) => optionalMetrics || !m.optional).map((m) => m.name)),
+    attributes: new Set(PROCESS_ATTRIBUTE_KEYS.filter((key) => !OPTIONAL_PROCESS_ATTRIBUTES.has(key))),
+  };
+}
 
 /** Simulation attribute keys (after the configurable prefix). */
 export const SIMULATION_ATTRIBUTE_KEYS = [

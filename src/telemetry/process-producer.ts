@@ -16,7 +16,12 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
-import { PROCESS_METRICS, type ProcessMetricDefinition } from './process-metrics.ts';
+import {
+  defaultSelection,
+  type MetricSelection,
+  PROCESS_METRICS,
+  type ProcessMetricDefinition,
+} from './process-metrics.ts';
 
 export interface ProcessProducerOptions {
   store: SnapshotStore;
@@ -24,23 +29,40 @@ export interface ProcessProducerOptions {
   naming: 'otlp' | 'prometheus';
   /** prefix of the simulation attributes, or undefined to leave them out (a real host's exact shape) */
   simulationPrefix: string | undefined;
-  /** also emit the metrics the hostmetrics receiver has off by default @default false */
-  optionalMetrics?: boolean;
+  /** the metrics and per-process attributes emitted @default defaultSelection() */
+  selection?: MetricSelection;
+  /**
+   * also emit the last readings of the processes that exited, each once (SnapshotStore.takeDeparted:
+   * one producer per store may take them): a push exporter's, so that a process's final counters reach
+   * the backend; a pull (/metrics) shows live processes only @default false
+   */
+  departed?: boolean;
   scope: { name: string; version: string };
 }
 
-/** Attributes of one process, built once per process (its identity never changes). */
-function processAttributes(entry: SampledProcess, prefix: string | undefined): Attributes {
+/**
+ * Attributes of one process, built once per process (its identity never changes), in the receiver's
+ * order and with its values (PS/process.go 49-70): the command is argv[0] as written, the command line
+ * argv joined by single spaces; cgroup and linux.cgroup are the same string.
+ */
+export function processAttributes(
+  entry: SampledProcess,
+  prefix: string | undefined,
+  keys: MetricSelection['attributes'] = defaultSelection().attributes,
+): Attributes {
   const { identity, sample, info } = entry;
-  const attributes: Attributes = {
-    'process.pid': sample.pid,
-    'process.parent_pid': sample.ppid,
-    'process.executable.name': sample.name,
-    'process.executable.path': identity.executablePath,
-    'process.command': identity.commandLine[0] ?? '',
-    'process.command_line': identity.commandLine.join(' '),
-    'process.owner': identity.owner,
-  };
+  const attributes: Attributes = {};
+  if (keys.has('process.pid')) attributes['process.pid'] = sample.pid;
+  if (keys.has('process.parent_pid')) attributes['process.parent_pid'] = sample.ppid;
+  if (keys.has('process.executable.name')) attributes['process.executable.name'] = sample.name;
+  if (keys.has('process.executable.path')) attributes['process.executable.path'] = identity.executablePath;
+  if (keys.has('process.command')) attributes['process.command'] = identity.commandLine[0] ?? '';
+  if (keys.has('process.command_line')) attributes['process.command_line'] = identity.commandLine.join(' ');
+  if (keys.has('process.owner')) attributes['process.owner'] = identity.owner;
+  if (identity.cgroup !== undefined) {
+    if (keys.has('process.cgroup')) attributes['process.cgroup'] = identity.cgroup;
+    if (keys.has('process.linux.cgroup')) attributes['process.linux.cgroup'] = identity.cgroup;
+  }
   if (prefix !== undefined) {
     attributes[`${prefix}priority`] = info.priority;
     attributes[`${prefix}profile`] = info.profile;
@@ -54,7 +76,8 @@ function processAttributes(entry: SampledProcess, prefix: string | undefined): A
 }
 
 export function createProcessMetricProducer(options: ProcessProducerOptions): MetricProducer {
-  const definitions = PROCESS_METRICS.filter((definition) => options.optionalMetrics || !definition.optional);
+  const selection = options.selection ?? defaultSelection();
+  const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name));
   // Keyed by the identity object the sampler keeps per live PID: entries go away with the process.
   const attributeCache = new WeakMap<object, { base: Attributes; split: Map<string, Attributes> }>();
 
@@ -65,7 +88,10 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
   ) => {
     let cached = attributeCache.get(entry.identity);
     if (!cached) {
-      cached = { base: processAttributes(entry, options.simulationPrefix), split: new Map() };
+      cached = {
+        base: processAttributes(entry, options.simulationPrefix, selection.attributes),
+        split: new Map(),
+      };
       attributeCache.set(entry.identity, cached);
     }
     if (!definition.split || splitValue === undefined) return cached.base;
@@ -80,22 +106,26 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
 
   return {
     async collect(): Promise<CollectionResult> {
-      const snapshot = options.store.latest();
+      const snapshot = options.store.fresh();
+      const sources = options.departed
+        ? [snapshot.processes, options.store.takeDeparted()]
+        : [snapshot.processes];
       const metrics: MetricData[] = definitions.map((definition) => {
         const dataPoints = [];
-        for (const entry of snapshot.processes.values()) {
-          const values = definition.values(entry.sample, entry.sample.readAtMs);
-          const startTime = millisToHrTime(entry.sample.startTimeMs);
-          const endTime = millisToHrTime(entry.sample.readAtMs);
-          for (let i = 0; i < values.length; i++) {
-            dataPoints.push({
-              startTime,
-              endTime,
-              attributes: attributesFor(entry, definition, definition.split?.values[i]),
-              value: values[i] as number,
-            });
+        for (const source of sources)
+          for (const entry of source.values()) {
+            const values = definition.values(entry.sample, entry.sample.readAtMs);
+            const startTime = millisToHrTime(entry.sample.startTimeMs);
+            const endTime = millisToHrTime(entry.sample.readAtMs);
+            for (let i = 0; i < values.length; i++) {
+              dataPoints.push({
+                startTime,
+                endTime,
+                attributes: attributesFor(entry, definition, definition.split?.values[i]),
+                value: values[i] as number,
+              });
+            }
           }
-        }
         const descriptor = {
           name: options.naming === 'otlp' ? definition.name : definition.prometheusName,
           description: definition.description,

@@ -11,6 +11,7 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { EventBus } from '../engine/events.ts';
 import type { Priority } from '../profiles/schema.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
+import type { MetricSelection } from './process-metrics.ts';
 import { createProcessMetricProducer } from './process-producer.ts';
 import { PrometheusTextSerializer } from './prometheus-text.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from './sample-driven-reader.ts';
@@ -22,7 +23,8 @@ export interface TelemetryOptions {
   events: EventBus;
   liveByPriority: () => Record<Priority, number>;
   simulationPrefix: string | undefined;
-  optionalMetrics: boolean;
+  /** the metrics and per-process attributes emitted */
+  selection: MetricSelection;
   scope: { name: string; version: string };
   prometheus: { host: string; port: number } | undefined;
   otlp: { endpoint: string; headers: Record<string, string>; timeoutMs: number } | undefined;
@@ -74,7 +76,9 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
       store: options.store,
       naming,
       simulationPrefix: options.simulationPrefix,
-      optionalMetrics: options.optionalMetrics,
+      selection: options.selection,
+      // A push carries the final readings of processes that exited; a pull shows what is alive.
+      departed: naming === 'otlp',
       scope: options.scope,
     });
   const exportStatus = initialExportStatus(options.otlp?.endpoint);

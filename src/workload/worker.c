@@ -19,7 +19,9 @@
  *   PSIM_UID/GID    run as this user (the engine is root): set after the control file is mapped;
  *   PSIM_QUIRKS     comma-separated: zombie (fork one child that exits at once and stays unreaped
  *                   until SIGTERM), stopped (stop itself once set up), deleted-exe (unlink the file it
- *                   was exec'd from).
+ *                   was exec'd from);
+ *   PSIM_PENDING_SIGNALS  comma-separated signal numbers blocked in every thread and sent to the
+ *                   process itself once set up: they stay pending (status ShdPnd).
  * Exit codes: 1 = parent already gone at start, 2 = bad environment or unreadable control file,
  * 3 = a quirk could not be set up.
  */
@@ -326,6 +328,30 @@ static void make_zombie(void) {
   if (zombie < 0) die(3, "cannot fork the zombie child", NULL);
 }
 
+/* Signals that must reach the worker: SIGUSR1 wakes it, SIGTERM ends it; KILL, STOP and CONT cannot be held. */
+static int pendable(unsigned long sig) {
+  return sig >= 1 && sig < 32 && sig != SIGKILL && sig != SIGSTOP && sig != SIGCONT && sig != SIGTERM &&
+         sig != SIGUSR1;
+}
+
+/* The signals of PSIM_PENDING_SIGNALS, added to `set`; an empty set without it. */
+static void pending_signals(sigset_t *set) {
+  sigemptyset(set);
+  const char *list = getenv("PSIM_PENDING_SIGNALS");
+  for (const char *p = list; p != NULL && *p != '\0';) {
+    const char *end = strchr(p, ',');
+    char number[8];
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    unsigned long sig;
+    if (n == 0 || n >= sizeof number) die(3, "PSIM_PENDING_SIGNALS must be signal numbers", list);
+    memcpy(number, p, n);
+    number[n] = '\0';
+    if (parse_uint(number, 64, &sig) != 0 || !pendable(sig)) die(3, "PSIM_PENDING_SIGNALS names a signal that cannot be held", list);
+    sigaddset(set, (int)sig);
+    p = end ? end + 1 : NULL;
+  }
+}
+
 /* ---------- start-up and main loop ---------- */
 
 static void close_inherited_fds(void) {
@@ -362,6 +388,10 @@ int main(void) {
   sigaddset(&usr1, SIGUSR1);
   sigprocmask(SIG_BLOCK, &usr1, NULL);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* Held signals are blocked as early, so that every thread inherits the mask and none takes them. */
+  sigset_t held;
+  pending_signals(&held);
+  sigprocmask(SIG_BLOCK, &held, NULL);
 
   unsigned long slot, parent;
   const char *path = getenv("PSIM_CONTROL_FILE");
@@ -394,6 +424,10 @@ int main(void) {
   }
   if (getenv("PSIM_UID") != NULL) become_user(parent);
   if (has_quirk("zombie")) make_zombie();
+  /* kill(), not raise(): a signal to the process, pending for all of it (ShdPnd), not for one thread. */
+  for (int sig = 1; sig < 32; sig++) {
+    if (sigismember(&held, sig) == 1) kill(getpid(), sig);
+  }
 
   int64_t tick_start = now_ns(CLOCK_MONOTONIC);
   if (has_quirk("stopped")) {

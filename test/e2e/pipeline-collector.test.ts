@@ -44,6 +44,8 @@ describe('simulator -> OTLP/gRPC -> collector -> prometheus exporter', () => {
       PROFILE: 'realistic',
       PROCESS_COUNT: '12',
       SEED: '7',
+      // every metric, so that each one's Prometheus name is held against the collector's
+      OPTIONAL_METRICS: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpGrpcEndpoint,
       OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS),
     });
@@ -91,12 +93,19 @@ describe('simulator -> OTLP/gRPC -> collector -> prometheus exporter', () => {
       [...families.keys()].filter((name) => name.startsWith('process_')).sort();
     assert.deepEqual(processFamilies(viaCollector), processFamilies(own), 'process_* family names');
     assert.deepEqual(processFamilies(own), [
+      'process_context_switches_total',
       'process_cpu_time_seconds_total',
+      'process_cpu_utilization_ratio',
       'process_disk_io_bytes_total',
+      'process_disk_operations_total',
       'process_memory_usage_bytes',
+      'process_memory_utilization_ratio',
       'process_memory_virtual_bytes',
       'process_open_file_descriptors',
+      'process_paging_faults_total',
+      'process_signals_pending',
       'process_threads',
+      'process_uptime_seconds',
     ]);
     for (const name of processFamilies(own)) {
       const mine = own.get(name) as PromFamily;

@@ -59,7 +59,7 @@ test('the control API examples do what the README says', async () => {
   let id = '';
   const outputs: string[] = [];
   const commands = commandsAfter('## Control API');
-  assert.equal(commands.length, 7, `the seven examples checked below:\n${commands.join('\n')}`);
+  assert.equal(commands.length, 8, `the eight examples checked below:\n${commands.join('\n')}`);
   assert.equal(commands.filter((command) => command.startsWith('curl -N ')).length, 1, 'one event stream');
   for (const command of commands) {
     // The event stream never ends by itself: it is read for two seconds, and only its curl may end with
@@ -74,11 +74,16 @@ test('the control API examples do what the README says', async () => {
     // the simulation the create example made is the ID of the examples after it
     if (!id && command.includes('POST localhost:8090/api/v1/simulations ')) id = JSON.parse(output).id;
   }
-  const [health, created, started, processes, results, spike, events] = outputs as string[];
+  const [health, created, started, processes, exits, results, spike, events] = outputs as string[];
   assert.equal(JSON.parse(health as string).status, 'ok');
   assert.equal(JSON.parse(created as string).profile, 'process-churn');
   assert.match(JSON.parse(started as string).state, /starting|running/);
-  assert.ok(JSON.parse(processes as string).processes.length > 0);
+  const [first] = JSON.parse(processes as string).processes;
+  assert.ok(first, 'a live process');
+  assert.equal(first.expected.executable_name, first.name, 'with what a correct observer reports');
+  assert.equal(typeof first.sampling.samples, 'number', 'and what the sampler read');
+  const exitList = JSON.parse(exits as string);
+  assert.ok(Array.isArray(exitList.exits) && exitList.total >= exitList.exits.length);
   assert.equal(JSON.parse(results as string).processes.planned, 100);
   assert.equal(JSON.parse(spike as string).kind, 'cpu-spike');
   assert.match(events as string, /event: SimulationStarted/);

@@ -2,7 +2,16 @@
  * The bundled OpenTelemetry Collector for tests: the shipped configs (otel-collector/*.yaml) on free
  * loopback ports, with extra YAML layers merged over them, and helpers to read what it exports.
  */
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  linkSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnChild, type TestChild } from './children.ts';
@@ -72,6 +81,11 @@ export interface CollectorOptions {
   env?: Record<string, string>;
   /** how long to wait for the ready line @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * run it as this user (setpriv, no supplementary groups; the test must be root): an unprivileged
+   * collector. Its binary and config files are put where that user can read them.
+   */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface RunningCollector {
@@ -113,18 +127,43 @@ export async function sentPoints(collector: RunningCollector, exporter = 'promet
  * @throws Error with the collector's log when it exits or does not become ready in time
  */
 export async function startCollector(options: CollectorOptions = {}): Promise<RunningCollector> {
-  const binary = collectorBinary(options.binary);
+  let binary = collectorBinary(options.binary);
   const ports = options.ports ?? (await freeCollectorPorts());
   const dir = mkdtempSync(join(tmpdir(), 'psim-collector-'));
+  if (options.runAs) {
+    // The cached binary sits under the builder's home; another user reaches a link (or copy) of it here.
+    chmodSync(dir, 0o755);
+    const own = join(dir, 'otelcol');
+    try {
+      linkSync(binary, own);
+    } catch {
+      copyFileSync(binary, own);
+    }
+    chmodSync(own, 0o755);
+    binary = own;
+  }
   const args = ['--config', options.base ?? PIPELINE_CONFIG];
   (options.overrides ?? []).forEach((yaml, i) => {
     const file = join(dir, `override-${i}.yaml`);
-    writeFileSync(file, yaml);
+    writeFileSync(file, yaml, { mode: 0o644 });
     args.push('--config', file);
   });
   const env: NodeJS.ProcessEnv = { ...process.env, COLLECTOR_LISTEN_HOST: '127.0.0.1', ...options.env };
   for (const [name, port] of Object.entries(ports)) env[name] = String(port);
-  const child = spawnChild(binary, args, env);
+  const child = options.runAs
+    ? spawnChild(
+        'setpriv',
+        [
+          `--reuid=${options.runAs.uid}`,
+          `--regid=${options.runAs.gid}`,
+          '--clear-groups',
+          '--',
+          binary,
+          ...args,
+        ],
+        env,
+      )
+    : spawnChild(binary, args, env);
   const stop = async () => {
     await child.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -143,6 +143,56 @@ test('processes living about 50 ms', async () => {
   assert.ok(median < 100, `median life ${median} ms (${lives.join(',')})`);
 });
 
+test('the ground truth says what /proc shows for every case', async () => {
+  const problems: string[] = [];
+  for (const info of engine.processesOf(simulation.id)) {
+    if (info.name.startsWith('blink-')) continue;
+    const { pid, name } = info;
+    const expected = engine.groundTruthOf(pid)?.expected;
+    assert.ok(expected, `${name}: ground truth`);
+    // Held once the worker is set up (name, user, threads, fds, stop, unlink, signals).
+    const seen = await waitFor(`${name} as expected`, { timeoutMs: 10_000, everyMs: 100 }, () => {
+      const status = procStatus(pid);
+      if (!status) return false;
+      const now = {
+        comm: readFileSync(`/proc/${pid}/comm`).subarray(0, -1).toString('hex'),
+        exe: readlinkSync(`/proc/${pid}/exe`),
+        cmdline: readFileSync(`/proc/${pid}/cmdline`).length,
+        uid: Number(status.Uid?.split(/\s+/)[0]),
+        stopped: status.State?.startsWith('T') ?? false,
+        threads: Number(status.Threads),
+        fds: readdirSync(`/proc/${pid}/fd`).length,
+        zombies: allChildrenOf(pid).filter((c) => c.state === 'Z').length,
+        shdPnd: Number.parseInt(status.ShdPnd ?? '', 16),
+      };
+      const want = {
+        comm: expected.executableNameHex,
+        exe: expected.executablePath,
+        cmdline: expected.commandLineBytes,
+        uid: expected.uid,
+        stopped: expected.stopped,
+        threads: expected.threads,
+        fds: expected.fds,
+        zombies: expected.zombieChildren,
+        shdPnd: expected.signalsPending,
+      };
+      return JSON.stringify(now) === JSON.stringify(want) ? now : false;
+    }).catch((error: Error) => {
+      problems.push(`${name}: ${error.message}`);
+      return undefined;
+    });
+    if (seen && expected.executableNameUtf8) {
+      assert.equal(Buffer.from(expected.executableName).toString('hex'), expected.executableNameHex);
+    }
+  }
+  assert.deepEqual(problems, []);
+  const bytes = engine.groundTruthOf(pidOf('bytes-name'))?.expected;
+  assert.equal(bytes?.executableNameUtf8, false);
+  assert.equal(bytes?.executableName, 'bad\uFFFD\uFFFDname');
+  assert.equal(engine.groundTruthOf(pidOf('other-user'))?.expected.owner, 'nobody');
+  assert.equal(engine.groundTruthOf(pidOf('stopped-proc'))?.expected.owner, 'root');
+});
+
 test('a stop ends them all with SIGTERM (the stopped one too) and reaps the zombie', async () => {
   const parent = pidOf('zombie-parent');
   const since = events.at(-1)?.seq ?? 0;

@@ -311,6 +311,44 @@ describe('native worker', () => {
     }
   });
 
+  it('holds PSIM_PENDING_SIGNALS pending for the whole process, blocked in every thread, and refuses signals it needs', async () => {
+    const slot = table.allocate();
+    table.write(slot, { ...idle, threads: 4 });
+    // SIGHUP (1), SIGUSR2 (12), SIGWINCH (28): bits 0, 11 and 27
+    const child = spawn(linkAs('held-signals'), [], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...workerEnv(slot), PSIM_PENDING_SIGNALS: '1,12,28' },
+    });
+    assert.ok(child.pid);
+    started.add(child.pid);
+    const pid = child.pid;
+    await assertHolds('threads', () => threadCount(pid), 4);
+    const mask = 2 ** 0 + 2 ** 11 + 2 ** 27;
+    assert.equal(Number.parseInt(statusField(pid, 'ShdPnd') ?? '', 16), mask, 'pending for the process');
+    assert.equal(Number.parseInt(statusField(pid, 'SigPnd') ?? '', 16), 0, 'not for one thread');
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const blocked = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').match(/^SigBlk:\s*(\S+)/m)?.[1];
+      assert.equal(BigInt(`0x${blocked}`) & BigInt(mask), BigInt(mask), `thread ${tid} blocks them`);
+    }
+    // one more SIGUSR2 from outside: blocked, already pending, the worker lives on
+    process.kill(pid, 'SIGUSR2');
+    await sleep(100);
+    assert.equal(isDead(pid), false);
+    assert.equal(Number.parseInt(statusField(pid, 'ShdPnd') ?? '', 16), mask);
+    kill(pid);
+    table.release(slot);
+    for (const bad of ['15', '10', '9', '19', '18', '0', '32', 'x', '1,,2']) {
+      const run = spawnSync(linkAs('held-signals'), [], {
+        env: { ...workerEnv(0), PSIM_PENDING_SIGNALS: bad },
+        encoding: 'utf8',
+        timeout: 5000,
+      });
+      assert.equal(run.status, 3, `PSIM_PENDING_SIGNALS=${bad}: exit code`);
+      assert.match(run.stderr, /^ps-worker: PSIM_PENDING_SIGNALS .+\n$/);
+    }
+  });
+
   it('exits with code 1 when its parent is not the one named in PSIM_PARENT_PID', () => {
     const run = spawnSync(linkAs('nginx-worker'), [], { env: workerEnv(0, 1), timeout: 5000 });
     assert.equal(run.status, 1);

@@ -17,6 +17,13 @@ const exit = fc
     reason: fc.constantFrom('lifetime' as const, 'stopped' as const, 'killed' as const, 'crashed' as const),
     startedAtMs: fc.integer({ min: 0, max: 2 ** 40 }),
     exitedAtMs: fc.integer({ min: 0, max: 2 ** 40 }),
+    generation: fc.nat(1_000_000),
+    exitCode: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+    signal: fc.option(fc.constantFrom('SIGTERM', 'SIGKILL'), { nil: undefined }),
+    samples: fc.nat(100_000),
+    firstSampledAtMs: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+    lastSampledAtMs: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+    finalReading: fc.boolean(),
   })
   .map((record): ExitRecord => ({ ...record }));
 

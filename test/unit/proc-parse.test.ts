@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   parseAuxv,
   parseBootTime,
   parseCmdline,
+  parseContextSwitches,
   parseIo,
+  parseLogicalCpus,
+  parseMemTotal,
   parsePasswd,
   parseStat,
   parseStatm,
@@ -115,6 +119,7 @@ describe('parseStatus', () => {
       uid: 0,
       voluntaryCtxtSwitches: 5,
       nonvoluntaryCtxtSwitches: 6,
+      signalsPending: 0,
     });
   });
 
@@ -140,7 +145,36 @@ describe('parseStatus', () => {
       uid: 7,
       voluntaryCtxtSwitches: 1,
       nonvoluntaryCtxtSwitches: 2,
+      signalsPending: 0,
     });
+  });
+
+  it('reads ShdPnd as the collector does: the hex mask as one integer, signed 64-bit', () => {
+    const withShdPnd = (mask: string) =>
+      text('live-sleep/status').replace('ShdPnd:\t0000000000000000', `ShdPnd:\t${mask}`);
+    // SIGUSR1 (10) and SIGUSR2 (12): bits 9 and 11, 2560, what the collector reported for them
+    assert.equal(parseStatus(withShdPnd('0000000000000a00')).signalsPending, 2560);
+    assert.equal(parseStatus(withShdPnd('0000000000000001')).signalsPending, 1);
+    // SigPnd (thread-directed) is not ShdPnd
+    const threadOnly = text('live-sleep/status').replace(
+      'SigPnd:\t0000000000000000',
+      'SigPnd:\t0000000000000800',
+    );
+    assert.equal(parseStatus(threadOnly).signalsPending, 0);
+    // bit 63 (signal 64) makes the int64 negative
+    assert.equal(parseStatus(withShdPnd('8000000000000000')).signalsPending, -(2 ** 63));
+    assert.throws(() => parseStatus(withShdPnd('zz')), /"ShdPnd:" is not hexadecimal/);
+  });
+
+  it('reads any set of signals 1-53 exactly', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 53 }), { maxLength: 53 }), (signals) => {
+        const mask = signals.reduce((sum, sig) => sum + 2n ** BigInt(sig - 1), 0n);
+        const hex = mask.toString(16).padStart(16, '0');
+        const status = text('live-sleep/status').replace('ShdPnd:\t0000000000000000', `ShdPnd:\t${hex}`);
+        assert.equal(parseStatus(status).signalsPending, Number(mask));
+      }),
+    );
   });
 
   it('reads a zombie and a kernel thread', () => {
@@ -157,15 +191,52 @@ describe('parseStatus', () => {
 
 describe('parseIo', () => {
   it('reads rchar, wchar and the storage bytes, not cancelled_write_bytes', () => {
-    assert.deepEqual(parseIo(text('node-idle/io')), { rchar: 30179, wchar: 1, readBytes: 0, writeBytes: 0 });
+    assert.deepEqual(parseIo(text('node-idle/io')), {
+      rchar: 30179,
+      wchar: 1,
+      syscr: 30,
+      syscw: 1,
+      readBytes: 0,
+      writeBytes: 0,
+    });
     const io =
-      'rchar: 5\nwchar: 6\nsyscr: 1\nsyscw: 1\nread_bytes: 4096\nwrite_bytes: 8192\n' +
+      'rchar: 5\nwchar: 6\nsyscr: 1\nsyscw: 2\nread_bytes: 4096\nwrite_bytes: 8192\n' +
       'cancelled_write_bytes: 99\n';
-    assert.deepEqual(parseIo(io), { rchar: 5, wchar: 6, readBytes: 4096, writeBytes: 8192 });
+    assert.deepEqual(parseIo(io), {
+      rchar: 5,
+      wchar: 6,
+      syscr: 1,
+      syscw: 2,
+      readBytes: 4096,
+      writeBytes: 8192,
+    });
   });
 
   it('throws naming io when a line is missing', () => {
     assert.throws(() => parseIo(''), /Malformed \/proc io: no integer "rchar:" line/);
+  });
+});
+
+describe('parseContextSwitches', () => {
+  it("reads a thread's two lines", () => {
+    assert.deepEqual(parseContextSwitches(text('node-idle/status')), { voluntary: 5, nonvoluntary: 6 });
+    assert.throws(() => parseContextSwitches('Name:\tx\n'), /no integer "voluntary_ctxt_switches:" line/);
+  });
+});
+
+describe('parseMemTotal and parseLogicalCpus', () => {
+  it('reads MemTotal in bytes', () => {
+    assert.equal(parseMemTotal(text('meminfo')), 24683584 * 1024);
+    assert.throws(() => parseMemTotal('MemFree: 1 kB\n'), /no integer "MemTotal:" line/);
+  });
+
+  it("counts CPUs as the collector does: cpuinfo's processor lines, else stat's cpuN lines", () => {
+    assert.equal(parseLogicalCpus(text('cpuinfo'), ''), 2);
+    // arm64 writes "processor\t: 0"; the key is compared in lower case, the value must be an integer
+    assert.equal(parseLogicalCpus('Processor\t: 0\nprocessor\t: 1\nprocessor: x\nmodel name\t: y\n', ''), 2);
+    // no processor lines (some architectures): /proc/stat's cpu0, cpu1 ... but not the "cpu " total
+    assert.equal(parseLogicalCpus('', text('proc-stat')), 2);
+    assert.equal(parseLogicalCpus('', ''), 0);
   });
 });
 

@@ -22,6 +22,13 @@ const fixtures = new URL('../fixtures/proc/', import.meta.url);
 const fixture = (path: string) => readFileSync(new URL(path, fixtures));
 const BOOT_TIME = 1795931108;
 const SLEEP_PID = 15746;
+const MULTI_PID = 500;
+/** tid, voluntary, nonvoluntary switches of MULTI_PID's three threads */
+const TASKS = [
+  [500, 7, 1],
+  [501, 20, 3],
+  [502, 100, 0],
+] as const;
 
 /**
  * Lays out a fake filesystem root: proc/ holds the captured files of a live sleep, a zombie and a kernel
@@ -65,6 +72,28 @@ function buildFakeRoot(): string {
     0,
   );
   addProcess(2, { ...sleepFiles, stat: fixture('kthread/stat'), cmdline: fixture('kthread/cmdline') }, 0);
+  // Three threads: the leader's status holds its own switches only, each task/TID/status its thread's.
+  const threeThreads = fixture('live-sleep/status')
+    .toString()
+    .replace('Threads:\t1', 'Threads:\t3')
+    .replace('ShdPnd:\t0000000000000000', 'ShdPnd:\t0000000000000a00');
+  addProcess(
+    MULTI_PID,
+    { ...sleepFiles, status: threeThreads, cgroup: '0::/a b\n1:cpu:/x\n' },
+    3,
+    '/usr/bin/sleep',
+  );
+  for (const [tid, voluntary, nonvoluntary] of TASKS) {
+    mkdirSync(join(proc, String(MULTI_PID), 'task', String(tid)), { recursive: true });
+    writeFileSync(
+      join(proc, String(MULTI_PID), 'task', String(tid), 'status'),
+      threeThreads
+        .replace('voluntary_ctxt_switches:\t1', `voluntary_ctxt_switches:\t${voluntary}`)
+        .replace('nonvoluntary_ctxt_switches:\t1', `nonvoluntary_ctxt_switches:\t${nonvoluntary}`),
+    );
+  }
+  // A thread that exited between the listing and its read: its directory without a status file.
+  mkdirSync(join(proc, String(MULTI_PID), 'task', '9999'));
   // A file the kernel would never make a directory: reading it fails with EISDIR, not "gone".
   addProcess(77, { ...sleepFiles }, 1, '/usr/bin/sleep');
   rmSync(join(proc, '77', 'io'));
@@ -114,8 +143,14 @@ describe('reader on a fake /proc tree', () => {
       openFds: 3,
       readChars: 6976,
       writeChars: 0,
+      readSyscalls: 10,
+      writeSyscalls: 0,
       voluntaryCtxSwitches: 1,
       involuntaryCtxSwitches: 1,
+      signalsPending: 0,
+      // no meminfo in this tree
+      memoryPercent: undefined,
+      cpuUtilization: undefined,
       minorFaults: 117,
       majorFaults: 0,
       startTimeMs: BOOT_TIME * 1000 + 420_330,
@@ -124,15 +159,65 @@ describe('reader on a fake /proc tree', () => {
     });
   });
 
-  it('reads the same sample without status when context switches are not wanted, leaving those at 0', () => {
+  it('reads the same sample without status when neither context switches nor signals are wanted', () => {
     const root = join(top, 'proc');
-    const full = createProcReader({ root }).readProcess(SLEEP_PID);
-    const lean = createProcReader({ root, contextSwitches: false }).readProcess(SLEEP_PID);
+    const full = createProcReader({ root }).readProcess(MULTI_PID);
+    const lean = createProcReader({ root, contextSwitches: false, signalsPending: false }).readProcess(
+      MULTI_PID,
+    );
     assert.ok(full && lean);
     assert.deepEqual(
       { ...lean, readAtMs: 0 },
-      { ...full, readAtMs: 0, voluntaryCtxSwitches: 0, involuntaryCtxSwitches: 0 },
+      { ...full, readAtMs: 0, voluntaryCtxSwitches: 0, involuntaryCtxSwitches: 0, signalsPending: 0 },
     );
+    // without status, the leader's status is not read at all: a broken one goes unnoticed
+    const onlySignals = createProcReader({ root, contextSwitches: false }).readProcess(MULTI_PID);
+    assert.equal(onlySignals?.signalsPending, 2560);
+    assert.equal(onlySignals?.voluntaryCtxSwitches, 0);
+  });
+
+  it('sums the context switches over the threads of a process, as the collector does', () => {
+    const sample = createProcReader({ root: join(top, 'proc') }).readProcess(MULTI_PID);
+    assert.ok(sample);
+    assert.equal(sample.voluntaryCtxSwitches, 7 + 20 + 100, 'every thread, not the leader alone');
+    assert.equal(sample.involuntaryCtxSwitches, 1 + 3 + 0);
+    assert.equal(sample.signalsPending, 2560);
+    // one thread: its status alone, task/ not listed
+    assert.equal(
+      createProcReader({ root: join(top, 'proc') }).readProcess(SLEEP_PID)?.voluntaryCtxSwitches,
+      1,
+    );
+  });
+
+  it('reads the cgroup file whole, less its final newline, only when asked', () => {
+    const root = join(top, 'proc');
+    assert.equal(
+      createProcReader({ root, cgroup: true }).readIdentity(MULTI_PID)?.cgroup,
+      '0::/a b\n1:cpu:/x',
+    );
+    assert.equal(createProcReader({ root }).readIdentity(MULTI_PID)?.cgroup, undefined);
+  });
+
+  it('gives memory utilization as the collector computes it, a float32 percentage of MemTotal', () => {
+    writeFileSync(join(top, 'proc', 'meminfo'), fixture('meminfo'));
+    writeFileSync(join(top, 'proc', 'cpuinfo'), fixture('cpuinfo'));
+    try {
+      const reader = createProcReader({ root: join(top, 'proc') });
+      assert.equal(reader.memTotalBytes, 24683584 * 1024);
+      assert.equal(reader.logicalCpus, 2);
+      const sample = reader.readProcess(SLEEP_PID);
+      // Go: 100 * float32(rss) / float32(total), each step rounded to float32
+      const f32 = new Float32Array(3);
+      f32[0] = 451 * 4096;
+      f32[1] = 100 * (f32[0] as number);
+      f32[2] = (f32[1] as number) / Math.fround(24683584 * 1024);
+      assert.equal(sample?.memoryPercent, f32[2]);
+      // the collector's own reading of a sleep of 1,822,720 bytes on this MemTotal: 0.0072112703
+      assert.ok(Math.abs((sample?.memoryPercent ?? 0) - (451 * 4096 * 100) / (24683584 * 1024)) < 1e-9);
+    } finally {
+      rmSync(join(top, 'proc', 'meminfo'));
+      rmSync(join(top, 'proc', 'cpuinfo'));
+    }
   });
 
   it('takes clock ticks and page size from self/auxv when it is there', () => {
@@ -163,6 +248,7 @@ describe('reader on a fake /proc tree', () => {
       executablePath: '/usr/bin/sleep',
       commandLine: ['/bin/sleep', '30'],
       owner: 'root',
+      cgroup: undefined,
     });
     assert.equal(reader.readIdentity(1000)?.owner, 'simulator');
     assert.equal(reader.readIdentity(4321)?.owner, '4321');
@@ -170,7 +256,12 @@ describe('reader on a fake /proc tree', () => {
 
   it('gives a kernel thread an empty executable path and command line', () => {
     const reader = createProcReader({ root: join(top, 'proc') });
-    assert.deepEqual(reader.readIdentity(2), { executablePath: '', commandLine: [], owner: 'root' });
+    assert.deepEqual(reader.readIdentity(2), {
+      executablePath: '',
+      commandLine: [],
+      owner: 'root',
+      cgroup: undefined,
+    });
   });
 
   it('throws naming the pid and the file when a read fails for another reason than exit', () => {
@@ -241,12 +332,66 @@ describe('reader on the real /proc', () => {
       executablePath: SLEEP,
       commandLine: ['/bin/sleep', '30'],
       owner: userInfo().username,
+      cgroup: undefined,
     });
 
     process.kill(child.pid, 'SIGKILL');
     await once(child, 'exit');
     assert.equal(reader.readProcess(child.pid), undefined);
     assert.equal(reader.readIdentity(child.pid), undefined);
+  });
+
+  it('reads the CPUs, MemTotal and a cgroup as the machine has them', async () => {
+    const processors = readFileSync('/proc/cpuinfo', 'utf8').match(/^processor\s*:\s*\d+$/gm)?.length;
+    assert.equal(reader.logicalCpus, processors);
+    const memTotal =
+      Number(/^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
+    assert.equal(reader.memTotalBytes, memTotal);
+    const child = await spawnSleeping('sleep', ['/bin/sleep', '30']);
+    const identity = createProcReader({ cgroup: true }).readIdentity(child.pid);
+    assert.equal(identity?.cgroup, readFileSync(`/proc/${child.pid}/cgroup`, 'utf8').replace(/\n$/, ''));
+    process.kill(child.pid, 'SIGKILL');
+    await once(child, 'exit');
+  });
+
+  it('sums the context switches of 16 idle threads exactly as their task files hold them', async () => {
+    // 15 threads that block at once and stay blocked: their counters stand still while both are read.
+    const script =
+      'import threading,sys\nev=threading.Event()\n' +
+      '[threading.Thread(target=ev.wait,daemon=True).start() for _ in range(15)]\n' +
+      'print("ready",flush=True)\nsys.stdin.read()\n';
+    const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'ignore'] });
+    children.push(child);
+    await once(child.stdout as NodeJS.ReadableStream, 'data');
+    const pid = child.pid as number;
+    const tasks = () => {
+      let voluntary = 0;
+      let nonvoluntary = 0;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+        voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+        nonvoluntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+      }
+      return { voluntary, nonvoluntary };
+    };
+    // Read until the process holds still between two looks (the main thread sleeps in read()).
+    let sample = reader.readProcess(pid);
+    let direct = tasks();
+    for (let i = 0; i < 50 && sample?.voluntaryCtxSwitches !== direct.voluntary; i++) {
+      await sleep(20);
+      direct = tasks();
+      sample = reader.readProcess(pid);
+    }
+    assert.equal(sample?.threads, 16);
+    assert.equal(sample?.voluntaryCtxSwitches, direct.voluntary);
+    assert.equal(sample?.involuntaryCtxSwitches, direct.nonvoluntary);
+    const leader = readFileSync(`/proc/${pid}/status`, 'utf8');
+    assert.ok(
+      direct.voluntary > Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(leader)?.[1]),
+      'the sum is more than the leader alone',
+    );
+    child.stdin?.end();
+    await once(child, 'exit');
   });
 
   it('reads a real zombie as gone', async () => {

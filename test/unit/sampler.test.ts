@@ -75,6 +75,8 @@ function info(pid: number): ProcessInfo {
 const source: SampleSource = {
   liveProcesses: () => ALL.map(info),
   owns: (pid) => ALL.includes(pid),
+  processInfo: (pid) => (ALL.includes(pid) ? info(pid) : undefined),
+  recordSampled: () => {},
 };
 
 describe('a sample with processes that cannot be read', () => {

@@ -18,7 +18,7 @@ function snapshot(takenAtMs: number, pids: number[]): Snapshot {
     const sample = { pid, readAtMs: takenAtMs + 1, threads: pid % 7, rssBytes: pid * 4096 } as ProcessSample;
     processes.set(pid, { info: { pid } as ProcessInfo, identity: {} as ProcessIdentity, sample });
   }
-  return { takenAtMs, durationMs: 1, processes, unreadable: new Map() };
+  return { takenAtMs, durationMs: 1, processes, unreadable: new Map(), departed: new Map() };
 }
 
 test('stays within its bounds of readings, snapshots and age, whatever is published', () => {

@@ -1,10 +1,10 @@
 /**
- * /simulations: create, list, read, start, stop, delete, live processes and results. Each handler
+ * /simulations: create, list, read, start, stop, delete, live processes, exits and results. Each handler
  * validates (schemas), makes one engine call and shapes the answer (views).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { EngineError } from '../../engine/errors.ts';
-import type { Simulation } from '../../engine/simulation.ts';
+import { EXIT_REASONS, type Simulation, TIMELINE_LIMIT } from '../../engine/simulation.ts';
 import { builtinProfile } from '../../profiles/load.ts';
 import { scaleProfile } from '../../profiles/plan.ts';
 import { randomSeed } from '../../profiles/random.ts';
@@ -12,8 +12,8 @@ import type { Profile } from '../../profiles/schema.ts';
 import type { AppContext } from '../context.ts';
 import { validationHook } from '../errors.ts';
 import { bodyErrors, errors, IdParams } from '../schemas/common.ts';
-import { ProcessList, Results, simulationSchemas } from '../schemas/simulations.ts';
-import { processView, resultsView, simulationView } from '../views.ts';
+import { ExitList, ProcessList, Results, simulationSchemas } from '../schemas/simulations.ts';
+import { exitView, processView, resultsView, simulationView } from '../views.ts';
 
 export function simulationRoutes(context: AppContext, security: Array<Record<string, string[]>> | undefined) {
   const { engine } = context;
@@ -220,8 +220,33 @@ export function simulationRoutes(context: AppContext, security: Array<Record<str
     (c) => {
       const { id } = c.req.valid('param');
       const snapshot = context.snapshots.latest().processes;
-      const processes = engine.processesOf(id).map((info) => processView(info, snapshot.get(info.pid)));
+      const processes = engine.processesOf(id).flatMap((info) => {
+        const truth = engine.groundTruthOf(info.pid);
+        return truth ? [processView(info, snapshot.get(info.pid), truth)] : [];
+      });
       return c.json({ simulation_id: id, processes }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/simulations/{id}/exits',
+      operationId: 'listExits',
+      tags,
+      summary: 'The newest exited processes, with what the sampler saw of each',
+      description: `Per process: when it started and exited, why, and whether the sampler ever read it (and read its last counters right before the engine ended it). The newest ${TIMELINE_LIMIT} are listed; \`total\` counts them all.`,
+      request: { params: IdParams },
+      responses: { 200: json(ExitList, 'Exits, oldest first'), 404: errors[404], 422: errors[422] },
+    }),
+    (c) => {
+      const simulation = engine.getSimulation(c.req.valid('param').id);
+      const total = EXIT_REASONS.reduce(
+        (sum, reason) => sum + Object.values(simulation.exits[reason]).reduce((a, b) => a + b, 0),
+        0,
+      );
+      const exits = simulation.exitLog.list().slice(-TIMELINE_LIMIT);
+      return c.json({ simulation_id: simulation.id, total, exits: exits.map(exitView) }, 200);
     },
   );
 

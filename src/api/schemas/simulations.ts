@@ -130,6 +130,51 @@ const byPriority = z.object(
 );
 const counted = z.object({ total: z.number().int(), by_priority: byPriority });
 
+/** What the sampler read of a process: whether an observer of the simulator's metrics could see it. */
+const SamplingView = z
+  .object({
+    samples: z.number().int().openapi({ description: 'readings the sampler took of it; 0 = never seen' }),
+    first_sampled_at: isoTime.nullable(),
+    last_sampled_at: isoTime.nullable(),
+  })
+  .openapi({
+    description:
+      'the ground truth of what the sampler saw: a new process is read within about a second of its start',
+  });
+
+/** What a correct observer reports for a process (see the README's "Processes that break observers"). */
+const ExpectedView = z
+  .object({
+    executable_name: z
+      .string()
+      .openapi({ description: 'the kernel name (comm) as UTF-8; bytes that are not UTF-8 show as U+FFFD' }),
+    executable_name_hex: z.string().openapi({ description: 'the exact bytes of the name, hex' }),
+    executable_name_utf8: z.boolean(),
+    executable_path: z
+      .string()
+      .openapi({ description: 'target of /proc/PID/exe, with " (deleted)" once the file is unlinked' }),
+    executable_deleted: z.boolean(),
+    command: z.string().openapi({ description: 'argv[0]' }),
+    command_line_bytes: z
+      .number()
+      .int()
+      .openapi({ description: 'bytes of /proc/PID/cmdline, each argument with its NUL' }),
+    owner: z.string().openapi({ description: 'user name of the real uid' }),
+    uid: z.number().int(),
+    stopped: z.boolean().openapi({ description: 'held in state T' }),
+    threads: z.number().int(),
+    fds: z.number().int(),
+    zombie_children: z
+      .number()
+      .int()
+      .openapi({ description: 'unreaped children in state Z, each with no exe and an empty command line' }),
+    signals_pending: z
+      .number()
+      .int()
+      .openapi({ description: 'status ShdPnd as an integer, as process.signals_pending reports it' }),
+  })
+  .openapi('ExpectedProcess');
+
 export const ProcessView = z
   .object({
     pid: z.number().int(),
@@ -155,8 +200,39 @@ export const ProcessView = z
     rss_bytes: z.number().int().nullable(),
     threads: z.number().int().nullable(),
     fds: z.number().int().nullable(),
+    sampling: SamplingView,
+    expected: ExpectedView,
   })
   .openapi('Process');
+
+export const ExitView = z
+  .object({
+    pid: z.number().int(),
+    name: z.string(),
+    priority: z.enum(PRIORITIES),
+    generation: z.number().int(),
+    started_at: isoTime,
+    exited_at: isoTime,
+    reason: z.enum(EXIT_REASONS as [string, ...string[]]),
+    exit_code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    samples: z.number().int().openapi({ description: 'readings the sampler took of it; 0 = never seen' }),
+    first_sampled_at: isoTime.nullable(),
+    last_sampled_at: isoTime.nullable(),
+    final_reading: z.boolean().openapi({
+      description:
+        'read right before the engine ended it, so its last counters were exported (never for a crash)',
+    }),
+  })
+  .openapi('Exit');
+
+export const ExitList = z
+  .object({
+    simulation_id: z.string(),
+    total: z.number().int().openapi({ description: 'exits so far; the newest ones are listed' }),
+    exits: z.array(ExitView).openapi({ description: 'the newest exits, oldest first' }),
+  })
+  .openapi('ExitList');
 
 export const ProcessList = z
   .object({ simulation_id: z.string(), processes: z.array(ProcessView) })
@@ -193,6 +269,18 @@ export const Results = z
       live: counted,
       peak: counted,
       started: counted,
+      sampling: z
+        .object({
+          live_sampled: z.number().int(),
+          live_not_yet_sampled: z.number().int(),
+          exited_sampled: z.number().int(),
+          exited_never_sampled: z.number().int(),
+          exited_with_final_reading: z.number().int(),
+        })
+        .openapi({
+          description:
+            'what the sampler saw: live processes read at least once, exits seen or never seen, and exits whose last counters were read right before the engine ended them',
+        }),
       exited: z.object({
         total: z.number().int(),
         by_reason: z.object(
