@@ -39,8 +39,9 @@ if ((${#need[@]})); then
   fi
 fi
 
-# The native worker (npm install builds it; a clone that skipped install scripts has none).
-[[ -x build/ps-worker ]] || node scripts/build-worker.ts
+# The native worker (npm install builds it; a clone that skipped install scripts has none, and a pull
+# may have changed its source since).
+if [[ ! -x build/ps-worker || src/workload/worker.c -nt build/ps-worker ]]; then node scripts/build-worker.ts; fi
 
 # The collectors: a build of several minutes each the first time, then taken from the cache. One
 # after the other (the script also serialises builds with a lock): two at once would only share the

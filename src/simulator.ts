@@ -202,7 +202,7 @@ export async function startSimulator(
       host,
       intervalMs: config.exportIntervalMs,
       simulationPrefix: config.simulationAttributes ? SIMULATION_ATTRIBUTE_PREFIX : undefined,
-      optionalMetrics: config.optionalMetrics,
+      selection: config.metricSelection,
     };
     api = await startApiServer(
       createApp({

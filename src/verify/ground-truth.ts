@@ -6,7 +6,11 @@
 import type { Engine } from '../engine/engine.ts';
 import type { ProcessIdentity, ProcReader } from '../proc/reader.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
-import { PROCESS_METRICS } from '../telemetry/process-metrics.ts';
+import {
+  type MetricSelection,
+  PROCESS_ATTRIBUTE_KEYS,
+  PROCESS_METRICS,
+} from '../telemetry/process-metrics.ts';
 import type { HostView } from './host.ts';
 import { type ReadingHistory, toReading } from './readings.ts';
 import type { GroundTruth, TruthMetric, TruthProcess } from './truth.ts';
@@ -21,15 +25,16 @@ export interface GroundTruthSource {
   intervalMs: number;
   /** prefix of the simulation attributes, undefined when they are off */
   simulationPrefix: string | undefined;
-  optionalMetrics: boolean;
+  /** the metrics and per-process attributes the simulator exports (OPTIONAL_METRICS, METRICS_CONFIG) */
+  selection: MetricSelection;
 }
 
 /** Processes read between two yields to the event loop. */
 const CHUNK = 500;
 
 /** The metrics the simulator exports, as the truth describes them. */
-export function exportedMetrics(optionalMetrics: boolean): TruthMetric[] {
-  return PROCESS_METRICS.filter((metric) => optionalMetrics || !metric.optional).map((metric) => ({
+export function exportedMetrics(selection: MetricSelection): TruthMetric[] {
+  return PROCESS_METRICS.filter((metric) => selection.metrics.has(metric.name)).map((metric) => ({
     name: metric.name,
     prometheus_name: metric.shape === 'counter' ? `${metric.prometheusName}_total` : metric.prometheusName,
     unit: metric.unit,
@@ -101,7 +106,8 @@ export async function buildGroundTruth(
     boot_time_seconds: source.reader.bootTimeSeconds,
     host: { boot_id: source.host.bootId(), pid_namespace: source.host.pidNamespace('self') },
     simulation_attribute_prefix: source.simulationPrefix ?? null,
-    metrics: exportedMetrics(source.optionalMetrics),
+    metrics: exportedMetrics(source.selection),
+    process_attribute_keys: PROCESS_ATTRIBUTE_KEYS.filter((key) => source.selection.attributes.has(key)),
     // An empty history reads as "from now": JSON has no Infinity.
     readings_from_ms: Math.min(source.history.fromMs, takenAtMs),
     processes,

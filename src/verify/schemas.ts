@@ -107,6 +107,7 @@ export const groundTruthSchema: z.ZodType<GroundTruth> = z.object({
   boot_time_seconds: z.number(),
   host: z.object({ boot_id: z.string().nullable(), pid_namespace: z.string().nullable() }),
   simulation_attribute_prefix: z.string().nullable(),
+  process_attribute_keys: z.array(z.string().max(64)).max(64).optional(),
   metrics: z.array(
     z.object({
       name: z.string(),

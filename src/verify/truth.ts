@@ -110,6 +110,8 @@ export interface GroundTruth {
   };
   /** prefix of the simulation attributes on every series, or null when they are off */
   simulation_attribute_prefix: string | null;
+  /** the per-process attributes the simulator writes (the receiver's cgroup ones only when enabled) */
+  process_attribute_keys?: string[] | undefined;
   /** the process metrics the simulator exports */
   metrics: TruthMetric[];
   /** the oldest reading kept, epoch ms: values older than this cannot be bracketed */

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { PRIORITIES, type Priority } from '../../src/profiles/schema.ts';
+import { defaultSelection } from '../../src/telemetry/process-metrics.ts';
 import { fieldOf } from '../../src/verify/compare/bracket.ts';
 import { prometheusLabel } from '../../src/verify/compare/plan.ts';
 import { exportedMetrics } from '../../src/verify/ground-truth.ts';
@@ -154,7 +155,7 @@ export const truths = fc
       boot_time_seconds: 1_800_000_000,
       host: { boot_id: 'boot-1', pid_namespace: 'pid:[4026531836]' },
       simulation_attribute_prefix: attributes ? 'simulator.' : null,
-      metrics: exportedMetrics(false),
+      metrics: exportedMetrics(defaultSelection()),
       readings_from_ms: NOW - 40_000,
       processes: live,
       exits: gone.sort((a, b) => a.exited_at_ms - b.exited_at_ms),

@@ -97,7 +97,8 @@ export function makePlan(truth: GroundTruth, expectations: Expectations, naming:
   const shard = truth.simulation.shard;
   if (prefix !== null && shard) attribute(`${prefix}shard`, () => String(shard.index));
   const upstreamKeys = [
-    ...PROCESS_ATTRIBUTE_KEYS,
+    // A truth from before the cgroup attributes names none: the attributes every simulator writes.
+    ...(truth.process_attribute_keys ?? PROCESS_ATTRIBUTE_KEYS.filter((key) => !key.includes('cgroup'))),
     ...(prefix === null ? [] : SIMULATION_ATTRIBUTE_KEYS.map((key) => `${prefix}${key}`)),
     ...(prefix !== null && shard ? [`${prefix}shard`] : []),
   ];
