@@ -41,7 +41,10 @@ fi
 
 # The native worker (npm install builds it; a clone that skipped install scripts has none, and a pull
 # may have changed its source since).
-if [[ ! -x build/ps-worker || src/workload/worker.c -nt build/ps-worker ]]; then node scripts/build-worker.ts; fi
+# The project's Node 24 (npm puts it first on PATH; run directly, take it from node_modules).
+node_bin=node
+[[ -x node_modules/.bin/node ]] && node_bin=node_modules/.bin/node
+if [[ ! -x build/ps-worker || src/workload/worker.c -nt build/ps-worker ]]; then "$node_bin" scripts/build-worker.ts; fi
 
 # The collectors: a build of several minutes each the first time, then taken from the cache. One
 # after the other (the script also serialises builds with a lock): two at once would only share the
