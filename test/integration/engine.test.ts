@@ -195,12 +195,19 @@ test('a lifetime ends a process and the replacement takes the next generation na
   try {
     const ok = await waitUntil(() => simulation.exits.lifetime.low >= 4, 8000, 100);
     assert.ok(ok, `lifetime exits: ${simulation.exits.lifetime.low}`);
-    const names = events
-      .filter((e) => e.type === 'ProcessStarted' && e.simulationId === simulation.id)
-      .map((e) => (e as { name: string }).name);
-    assert.ok(
-      names.includes('job-a1-0') && names.includes('job-a1-1') && names.includes('job-a2-2'),
-      names.join(' '),
+    // Each slot's lifetimes run on their own clocks: four exits may be three of one slot and one of
+    // the other, and a replacement's start event follows its exit. Wait for the names, not a count.
+    const started = () =>
+      events
+        .filter((e) => e.type === 'ProcessStarted' && e.simulationId === simulation.id)
+        .map((e) => (e as { name: string }).name);
+    const wanted = ['job-a1-0', 'job-a2-0', 'job-a1-1', 'job-a2-1', 'job-a1-2', 'job-a2-2'];
+    await waitUntil(() => wanted.every((name) => started().includes(name)), 8000, 100);
+    const names = started();
+    assert.deepEqual(
+      wanted.filter((name) => !names.includes(name)),
+      [],
+      `generations started: ${names.join(' ')}`,
     );
     // Both slots filled again (a replacement follows each exit at once), so the loop below checks two.
     const replaced = await readUntil(
