@@ -99,14 +99,16 @@ export function detectSpikes(series: Series): SpikeFit | undefined {
   if (!split) return undefined;
   // The levels and the noise come from the readings whose neighbours share their level: a reading at
   // an edge holds some of both levels, and would pass for noise.
-  const levels = refineLevels(v, (split.low + split.high) / 2);
+  const levels = refineLevels(v, sidesOf(v, (split.low + split.high) / 2));
   if (!levels) return undefined;
   const { low, high, noise } = levels;
   const gap = high - low;
   if (gap < SPIKE_MIN_GAP || gap < SPIKE_GAP_TO_NOISE * noise) return undefined;
-  const mid = (low + high) / 2;
-  const isHigh = v.map((value) => value >= mid);
-  const highShare = (i: number) => Math.min(1, Math.max(0, ((v[i] as number) - low) / gap));
+  const { side: isHigh, outlier } = sidesOf(v, (low + high) / 2);
+  // An outlier reading stands for its run's level: the process was held back (or given more) for one
+  // reading, which says nothing about the pattern's edges.
+  const highShare = (i: number) =>
+    outlier[i] ? (isHigh[i] ? 1 : 0) : Math.min(1, Math.max(0, ((v[i] as number) - low) / gap));
   const rises: number[] = [];
   const durations: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -147,22 +149,72 @@ export function detectSpikes(series: Series): SpikeFit | undefined {
   };
 }
 
+/** Runs of one level at least this long, as a median, make a single reading of that level an outlier. */
+export const SPIKE_OUTLIER_RUN = 3;
+
 /**
- * The low and high level of readings split at `mid`, from the readings whose two neighbours are on
+ * Which side of `mid` each reading is on, with the isolated readings taken to their neighbours' side:
+ * on a busy machine a spiking process is sometimes held back for one reading in the middle of a spike
+ * (and a low one given a burst), which would otherwise split one spike into two and break the period.
+ * A single reading between two readings of the other side is such an outlier only when the runs of
+ * its own side are long: the median of their interior runs, counted as if the single readings of the
+ * other side inside them were not there and leaving out the runs of one reading (the candidates), is
+ * at least SPIKE_OUTLIER_RUN. A pattern whose runs are one reading long is kept as it is, and so is
+ * noise, whose runs are short.
+ */
+function sidesOf(v: readonly number[], mid: number): { side: boolean[]; outlier: boolean[] } {
+  const n = v.length;
+  const side = v.map((value) => value >= mid);
+  const runs: Array<{ start: number; length: number; high: boolean }> = [];
+  for (let i = 0; i < n; i++) {
+    const start = i;
+    while (i + 1 < n && side[i + 1] === side[start]) i++;
+    runs.push({ start, length: i - start + 1, high: side[start] as boolean });
+  }
+  const isSingle = (k: number) =>
+    k > 0 && k < runs.length - 1 && (runs[k] as (typeof runs)[number]).length === 1;
+  const typical = (high: boolean) => {
+    const lengths: number[] = [];
+    for (let k = 0; k < runs.length; k++) {
+      if ((runs[k] as (typeof runs)[number]).high !== high) continue;
+      const first = k;
+      let length = (runs[k] as (typeof runs)[number]).length;
+      // across single readings of the other side, to the run of this side after each
+      while (k + 2 < runs.length && isSingle(k + 1)) {
+        k += 2;
+        length += 1 + (runs[k] as (typeof runs)[number]).length;
+      }
+      if (first > 0 && k < runs.length - 1 && length > 1) lengths.push(length);
+    }
+    return median(lengths);
+  };
+  const long = { true: typical(true) >= SPIKE_OUTLIER_RUN, false: typical(false) >= SPIKE_OUTLIER_RUN };
+  const outlier = v.map(() => false);
+  for (let k = 1; k < runs.length - 1; k++) {
+    const run = runs[k] as (typeof runs)[number];
+    if (!isSingle(k) || !long[`${run.high}`]) continue;
+    outlier[run.start] = true;
+    side[run.start] = !run.high;
+  }
+  return { side, outlier };
+}
+
+/**
+ * The low and high level of readings on their `side`, from the readings whose two neighbours are on
  * their side (the most wholly inside a level; a run too short to have one gives its extreme reading),
- * and the spread of those readings around their level.
+ * and the spread of those readings around their level. Outliers (sidesOf) count for neither.
  */
 function refineLevels(
   v: readonly number[],
-  mid: number,
+  { side, outlier }: { side: readonly boolean[]; outlier: readonly boolean[] },
 ): { low: number; high: number; noise: number } | undefined {
   const n = v.length;
-  const side = v.map((value) => value >= mid);
   const inside: Array<{ value: number; high: boolean }> = [];
   for (let i = 0; i < n; i++) {
     const start = i;
     while (i + 1 < n && side[i + 1] === side[start]) i++;
-    const run = v.slice(start, i + 1);
+    const run = v.slice(start, i + 1).filter((_, k) => !outlier[start + k]);
+    if (run.length === 0) continue;
     const high = side[start] as boolean;
     // Interior readings of the run; a run of one or two readings lends its extreme one instead, unless
     // it touches an end of the recording, which may have cut it.
