@@ -319,10 +319,12 @@ test('no collector listening: one warning, retries every interval, nothing crash
   }
 });
 
-test("requests stay under the collector's 4 MiB limit: the sink refuses larger ones, and none were refused", () => {
+test("requests stay under the collector's 4 MiB limit: the sink refuses larger ones, and none were refused", async () => {
   // The sink refuses a request over 4 MiB before its handler runs, so `sink.requests` holds only the
   // accepted ones: a refusal shows only in the exporter's own count of failed exports.
   const status = simulator.telemetry.exportStatus;
+  // Run alone, this test starts right after the simulator: wait for three exports of its own.
+  await waitUntil(() => status.ok + status.failed >= 3, 10_000);
   assert.equal(status.failed, 0, `failed exports: ${status.lastError}`);
   assert.ok(status.ok >= 3, `successful exports: ${status.ok}`);
   assert.equal(sink.requests.length, status.ok, 'one request per export at this size, each received');

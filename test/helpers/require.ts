@@ -17,6 +17,7 @@ const PACKAGES: Record<string, string> = {
   'stress-ng': 'stress-ng',
   curl: 'curl',
   cc: 'gcc',
+  chrt: 'util-linux',
 };
 
 /**
