@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { Simulation } from '../../src/engine/simulation.ts';
+import { OtlpGrpcRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from '../../src/telemetry/sample-driven-reader.ts';
 import { type Blackhole, startBlackhole } from '../helpers/blackhole.ts';
 import { type OtlpSink, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
@@ -157,7 +157,7 @@ describe('a collector that fails partway through an export of several requests',
     const reader = new SampleDrivenMetricReader({
       createExporter: (renewal) => {
         renewals.push(renewal);
-        return new OTLPMetricExporter({
+        return new OtlpGrpcRequestExporter({
           url: sink.endpoint,
           timeoutMillis: 5000,
           ...(renewal > 0 ? { userAgent: `otlp-failures (channel ${renewal})` } : {}),
