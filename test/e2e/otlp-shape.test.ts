@@ -1,16 +1,22 @@
 /**
  * The two shapes of the OTLP push, decoded with the official OTLP protos from what a real simulator sends
  * to a real gRPC server: OTLP_PROCESS_ATTRIBUTES=resource (one Resource per process, the hostmetrics
- * receiver's shape) and datapoint (one Resource, the process attributes on every data point).
+ * receiver's shape) and datapoint (one Resource, the process attributes on every data point); and the
+ * default shape as the real collector receives it and writes it out, with no processor regrouping it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
+import { type RunningCollector, startCollector } from '../helpers/collector.ts';
+import { readFilePoints } from '../helpers/otlp-json.ts';
 import { attributesOf, type ExportRequest, type OtlpSink, startOtlpSink } from '../helpers/otlp-sink.ts';
+import { startTestSimulator, type TestSimulator } from '../helpers/simulator.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** The receiver's default per-process attributes (the cgroup ones are off by default). */
 const PROCESS_KEYS = [
@@ -197,5 +203,85 @@ describe('OTLP_PROCESS_ATTRIBUTES=datapoint', () => {
       checked++;
     }
     assert.ok(checked >= COUNT * 7, `${checked} points checked`);
+  });
+});
+
+describe('the real collector receives one Resource per process as it is', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psim-otlp-shape-'));
+  const file = join(dir, 'received.json');
+  let collector: RunningCollector;
+  let simulator: TestSimulator;
+  before(async () => {
+    // The bundled pipeline less its groupbyattrs: what the collector writes is what it received.
+    collector = await startCollector({
+      overrides: [
+        [
+          'exporters:',
+          '  file/received:',
+          `    path: ${JSON.stringify(file)}`,
+          '    flush_interval: 200ms',
+          'service:',
+          '  pipelines:',
+          '    metrics:',
+          '      processors: [memory_limiter, batch]',
+          '      exporters: [file/received]',
+          '',
+        ].join('\n'),
+      ],
+    });
+    simulator = await startTestSimulator({
+      PROFILE: 'realistic',
+      PROCESS_COUNT: String(COUNT),
+      SEED: '23',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.otlpGrpcEndpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
+  });
+  after(async () => {
+    await simulator?.sim.stop();
+    await collector?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("every live process's points arrive under its own Resource, with only the split attributes", async () => {
+    const pids = simulator.sim.engine.liveProcesses().map((p) => p.pid);
+    assert.equal(pids.length, COUNT);
+    const points = await waitFor(
+      'a process.threads point of every live process in the file',
+      { timeoutMs: 30_000, everyMs: 200 },
+      () => {
+        const all = readFilePoints(file);
+        const seen = new Set(
+          all.filter((p) => p.metric === 'process.threads').map((p) => p.resource['process.pid']),
+        );
+        return pids.every((pid) => seen.has(pid)) ? all : undefined;
+      },
+    );
+    for (const pid of pids) {
+      const own = points.filter((p) => p.resource['process.pid'] === pid);
+      assert.ok(own.length >= 7, `${own.length} points of ${pid}`);
+      for (const point of own) {
+        assert.deepEqual(
+          Object.keys(point.resource)
+            .filter((key) => key.startsWith('process.'))
+            .sort(),
+          PROCESS_KEYS,
+        );
+        assert.equal(point.resource['service.name'], 'process-simulator');
+        assert.ok(
+          Object.keys(point.attributes).every((key) => SPLIT_KEYS.has(key)),
+          `${point.metric} of ${pid}: ${Object.keys(point.attributes)}`,
+        );
+      }
+      assert.deepEqual(
+        Object.fromEntries(PROCESS_KEYS.map((key) => [key, own[0]?.resource[key]])),
+        procAttributes(pid),
+      );
+    }
+    // The self metrics stay under the simulator's Resource.
+    assert.ok(
+      points.some((p) => !p.metric.startsWith('process.') && p.resource['process.pid'] === undefined),
+      'self metrics under a Resource without process attributes',
+    );
   });
 });
