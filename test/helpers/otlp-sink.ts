@@ -239,6 +239,7 @@ export function pointsOf(
 export function attributesOf(list: KeyValue[]): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
   for (const kv of list)
-    attributes[kv.key] = kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
+    attributes[kv.key] =
+      kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
   return attributes;
 }
