@@ -9,7 +9,11 @@
  * the serializer handed to the transport is hand-written: it passes the bytes through. Everything on
  * the wire besides the body (the gRPC channel, metadata, timeout, compression, retries, the
  * OTEL_EXPORTER_OTLP_* settings) is the package's, built exactly as OTLPMetricExporter builds it.
+ * The datapoint shape (one Resource, attributes on the points) needs none of this and is sent by the
+ * SDK's OTLPMetricExporter itself (SdkMetricRequestExporter).
  */
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { type IOtlpExportDelegate, OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyOtlpGrpcOptions,
@@ -22,7 +26,7 @@ import {
   type ISerializer,
   ProtobufMetricsSerializer,
 } from '@opentelemetry/otlp-transformer';
-import type { OtlpRequest } from './otlp-requests.ts';
+import type { EncodedRequest, OtlpRequest } from './otlp-requests.ts';
 
 /** What the reader needs of an exporter: one encoded request per call. */
 export interface OtlpRequestExporter {
@@ -37,21 +41,32 @@ export interface OtlpRequestExporter {
  * ResourceMetrics resource_metrics = 1`, and concatenated protobuf messages decode as their merge,
  * in which repeated fields are appended: one request with every part's ResourceMetrics in order.
  */
-const passThroughSerializer: ISerializer<OtlpRequest, IExportMetricsServiceResponse> = {
+const passThroughSerializer: ISerializer<EncodedRequest, IExportMetricsServiceResponse> = {
   serializeRequest: (request) =>
     request.parts.length === 1 ? request.parts[0] : Buffer.concat(request.parts, request.bytes),
   deserializeResponse: (data) => ProtobufMetricsSerializer.deserializeResponse(data),
 };
 
 /** The exporter's own metrics (otel.sdk.exporter.*) count data points, as the SDK's exporter does. */
-const metricsHelper: IExporterMetricsHelper<OtlpRequest> = {
+const metricsHelper: IExporterMetricsHelper<EncodedRequest> = {
   name: 'metric_data_point',
   countItems: (request) => request.dataPoints,
 };
 
-export class OtlpGrpcRequestExporter extends OTLPExporterBase<OtlpRequest> implements OtlpRequestExporter {
+type ResultCallback = Parameters<OtlpRequestExporter['export']>[1];
+
+const wrongKind = (request: OtlpRequest, done: ResultCallback) =>
+  done({
+    code: ExportResultCode.FAILED,
+    error: new Error(`this exporter cannot send a request of kind ${request.kind}`),
+  });
+
+/** The resource shape: requests encoded by otlp-requests.ts, sent on the package's gRPC transport. */
+export class OtlpGrpcRequestExporter implements OtlpRequestExporter {
+  readonly #inner: OTLPExporterBase<EncodedRequest>;
+
   constructor(config: OTLPGRPCExporterConfigNode = {}) {
-    const delegate: IOtlpExportDelegate<OtlpRequest> = createOtlpGrpcExportDelegate(
+    const delegate: IOtlpExportDelegate<EncodedRequest> = createOtlpGrpcExportDelegate(
       convertLegacyOtlpGrpcOptions(config, 'METRICS'),
       passThroughSerializer,
       'otlp_grpc_metric_exporter',
@@ -60,6 +75,41 @@ export class OtlpGrpcRequestExporter extends OTLPExporterBase<OtlpRequest> imple
       'MetricsExportService',
       '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
     );
-    super(delegate);
+    this.#inner = new OTLPExporterBase(delegate);
+  }
+
+  export(request: OtlpRequest, done: ResultCallback): void {
+    if (request.kind === 'encoded') this.#inner.export(request, done);
+    else wrongKind(request, done);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+}
+
+/** The datapoint shape: each request one ResourceMetrics, sent by the SDK's OTLPMetricExporter. */
+export class SdkMetricRequestExporter implements OtlpRequestExporter {
+  readonly #inner: OTLPMetricExporter;
+
+  constructor(config: ConstructorParameters<typeof OTLPMetricExporter>[0] = {}) {
+    this.#inner = new OTLPMetricExporter(config);
+  }
+
+  export(request: OtlpRequest, done: ResultCallback): void {
+    if (request.kind === 'collected') this.#inner.export(request.resourceMetrics, done);
+    else wrongKind(request, done);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
   }
 }

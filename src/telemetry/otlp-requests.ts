@@ -12,8 +12,9 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { splitResourceMetrics } from './split-export.ts';
 
-/** One request, encoded. */
-export interface OtlpRequest {
+/** One request, encoded (the resource shape). */
+export interface EncodedRequest {
+  readonly kind: 'encoded';
   /** encoded ExportMetricsServiceRequests of one ResourceMetrics each; the body is their concatenation */
   readonly parts: readonly Uint8Array[];
   /** size of the body */
@@ -21,6 +22,16 @@ export interface OtlpRequest {
   readonly resources: number;
   readonly dataPoints: number;
 }
+
+/** One request as the SDK's exporter takes it, one ResourceMetrics (the datapoint shape). */
+export interface CollectedRequest {
+  readonly kind: 'collected';
+  readonly resourceMetrics: ResourceMetrics;
+  readonly resources: 1;
+  readonly dataPoints: number;
+}
+
+export type OtlpRequest = EncodedRequest | CollectedRequest;
 
 /** Default size budget per request: half the collector's 4 MiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 2 * 1024 * 1024;
@@ -44,14 +55,14 @@ function encode(resourceMetrics: ResourceMetrics): Uint8Array {
 export function packResourceMetrics(
   resources: Iterable<ResourceMetrics>,
   maxBytes = DEFAULT_MAX_REQUEST_BYTES,
-): OtlpRequest[] {
-  const requests: OtlpRequest[] = [];
+): EncodedRequest[] {
+  const requests: EncodedRequest[] = [];
   let parts: Uint8Array[] = [];
   let bytes = 0;
   let count = 0;
   let dataPoints = 0;
   const flush = () => {
-    if (parts.length > 0) requests.push({ parts, bytes, resources: count, dataPoints });
+    if (parts.length > 0) requests.push({ kind: 'encoded', parts, bytes, resources: count, dataPoints });
     parts = [];
     bytes = 0;
     count = 0;
@@ -65,6 +76,7 @@ export function packResourceMetrics(
       for (const piece of splitResourceMetrics(resourceMetrics, maxBytes / 2)) {
         const encoded = encode(piece);
         requests.push({
+          kind: 'encoded',
           parts: [encoded],
           bytes: encoded.byteLength,
           resources: 1,
@@ -84,15 +96,18 @@ export function packResourceMetrics(
 }
 
 /**
- * The requests of one ResourceMetrics whose data points carry the process attributes (today's single
- * Resource shape): split by data points, as splitResourceMetrics estimates them.
+ * The requests of one ResourceMetrics whose data points carry the process attributes (the datapoint
+ * shape): split by data points, as splitResourceMetrics estimates them, each left to the SDK's exporter
+ * to encode.
  */
 export function splitIntoRequests(
   resourceMetrics: ResourceMetrics,
   maxBytes = DEFAULT_MAX_REQUEST_BYTES,
-): OtlpRequest[] {
-  return splitResourceMetrics(resourceMetrics, maxBytes).map((chunk) => {
-    const encoded = encode(chunk);
-    return { parts: [encoded], bytes: encoded.byteLength, resources: 1, dataPoints: countPoints(chunk) };
-  });
+): CollectedRequest[] {
+  return splitResourceMetrics(resourceMetrics, maxBytes).map((chunk) => ({
+    kind: 'collected',
+    resourceMetrics: chunk,
+    resources: 1,
+    dataPoints: countPoints(chunk),
+  }));
 }

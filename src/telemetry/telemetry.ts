@@ -10,7 +10,7 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { EventBus } from '../engine/events.ts';
 import type { Priority } from '../profiles/schema.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
-import { OtlpGrpcRequestExporter } from './otlp-grpc-exporter.ts';
+import { OtlpGrpcRequestExporter, SdkMetricRequestExporter } from './otlp-grpc-exporter.ts';
 import type { MetricSelection } from './process-metrics.ts';
 import { createProcessMetricProducer, createProcessResourceSource } from './process-producer.ts';
 import { PrometheusTextSerializer } from './prometheus-text.ts';
@@ -141,13 +141,15 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
       // The user agent is part of the key of grpc-js's shared channel pool: a renewed exporter with the
       // same options would share the old channel and its reconnect backoff. A numbered agent gets a new
       // channel; the old one closes with the old exporter.
-      createExporter: (renewal) =>
-        new OtlpGrpcRequestExporter({
+      createExporter: (renewal) => {
+        const config = {
           url: endpoint,
           metadata,
           timeoutMillis: timeoutMs,
           ...(renewal > 0 ? { userAgent: `process-simulator (channel ${renewal})` } : {}),
-        }),
+        };
+        return byResource ? new OtlpGrpcRequestExporter(config) : new SdkMetricRequestExporter(config);
+      },
       timeoutMs: options.otlp.timeoutMs,
       // Per process Resources beside the SDK's (the self metrics), or the process attributes on the
       // data points of the SDK's one Resource.
