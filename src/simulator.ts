@@ -122,6 +122,7 @@ export async function startSimulator(
         ? {
             endpoint: config.otlp.endpoint,
             headers: config.otlp.headers,
+            processAttributes: config.otlp.processAttributes,
             timeoutMs: Math.min(10_000, config.exportIntervalMs),
           }
         : undefined,

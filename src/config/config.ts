@@ -21,6 +21,10 @@ import { loadMetricsConfig } from './metrics-config.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** The values of OTLP_PROCESS_ATTRIBUTES, the default first. */
+export const OTLP_PROCESS_ATTRIBUTES_VALUES = ['resource', 'datapoint'] as const;
+export type OtlpProcessAttributes = (typeof OTLP_PROCESS_ATTRIBUTES_VALUES)[number];
+
 export interface Config {
   profile: string;
   profileFile: string | undefined;
@@ -58,6 +62,12 @@ export interface Config {
     endpoint: string;
     /** gRPC metadata from OTEL_EXPORTER_OTLP_HEADERS */
     headers: Record<string, string>;
+    /**
+     * OTLP_PROCESS_ATTRIBUTES: 'resource', one Resource per process carrying its attributes (the
+     * hostmetrics receiver's shape); 'datapoint', the SDK's one Resource and the process attributes on
+     * every data point
+     */
+    processAttributes: OtlpProcessAttributes;
   };
   exportIntervalMs: number;
   /** the OTLP receiver a pipeline under test sends to (`verify --otlp-sink`); off without a port */
@@ -150,6 +160,11 @@ export function loadConfig(env: Env = process.env): Config {
         endpoint,
       ),
       headers: read('OTEL_EXPORTER_OTLP_HEADERS', {}, grpcMetadata),
+      processAttributes: read<OtlpProcessAttributes>('OTLP_PROCESS_ATTRIBUTES', 'resource', (text) => {
+        const value = OTLP_PROCESS_ATTRIBUTES_VALUES.find((allowed) => allowed === text);
+        if (value === undefined) throw new Error('expected "resource" or "datapoint"');
+        return value;
+      }),
     },
     exportIntervalMs: read(
       'OTEL_METRIC_EXPORT_INTERVAL',

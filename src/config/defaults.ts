@@ -66,6 +66,8 @@ export const ENV_VARS = {
   OTEL_EXPORTER_OTLP_HEADERS: 'gRPC metadata sent with every export, k1=v1,k2=v2',
   OTEL_METRIC_EXPORT_INTERVAL: `export and sampling interval in ms (default ${DEFAULT_EXPORT_INTERVAL_MS})`,
   OTEL_METRICS_EXPORTER: 'otlp (default) or none: turn the OTLP push off',
+  OTLP_PROCESS_ATTRIBUTES:
+    "where the OTLP push puts each process's attributes: resource (default; one Resource per process, the hostmetrics receiver's shape) or datapoint (one Resource, the attributes on every data point)",
   OTLP_SINK_GRPC_PORT:
     'open the OTLP sink (what `verify --otlp-sink` reads) with an OTLP/gRPC receiver on this port (default: no sink)',
   OTLP_SINK_HTTP_PORT: 'the OTLP sink also receives OTLP/HTTP (POST /v1/metrics, protobuf) on this port',

@@ -7,13 +7,15 @@
  */
 import { type Attributes, ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
-import { emptyResource } from '@opentelemetry/resources';
+import { emptyResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   type CollectionResult,
   DataPointType,
   type MetricData,
+  type MetricDescriptor,
   type MetricProducer,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
 import {
@@ -75,6 +77,22 @@ export function processAttributes(
   return attributes;
 }
 
+function descriptorOf(definition: ProcessMetricDefinition, naming: 'otlp' | 'prometheus'): MetricDescriptor {
+  return {
+    name: naming === 'otlp' ? definition.name : definition.prometheusName,
+    description: definition.description,
+    // The collector's prometheus exporter carries the unit in the name only; so does ours.
+    unit: naming === 'otlp' ? definition.unit : '',
+    valueType: definition.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE,
+  };
+}
+
+/** The processes a collect sends: the live ones (after `fresh`), then, when asked, the departed ones. */
+function processesToSend(options: ProcessProducerOptions): Array<ReadonlyMap<number, SampledProcess>> {
+  const snapshot = options.store.fresh();
+  return options.departed ? [snapshot.processes, options.store.takeDeparted()] : [snapshot.processes];
+}
+
 export function createProcessMetricProducer(options: ProcessProducerOptions): MetricProducer {
   const selection = options.selection ?? defaultSelection();
   const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name));
@@ -106,10 +124,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
 
   return {
     async collect(): Promise<CollectionResult> {
-      const snapshot = options.store.fresh();
-      const sources = options.departed
-        ? [snapshot.processes, options.store.takeDeparted()]
-        : [snapshot.processes];
+      const sources = processesToSend(options);
       const metrics: MetricData[] = definitions.map((definition) => {
         const dataPoints = [];
         for (const source of sources)
@@ -126,13 +141,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
               });
             }
           }
-        const descriptor = {
-          name: options.naming === 'otlp' ? definition.name : definition.prometheusName,
-          description: definition.description,
-          // The collector's prometheus exporter carries the unit in the name only; so does ours.
-          unit: options.naming === 'otlp' ? definition.unit : '',
-          valueType: definition.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE,
-        };
+        const descriptor = descriptorOf(definition, options.naming);
         if (definition.shape === 'gauge') {
           return {
             descriptor,
@@ -154,5 +163,84 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
         errors: [],
       };
     },
+  };
+}
+
+/**
+ * The process metrics in the hostmetrics receiver's shape: one ResourceMetrics per process, its Resource
+ * the SDK's (service, host) with the process's attributes and the simulation attributes over it, its
+ * data points carrying only the attribute that splits a metric (state, direction, type). Metrics a
+ * process has no value of (utilization on its first reading) are left out of its ResourceMetrics. The
+ * same processes as the producer's (`fresh`, then the departed ones when asked), read once per call.
+ */
+export function createProcessResourceSource(
+  options: ProcessProducerOptions,
+): (sdkResource: Resource) => ResourceMetrics[] {
+  const selection = options.selection ?? defaultSelection();
+  const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name)).map(
+    (definition) => ({
+      definition,
+      descriptor: descriptorOf(definition, options.naming),
+      // One attributes object per split value, shared by every process's points.
+      pointAttributes: definition.split
+        ? definition.split.values.map((value) => ({ [definition.split?.key as string]: value }))
+        : [{}],
+    }),
+  );
+  // Keyed by the identity object the sampler keeps per live PID: entries go away with the process.
+  const resourceCache = new WeakMap<object, { sdkResource: Resource; resource: Resource }>();
+  const resourceOf = (entry: SampledProcess, sdkResource: Resource): Resource => {
+    const cached = resourceCache.get(entry.identity);
+    if (cached && cached.sdkResource === sdkResource) return cached.resource;
+    const resource = sdkResource.merge(
+      resourceFromAttributes(processAttributes(entry, options.simulationPrefix, selection.attributes)),
+    );
+    resourceCache.set(entry.identity, { sdkResource, resource });
+    return resource;
+  };
+
+  return (sdkResource) => {
+    const resources: ResourceMetrics[] = [];
+    for (const source of processesToSend(options))
+      for (const entry of source.values()) {
+        const startTime = millisToHrTime(entry.sample.startTimeMs);
+        const endTime = millisToHrTime(entry.sample.readAtMs);
+        const metrics: MetricData[] = [];
+        for (const { definition, descriptor, pointAttributes } of definitions) {
+          const values = definition.values(entry.sample, entry.sample.readAtMs);
+          if (values.length === 0) continue;
+          const dataPoints = [];
+          for (let i = 0; i < values.length; i++) {
+            dataPoints.push({
+              startTime,
+              endTime,
+              attributes: pointAttributes[i] as Attributes,
+              value: values[i] as number,
+            });
+          }
+          metrics.push(
+            definition.shape === 'gauge'
+              ? {
+                  descriptor,
+                  aggregationTemporality: AggregationTemporality.CUMULATIVE,
+                  dataPointType: DataPointType.GAUGE,
+                  dataPoints,
+                }
+              : {
+                  descriptor,
+                  aggregationTemporality: AggregationTemporality.CUMULATIVE,
+                  dataPointType: DataPointType.SUM,
+                  isMonotonic: definition.shape === 'counter',
+                  dataPoints,
+                },
+          );
+        }
+        if (metrics.length === 0) continue;
+        resources.push({
+          resource: resourceOf(entry, sdkResource),
+          scopeMetrics: [{ scope: options.scope, metrics }],
+        });
+      }
+    return resources;
   };
 }

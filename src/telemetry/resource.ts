@@ -1,8 +1,9 @@
 /**
  * The simulator's Resource: who is sending (service.*) and from which host (host.*, os.*), read with
- * systeminformation, plus the user's OTEL_RESOURCE_ATTRIBUTES. Per-process attributes are data-point
- * attributes instead: the SDK has one Resource per MeterProvider (the collector's groupbyattrs
- * processor regroups them into one Resource per process, as the hostmetrics receiver emits them).
+ * systeminformation, plus the user's OTEL_RESOURCE_ATTRIBUTES. The self metrics carry it as it is. The
+ * OTLP push sends each process under a Resource of its own, this one with the process's attributes over
+ * it, as the hostmetrics receiver emits them (OTLP_PROCESS_ATTRIBUTES=resource); with
+ * OTLP_PROCESS_ATTRIBUTES=datapoint and on /metrics the process attributes are on every data point.
  */
 import { hostname } from 'node:os';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';

@@ -2,7 +2,8 @@
  * A MetricReader that pushes right after each /proc sample instead of on its own timer, so an export
  * never carries data older than the sample and never re-reads /proc. Exports never overlap (a sample
  * that finds one running is skipped and counted), never reject, and are split into requests under the
- * collector's message size limit. Export failures are reported through `onResult`, so the owner logs an
+ * collector's message size limit: by whole Resources when each process has its own (`processResources`),
+ * else by data points. Export failures are reported through `onResult`, so the owner logs an
  * outage once rather than once per interval.
  *
  * After a failed export the exporter is replaced by a new one from `createExporter`. Why: the gRPC
@@ -12,8 +13,15 @@
  * `createExporter` in telemetry.ts) that connects at the next interval.
  */
 import { ExportResultCode } from '@opentelemetry/core';
-import { AggregationTemporality, MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { splitResourceMetrics } from './split-export.ts';
+import type { Resource } from '@opentelemetry/resources';
+import { AggregationTemporality, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { OtlpRequestExporter } from './otlp-grpc-exporter.ts';
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  type OtlpRequest,
+  packResourceMetrics,
+  splitIntoRequests,
+} from './otlp-requests.ts';
 
 export interface ExportOutcome {
   ok: boolean;
@@ -25,7 +33,13 @@ export interface ExportOutcome {
 
 export interface SampleDrivenReaderOptions {
   /** makes the exporter; called again after each failed export with the count of renewals so far */
-  createExporter: (renewal: number) => PushMetricExporter;
+  createExporter: (renewal: number) => OtlpRequestExporter;
+  /**
+   * One ResourceMetrics per process, sent after the SDK's own (the reader's metric producers and
+   * instruments, under the MeterProvider's Resource, which is passed in): the receiver's shape. Without
+   * it, the collection is the SDK's one ResourceMetrics, split by data points.
+   */
+  processResources?: (sdkResource: Resource) => Iterable<ResourceMetrics>;
   /** per-export timeout @default 10000 */
   timeoutMs?: number;
   /** size budget per request @default 2 MiB */
@@ -34,8 +48,9 @@ export interface SampleDrivenReaderOptions {
 }
 
 export class SampleDrivenMetricReader extends MetricReader {
-  readonly #createExporter: (renewal: number) => PushMetricExporter;
-  #exporter: PushMetricExporter;
+  readonly #createExporter: (renewal: number) => OtlpRequestExporter;
+  readonly #processResources: ((sdkResource: Resource) => Iterable<ResourceMetrics>) | undefined;
+  #exporter: OtlpRequestExporter;
   #renewals = 0;
   readonly #timeoutMs: number;
   readonly #maxRequestBytes: number;
@@ -47,9 +62,10 @@ export class SampleDrivenMetricReader extends MetricReader {
   constructor(options: SampleDrivenReaderOptions & ConstructorParameters<typeof MetricReader>[0]) {
     super({ ...options, aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
     this.#createExporter = options.createExporter;
+    this.#processResources = options.processResources;
     this.#exporter = options.createExporter(0);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#maxRequestBytes = options.maxRequestBytes ?? 2 * 1024 * 1024;
+    this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.#onResult = options.onResult;
   }
 
@@ -79,10 +95,18 @@ export class SampleDrivenMetricReader extends MetricReader {
     let dataPoints = 0;
     try {
       const { resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs });
-      const chunks = splitResourceMetrics(resourceMetrics, this.#maxRequestBytes);
+      const processResources = this.#processResources;
+      const chunks: OtlpRequest[] = processResources
+        ? packResourceMetrics(
+            (function* () {
+              yield resourceMetrics;
+              yield* processResources(resourceMetrics.resource);
+            })(),
+            this.#maxRequestBytes,
+          )
+        : splitIntoRequests(resourceMetrics, this.#maxRequestBytes);
       for (const chunk of chunks) {
-        for (const scope of chunk.scopeMetrics)
-          for (const metric of scope.metrics) dataPoints += metric.dataPoints.length;
+        dataPoints += chunk.dataPoints;
         requests++;
         const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => {
           const timer = setTimeout(

@@ -4,15 +4,15 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Metadata } from '@grpc/grpc-js';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { EventBus } from '../engine/events.ts';
 import type { Priority } from '../profiles/schema.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
+import { OtlpGrpcRequestExporter, SdkMetricRequestExporter } from './otlp-grpc-exporter.ts';
 import type { MetricSelection } from './process-metrics.ts';
-import { createProcessMetricProducer } from './process-producer.ts';
+import { createProcessMetricProducer, createProcessResourceSource } from './process-producer.ts';
 import { PrometheusTextSerializer } from './prometheus-text.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from './sample-driven-reader.ts';
 import { registerSelfMetrics, type SelfMetrics } from './self-metrics.ts';
@@ -27,7 +27,18 @@ export interface TelemetryOptions {
   selection: MetricSelection;
   scope: { name: string; version: string };
   prometheus: { host: string; port: number } | undefined;
-  otlp: { endpoint: string; headers: Record<string, string>; timeoutMs: number } | undefined;
+  otlp:
+    | {
+        endpoint: string;
+        headers: Record<string, string>;
+        timeoutMs: number;
+        /**
+         * 'resource': one Resource per process with its attributes (the hostmetrics receiver's shape);
+         * 'datapoint': the process attributes on every data point under the SDK's one Resource
+         */
+        processAttributes: 'resource' | 'datapoint';
+      }
+    | undefined;
   /** told about every export (the caller logs outages once) */
   onExport?: (outcome: ExportOutcome) => void;
 }
@@ -71,16 +82,16 @@ export interface Telemetry {
 }
 
 export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const producer = (naming: 'otlp' | 'prometheus') =>
-    createProcessMetricProducer({
-      store: options.store,
-      naming,
-      simulationPrefix: options.simulationPrefix,
-      selection: options.selection,
-      // A push carries the final readings of processes that exited; a pull shows what is alive.
-      departed: naming === 'otlp',
-      scope: options.scope,
-    });
+  const producerOptions = (naming: 'otlp' | 'prometheus') => ({
+    store: options.store,
+    naming,
+    simulationPrefix: options.simulationPrefix,
+    selection: options.selection,
+    // A push carries the final readings of processes that exited; a pull shows what is alive.
+    departed: naming === 'otlp',
+    scope: options.scope,
+  });
+  const producer = (naming: 'otlp' | 'prometheus') => createProcessMetricProducer(producerOptions(naming));
   const exportStatus = initialExportStatus(options.otlp?.endpoint);
   const readers: MetricReader[] = [];
   let prometheus: PrometheusExporter | undefined;
@@ -125,19 +136,26 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     const metadata = new Metadata();
     for (const [key, value] of Object.entries(options.otlp.headers)) metadata.set(key, value);
     const { endpoint, timeoutMs } = options.otlp;
+    const byResource = options.otlp.processAttributes === 'resource';
     otlpReader = new SampleDrivenMetricReader({
       // The user agent is part of the key of grpc-js's shared channel pool: a renewed exporter with the
       // same options would share the old channel and its reconnect backoff. A numbered agent gets a new
       // channel; the old one closes with the old exporter.
-      createExporter: (renewal) =>
-        new OTLPMetricExporter({
+      createExporter: (renewal) => {
+        const config = {
           url: endpoint,
           metadata,
           timeoutMillis: timeoutMs,
           ...(renewal > 0 ? { userAgent: `process-simulator (channel ${renewal})` } : {}),
-        }),
+        };
+        return byResource ? new OtlpGrpcRequestExporter(config) : new SdkMetricRequestExporter(config);
+      },
       timeoutMs: options.otlp.timeoutMs,
-      metricProducers: [producer('otlp')],
+      // Per process Resources beside the SDK's (the self metrics), or the process attributes on the
+      // data points of the SDK's one Resource.
+      ...(byResource
+        ? { processResources: createProcessResourceSource(producerOptions('otlp')) }
+        : { metricProducers: [producer('otlp')] }),
       onResult: (outcome) => {
         const now = new Date().toISOString();
         exportStatus.lastAttemptAt = now;

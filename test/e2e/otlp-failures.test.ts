@@ -6,9 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  AggregationTemporality,
+  DataPointType,
+  MeterProvider,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { Simulation } from '../../src/engine/simulation.ts';
+import { OtlpGrpcRequestExporter, SdkMetricRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from '../../src/telemetry/sample-driven-reader.ts';
 import { type Blackhole, startBlackhole } from '../helpers/blackhole.ts';
 import { type OtlpSink, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
@@ -140,88 +146,117 @@ describe('a collector that takes the call and never answers it (gRPC)', () => {
   });
 });
 
-describe('a collector that fails partway through an export of several requests', () => {
-  let sink: OtlpSink;
-  let provider: MeterProvider | undefined;
-  after(async () => {
-    await provider?.shutdown().catch(() => {});
-    await sink?.close();
-  });
+/** One Resource per series, as the resource shape sends one per process. */
+function* seriesResources(count: number): Iterable<ResourceMetrics> {
+  const now = Date.now();
+  const time: [number, number] = [Math.floor(now / 1000), (now % 1000) * 1e6];
+  for (let i = 0; i < count; i++)
+    yield {
+      resource: resourceFromAttributes({ series: `s-${i}`, padding: 'x'.repeat(24) }),
+      scopeMetrics: [
+        {
+          scope: { name: 'otlp-failures' },
+          metrics: [
+            {
+              descriptor: { name: 'test.series', description: '', unit: '', valueType: 1 },
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints: [{ startTime: time, endTime: time, attributes: {}, value: i }],
+            },
+          ],
+        },
+      ],
+    };
+}
 
-  test('the export fails at the refused request, the exporter is renewed, and the next export sends every request', async () => {
-    sink = await startOtlpSink();
-    const renewals: number[] = [];
-    const outcomes: ExportOutcome[] = [];
-    // A small request budget splits 200 series into several requests, as 10,000 processes are split
-    // under the collector's 4 MiB.
-    const reader = new SampleDrivenMetricReader({
-      createExporter: (renewal) => {
-        renewals.push(renewal);
-        return new OTLPMetricExporter({
-          url: sink.endpoint,
-          timeoutMillis: 5000,
-          ...(renewal > 0 ? { userAgent: `otlp-failures (channel ${renewal})` } : {}),
-        });
-      },
-      timeoutMs: 5000,
-      maxRequestBytes: 4096,
-      onResult: (outcome) => outcomes.push(outcome),
+for (const shape of ['datapoint', 'resource'] as const)
+  describe(`a collector that fails partway through an export of several requests (${shape} shape)`, () => {
+    let sink: OtlpSink;
+    let provider: MeterProvider | undefined;
+    after(async () => {
+      await provider?.shutdown().catch(() => {});
+      await sink?.close();
     });
-    provider = new MeterProvider({ readers: [reader] });
-    const SERIES = 200;
-    provider
-      .getMeter('otlp-failures')
-      .createObservableGauge('test.series')
-      .addCallback((result) => {
-        for (let i = 0; i < SERIES; i++) result.observe(i, { series: `s-${i}`, padding: 'x'.repeat(24) });
+
+    test('the export fails at the refused request, the exporter is renewed, and the next export sends every request', async () => {
+      sink = await startOtlpSink();
+      const renewals: number[] = [];
+      const outcomes: ExportOutcome[] = [];
+      const SERIES = 200;
+      // A small request budget splits 200 series into several requests, as 10,000 processes are split
+      // under the collector's 4 MiB.
+      const reader = new SampleDrivenMetricReader({
+        createExporter: (renewal) => {
+          renewals.push(renewal);
+          const config = {
+            url: sink.endpoint,
+            timeoutMillis: 5000,
+            ...(renewal > 0 ? { userAgent: `otlp-failures (channel ${renewal})` } : {}),
+          };
+          return shape === 'resource'
+            ? new OtlpGrpcRequestExporter(config)
+            : new SdkMetricRequestExporter(config);
+        },
+        ...(shape === 'resource' ? { processResources: () => seriesResources(SERIES) } : {}),
+        timeoutMs: 5000,
+        maxRequestBytes: 4096,
+        onResult: (outcome) => outcomes.push(outcome),
       });
-    const seriesIn = (from: number) =>
-      new Set(
-        sink.requests
-          .slice(from)
-          .flatMap((r) => pointsOf(r.request, 'test.series').map((p) => p.attributes.series)),
+      provider = new MeterProvider({ readers: [reader] });
+      if (shape === 'datapoint')
+        provider
+          .getMeter('otlp-failures')
+          .createObservableGauge('test.series')
+          .addCallback((result) => {
+            for (let i = 0; i < SERIES; i++) result.observe(i, { series: `s-${i}`, padding: 'x'.repeat(24) });
+          });
+      const seriesIn = (from: number) =>
+        new Set(
+          sink.requests
+            .slice(from)
+            .flatMap((r) => pointsOf(r.request, 'test.series').map((p) => p.attributes.series)),
+        );
+
+      await reader.exportNow();
+      const whole = outcomes.at(-1) as ExportOutcome;
+      assert.equal(whole.ok, true, String(whole.error));
+      const n = whole.requests;
+      assert.ok(n >= 4, `an export of ${n} requests`);
+      assert.equal(sink.requests.length, n);
+      assert.equal(seriesIn(0).size, SERIES);
+
+      const k = Math.floor(n / 2);
+      sink.refuseAfter(k);
+      const before = sink.requests.length;
+      await reader.exportNow();
+      const partial = outcomes.at(-1) as ExportOutcome;
+      assert.equal(partial.ok, false, 'the export failed');
+      assert.match(String(partial.error?.message), /UNAVAILABLE/);
+      assert.equal(partial.requests, k + 1, 'it stopped at the first refused request');
+      assert.ok(
+        partial.dataPoints < whole.dataPoints,
+        `${partial.dataPoints} of ${whole.dataPoints} points attempted`,
       );
+      assert.equal(sink.requests.length - before, k, `the collector kept ${k} of ${n} requests`);
+      assert.deepEqual(renewals, [0, 1], 'a fresh exporter (and channel) after the failure');
 
-    await reader.exportNow();
-    const whole = outcomes.at(-1) as ExportOutcome;
-    assert.equal(whole.ok, true, String(whole.error));
-    const n = whole.requests;
-    assert.ok(n >= 4, `an export of ${n} requests`);
-    assert.equal(sink.requests.length, n);
-    assert.equal(seriesIn(0).size, SERIES);
+      sink.answerAll();
+      const recovered = sink.requests.length;
+      await reader.exportNow();
+      const next = outcomes.at(-1) as ExportOutcome;
+      assert.equal(next.ok, true, String(next.error));
+      assert.equal(next.requests, n);
+      assert.equal(next.dataPoints, whole.dataPoints);
+      assert.equal(sink.requests.length - recovered, n);
+      assert.equal(seriesIn(recovered).size, SERIES, 'every series in the export after the failure');
+      assert.deepEqual(renewals, [0, 1], 'no renewal after a success');
 
-    const k = Math.floor(n / 2);
-    sink.refuseAfter(k);
-    const before = sink.requests.length;
-    await reader.exportNow();
-    const partial = outcomes.at(-1) as ExportOutcome;
-    assert.equal(partial.ok, false, 'the export failed');
-    assert.match(String(partial.error?.message), /UNAVAILABLE/);
-    assert.equal(partial.requests, k + 1, 'it stopped at the first refused request');
-    assert.ok(
-      partial.dataPoints < whole.dataPoints,
-      `${partial.dataPoints} of ${whole.dataPoints} points attempted`,
-    );
-    assert.equal(sink.requests.length - before, k, `the collector kept ${k} of ${n} requests`);
-    assert.deepEqual(renewals, [0, 1], 'a fresh exporter (and channel) after the failure');
-
-    sink.answerAll();
-    const recovered = sink.requests.length;
-    await reader.exportNow();
-    const next = outcomes.at(-1) as ExportOutcome;
-    assert.equal(next.ok, true, String(next.error));
-    assert.equal(next.requests, n);
-    assert.equal(next.dataPoints, whole.dataPoints);
-    assert.equal(sink.requests.length - recovered, n);
-    assert.equal(seriesIn(recovered).size, SERIES, 'every series in the export after the failure');
-    assert.deepEqual(renewals, [0, 1], 'no renewal after a success');
-
-    // Calls during an export wait for it and share one follow-up export: none overlaps, none is lost.
-    const skippedBefore = reader.skipped;
-    const outcomesBefore = outcomes.length;
-    await Promise.all([reader.exportNow(), reader.exportNow(), reader.exportNow()]);
-    assert.equal(reader.skipped - skippedBefore, 2);
-    assert.equal(outcomes.length - outcomesBefore, 2, 'one export and one shared follow-up');
-    assert.ok(outcomes.slice(outcomesBefore).every((o) => o.ok));
+      // Calls during an export wait for it and share one follow-up export: none overlaps, none is lost.
+      const skippedBefore = reader.skipped;
+      const outcomesBefore = outcomes.length;
+      await Promise.all([reader.exportNow(), reader.exportNow(), reader.exportNow()]);
+      assert.equal(reader.skipped - skippedBefore, 2);
+      assert.equal(outcomes.length - outcomesBefore, 2, 'one export and one shared follow-up');
+      assert.ok(outcomes.slice(outcomesBefore).every((o) => o.ok));
+    });
   });
-});

@@ -69,9 +69,8 @@ export interface OtlpSink {
   close(): Promise<void>;
 }
 
-/** @param keep how many decoded requests to keep (the oldest are dropped) */
-export async function startOtlpSink(options: { port?: number; keep?: number } = {}): Promise<OtlpSink> {
-  const { port = 0, keep = 1000 } = options;
+/** The MetricsService of the official OTLP protos. */
+function metricsService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', {
     includeDirs: [PROTO_ROOT],
     keepCase: true,
@@ -86,7 +85,19 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
       proto: { collector: { metrics: { v1: { MetricsService: { service: grpc.ServiceDefinition } } } } };
     };
   };
-  const service = root.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
+  return root.opentelemetry.proto.collector.metrics.v1.MetricsService.service;
+}
+
+/** Decodes the body of an Export call with the official OTLP protos, as the sink does. */
+export function decodeExportRequest(body: Uint8Array): ExportRequest {
+  const export_ = metricsService().Export as grpc.MethodDefinition<ExportRequest, unknown>;
+  return export_.requestDeserialize(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}
+
+/** @param keep how many decoded requests to keep (the oldest are dropped) */
+export async function startOtlpSink(options: { port?: number; keep?: number } = {}): Promise<OtlpSink> {
+  const { port = 0, keep = 1000 } = options;
+  const service = metricsService();
   const export_ = service.Export as grpc.MethodDefinition<ExportRequest, unknown>;
   const deserialize = export_.requestDeserialize;
   let lastBytes = 0;
@@ -189,20 +200,30 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
 export function pointsOf(
   request: ExportRequest,
   metricName: string,
-): Array<{ attributes: Record<string, unknown>; value: number; point: NumberDataPoint; metric: Metric }> {
+): Array<{
+  /** the Resource's attributes with the point's over them: the process's whatever the shape */
+  attributes: Record<string, unknown>;
+  /** the point's own attributes */
+  pointAttributes: Record<string, unknown>;
+  /** its Resource's attributes */
+  resource: Record<string, unknown>;
+  value: number;
+  point: NumberDataPoint;
+  metric: Metric;
+}> {
   const result = [];
   for (const rm of request.resource_metrics) {
+    const resource = attributesOf(rm.resource?.attributes ?? []);
     for (const sm of rm.scope_metrics) {
       for (const metric of sm.metrics) {
         if (metric.name !== metricName) continue;
         const points = metric.sum?.data_points ?? metric.gauge?.data_points ?? [];
         for (const point of points) {
-          const attributes: Record<string, unknown> = {};
-          for (const kv of point.attributes)
-            attributes[kv.key] =
-              kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
+          const pointAttributes = attributesOf(point.attributes);
           result.push({
-            attributes,
+            attributes: { ...resource, ...pointAttributes },
+            pointAttributes,
+            resource,
             value: (point.value === 'as_int' ? point.as_int : point.as_double) as number,
             point,
             metric,
@@ -212,4 +233,13 @@ export function pointsOf(
     }
   }
   return result;
+}
+
+/** KeyValues as an object of plain values. */
+export function attributesOf(list: KeyValue[]): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const kv of list)
+    attributes[kv.key] =
+      kv.value.string_value ?? kv.value.int_value ?? kv.value.double_value ?? kv.value.bool_value;
+  return attributes;
 }

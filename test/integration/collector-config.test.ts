@@ -1,6 +1,7 @@
 /**
  * The bundled collector accepts both shipped configs and really runs the OTLP -> Prometheus pipeline
- * on moved ports, turning the simulator's per-process data-point attributes into labels.
+ * on moved ports, turning the simulator's per-process attributes into labels, on the Resource (the
+ * default shape) or on the data points.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,17 +23,27 @@ function validate(file: string): { status: number | null; output: string } {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-/** One OTLP/HTTP JSON request shaped like the simulator's: one Resource, process identity on data points. */
-function simulatorLikePayload(pid: number, name: string): string {
+/**
+ * One OTLP/HTTP JSON request shaped like the simulator's: `resource`, one Resource per process carrying
+ * its identity (the default, the receiver's shape); `datapoint`, one Resource and the process identity
+ * on the data points.
+ */
+function simulatorLikePayload(pid: number, name: string, shape: 'resource' | 'datapoint'): string {
   const nowNs = BigInt(Date.now()) * 1_000_000n;
   const attr = (key: string, value: string | number) => ({
     key,
     value: typeof value === 'number' ? { intValue: String(value) } : { stringValue: value },
   });
+  const processAttributes = [
+    attr('process.pid', pid),
+    attr('process.executable.name', name),
+    attr('simulator.priority', 'high'),
+  ];
+  const service = [attr('service.name', 'process-simulator'), attr('service.instance.id', 'sim-1')];
   return JSON.stringify({
     resourceMetrics: [
       {
-        resource: { attributes: [attr('service.name', 'process-simulator')] },
+        resource: { attributes: shape === 'resource' ? [...service, ...processAttributes] : service },
         scopeMetrics: [
           {
             scope: { name: 'process-simulator' },
@@ -48,11 +59,7 @@ function simulatorLikePayload(pid: number, name: string): string {
                       asInt: '1048576',
                       startTimeUnixNano: String(nowNs - 60_000_000_000n),
                       timeUnixNano: String(nowNs),
-                      attributes: [
-                        attr('process.pid', pid),
-                        attr('process.executable.name', name),
-                        attr('simulator.priority', 'high'),
-                      ],
+                      attributes: shape === 'resource' ? [] : processAttributes,
                     },
                   ],
                 },
@@ -86,26 +93,50 @@ describe('bundled collector configs', () => {
     assert.equal(telemetry.status, 200);
     assert.match(await telemetry.text(), /otelcol_process_uptime/);
 
-    const push = await fetch(`http://127.0.0.1:${ports.OTLP_HTTP_PORT}/v1/metrics`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: simulatorLikePayload(4242, 'nginx-worker'),
-    });
-    assert.equal(push.status, 200, await push.text());
+    for (const [pid, shape] of [
+      [4242, 'datapoint'],
+      [4343, 'resource'],
+    ] as const) {
+      const push = await fetch(`http://127.0.0.1:${ports.OTLP_HTTP_PORT}/v1/metrics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: simulatorLikePayload(pid, 'nginx-worker', shape),
+      });
+      assert.equal(push.status, 200, await push.text());
+    }
 
     // The batch processor holds data up to its timeout before the exporter sees it.
-    const line = await waitFor(
-      'the pushed series on /metrics',
+    const lines = await waitFor(
+      'both pushed series on /metrics',
       { timeoutMs: 15_000, everyMs: 100 },
-      async () =>
-        (await (await fetch(metricsUrl)).text())
+      async () => {
+        const found = (await (await fetch(metricsUrl)).text())
           .split('\n')
-          .find((l) => l.startsWith('process_memory_usage_bytes{')),
+          .filter((l) => l.startsWith('process_memory_usage_bytes{'));
+        return found.length >= 2 ? found : undefined;
+      },
     );
-    assert.match(line, /process_pid="4242"/);
-    assert.match(line, /process_executable_name="nginx-worker"/);
-    assert.match(line, /simulator_priority="high"/);
-    assert.equal(Number(line.slice(line.lastIndexOf(' ') + 1)), 1_048_576);
+    const labelsOf = (line: string) =>
+      Object.fromEntries(
+        [...line.slice(line.indexOf('{') + 1, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map(
+          (m) => [m[1], m[2]],
+        ),
+      );
+    const [datapoint, resource] = [4242, 4343].map((pid) => {
+      const line = lines.find((l) => l.includes(`process_pid="${pid}"`));
+      assert.ok(line, `the series of ${pid} in ${lines.join('\n')}`);
+      assert.equal(Number(line.slice(line.lastIndexOf(' ') + 1)), 1_048_576);
+      return labelsOf(line);
+    });
+    // Both shapes give the same labels: the process and simulation attributes, job and instance.
+    assert.deepEqual(datapoint, {
+      job: 'process-simulator',
+      instance: 'sim-1',
+      process_pid: '4242',
+      process_executable_name: 'nginx-worker',
+      simulator_priority: 'high',
+    });
+    assert.deepEqual(resource, { ...datapoint, process_pid: '4343' });
 
     await collector.stop();
     assert.equal(isAlive(child.pid), false, `collector ${child.pid} still running`);

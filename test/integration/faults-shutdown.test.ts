@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { spawnChild } from '../helpers/children.ts';
-import { type ExportRequest, startOtlpSink } from '../helpers/otlp-sink.ts';
+import { type ExportRequest, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
 import { childrenOf } from '../helpers/proc.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 const PROCESSES = 6;
 
-/** process.pid of every process.memory.usage point in a request. */
+/** process.pid of every process.memory.usage point in a request (on its Resource or on the point). */
 function pidsIn(request: ExportRequest): Set<number> {
-  const pids = new Set<number>();
-  for (const resource of request.resource_metrics) {
-    for (const scope of resource.scope_metrics) {
-      for (const metric of scope.metrics) {
-        if (metric.name !== 'process.memory.usage') continue;
-        for (const point of metric.sum?.data_points ?? []) {
-          const pid = point.attributes.find((kv) => kv.key === 'process.pid')?.value as
-            | Record<string, unknown>
-            | undefined;
-          if (pid) pids.add(Number(pid.int_value));
-        }
-      }
-    }
-  }
-  return pids;
+  return new Set(pointsOf(request, 'process.memory.usage').map((p) => Number(p.attributes['process.pid'])));
 }
 
 describe('SIGTERM of the simulator', () => {

@@ -11,6 +11,16 @@ test('defaults describe the realistic profile on the documented ports', () => {
   assert.equal(config.exportIntervalMs, 10_000);
   assert.equal(config.autoStart, true);
   assert.equal(config.controlHost, '127.0.0.1', 'the API binds to loopback by default');
+  assert.equal(config.otlp.processAttributes, 'resource', "one Resource per process, the receiver's shape");
+});
+
+test('OTLP_PROCESS_ATTRIBUTES takes resource or datapoint and refuses anything else', () => {
+  assert.equal(loadConfig({ OTLP_PROCESS_ATTRIBUTES: 'datapoint' }).otlp.processAttributes, 'datapoint');
+  assert.equal(loadConfig({ OTLP_PROCESS_ATTRIBUTES: 'resource' }).otlp.processAttributes, 'resource');
+  assert.throws(
+    () => loadConfig({ OTLP_PROCESS_ATTRIBUTES: 'Resource-Attributes' }),
+    /OTLP_PROCESS_ATTRIBUTES: expected "resource" or "datapoint" \(got "Resource-Attributes"\)/,
+  );
 });
 
 test('reads every documented variable', () => {

@@ -153,3 +153,69 @@ test('attribute values of every OTLP kind become text; nanoseconds become millis
   assert.equal(nanosToMs('0'), undefined);
   assert.equal(nanosToMs('999'), 0);
 });
+
+/**
+ * The same request in the hostmetrics receiver's shape (OTLP_PROCESS_ATTRIBUTES=resource): one Resource
+ * per process carrying its attributes over the sender's, data points keeping only the split attribute.
+ */
+function byResource(whole: ExportMetricsServiceRequest): ExportMetricsServiceRequest {
+  const [rm] = whole.resourceMetrics;
+  const sender = rm?.resource?.attributes ?? [];
+  const perPid = new Map<string, ExportMetricsServiceRequest['resourceMetrics'][number]>();
+  for (const metric of rm?.scopeMetrics[0]?.metrics ?? []) {
+    for (const point of metric.sum?.dataPoints ?? []) {
+      const pid = String(point.attributes.find((a) => a.key === 'process.pid')?.value?.intValue);
+      let target = perPid.get(pid);
+      if (!target) {
+        target = {
+          resource: {
+            attributes: [...sender, ...point.attributes.filter((a) => a.key.startsWith('process.'))],
+          },
+          scopeMetrics: [{ metrics: [] }],
+        };
+        perPid.set(pid, target);
+      }
+      const metrics = target.scopeMetrics[0]?.metrics ?? [];
+      let own = metrics.find((m) => m.name === metric.name);
+      if (!own) {
+        own = { ...metric, sum: { ...(metric.sum as NonNullable<Metric['sum']>), dataPoints: [] } };
+        metrics.push(own);
+      }
+      own.sum?.dataPoints.push({
+        ...point,
+        attributes: point.attributes.filter((a) => !a.key.startsWith('process.')),
+      });
+    }
+  }
+  return { resourceMetrics: [...perPid.values()] };
+}
+
+test('one Resource per process: its attributes are the process’s, the series the same as in the one-Resource shape', () => {
+  const observe = (sent: ExportMetricsServiceRequest) => {
+    const store = new SinkStore();
+    store.record(sent);
+    const observation = store.observe({
+      metrics: ['process.cpu.time', 'process.threads'],
+      freshMs: 1e12,
+      location: 'test',
+    });
+    return {
+      series: [...observation.metrics.values()].map((m) => [m.name, m.series]),
+      processes: store.stats().processes,
+      lastSeen: observation.lastSeen.map((seen) => seen.labels),
+    };
+  };
+  const sent = request(42, 3, 1_700_000_000_123);
+  const reshaped = byResource(sent);
+  assert.equal(reshaped.resourceMetrics.length, 3);
+  assert.ok(
+    reshaped.resourceMetrics.every((rm) =>
+      rm.scopeMetrics[0]?.metrics.every((m) =>
+        m.sum?.dataPoints.every((p) => p.attributes.every((a) => a.key === 'state')),
+      ),
+    ),
+  );
+  const resourceShape = observe(reshaped);
+  assert.deepEqual(resourceShape, observe(sent));
+  assert.equal(resourceShape.processes, 3);
+});

@@ -4,7 +4,12 @@ import { ValueType } from '@opentelemetry/api';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { SampledProcess } from '../../src/sampler/snapshot.ts';
+import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
+import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
 import { splitResourceMetrics } from '../../src/telemetry/split-export.ts';
+import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
 
 /** 10,000 processes x 9 points with the attributes the simulator really sends. */
 function fleet(processes: number): ResourceMetrics {
@@ -86,4 +91,184 @@ test('a small collection stays one request with its metric order', () => {
       'process.open_file_descriptors',
     ],
   );
+});
+
+/** A synthetic process as the sampler keeps it, with the attributes of a realistic command line. */
+function sampled(pid: number): SampledProcess {
+  return {
+    info: {
+      pid,
+      name: `worker-${pid}`,
+      simulationId: '30502627-f679-4477-9ef7-1a590d104f57',
+      profile: 'high-cardinality',
+      shard: undefined,
+      priority: 'medium',
+      cpuPattern: 'steady',
+      memoryPattern: 'steady',
+      startedAtMs: 1_700_000_000_000,
+      generation: 0,
+      targets: {} as SampledProcess['info']['targets'],
+    },
+    identity: {
+      executablePath: `/opt/process-simulator/bin/worker-${pid}`,
+      commandLine: [`worker-${pid}`, '--serve', `--port=${8000 + (pid % 100)}`],
+      owner: 'simulator',
+      cgroup: undefined,
+    },
+    sample: {
+      pid,
+      ppid: 999,
+      name: `worker-${pid}`,
+      state: 'S',
+      cpuUserSeconds: 1.5,
+      cpuSystemSeconds: 0.25,
+      cpuWaitSeconds: 0,
+      rssBytes: 12_345_678,
+      vmsBytes: 123_456_789,
+      threads: 4,
+      openFds: 12,
+      readChars: 4096,
+      writeChars: 8192,
+      readSyscalls: 10,
+      writeSyscalls: 20,
+      voluntaryCtxSwitches: 0,
+      involuntaryCtxSwitches: 0,
+      signalsPending: 0,
+      memoryPercent: 0.5,
+      cpuUtilization: undefined,
+      minorFaults: 0,
+      majorFaults: 0,
+      startTimeMs: 1_700_000_000_000,
+      startTicks: 1000,
+      readAtMs: 1_700_000_100_000,
+    },
+  };
+}
+
+const SDK_RESOURCE = resourceFromAttributes({ 'service.name': 'process-simulator', 'host.name': 'node-1' });
+const PROCESS_KEYS = [
+  'process.pid',
+  'process.parent_pid',
+  'process.executable.name',
+  'process.executable.path',
+  'process.command',
+  'process.command_line',
+  'process.owner',
+];
+
+/** The per-process source over `live` processes and `departed` final readings, in the resource shape. */
+function resourceSource(live: number, departed: number) {
+  const store = new SnapshotStore();
+  const processes = new Map<number, SampledProcess>();
+  for (let pid = 10_000; pid < 10_000 + live; pid++) processes.set(pid, sampled(pid));
+  const gone = new Map<number, SampledProcess>();
+  for (let pid = 100_000; pid < 100_000 + departed; pid++) gone.set(pid, sampled(pid));
+  store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: gone });
+  return createProcessResourceSource({
+    store,
+    naming: 'otlp',
+    simulationPrefix: 'simulator.',
+    departed: true,
+    scope: { name: 'process-simulator', version: '0.1.0' },
+  });
+}
+
+test('10,000 processes in the resource shape: requests under 4 MiB of whole processes, losing no point', () => {
+  const LIVE = 10_000;
+  const DEPARTED = 40;
+  const source = resourceSource(LIVE, DEPARTED);
+  const resources = source(SDK_RESOURCE);
+  assert.equal(resources.length, LIVE + DEPARTED, 'one ResourceMetrics per process, the departed included');
+  const requests = packResourceMetrics(resources);
+  assert.ok(requests.length > 1, `${requests.length} requests`);
+  const seen = new Map<number, number>();
+  let points = 0;
+  for (const [index, request] of requests.entries()) {
+    const body = Buffer.concat(request.parts);
+    assert.equal(body.byteLength, request.bytes);
+    assert.ok(body.byteLength < 4 * 1024 * 1024, `a request of ${body.byteLength} bytes`);
+    // Decoded with the official protos: the concatenation is one request of many Resources.
+    const decoded = decodeExportRequest(body);
+    assert.equal(decoded.resource_metrics.length, request.resources);
+    for (const rm of decoded.resource_metrics) {
+      const resource = attributesOf(rm.resource.attributes);
+      const pid = resource['process.pid'] as number;
+      assert.ok(!seen.has(pid), `process ${pid} in requests ${seen.get(pid)} and ${index}`);
+      seen.set(pid, index);
+      assert.equal(resource['service.name'], 'process-simulator');
+      assert.equal(resource['simulator.priority'], 'medium');
+      for (const sm of rm.scope_metrics)
+        for (const metric of sm.metrics)
+          for (const point of metric.sum?.data_points ?? metric.gauge?.data_points ?? []) {
+            points++;
+            assert.ok(
+              point.attributes.every((kv) => ['state', 'direction'].includes(kv.key)),
+              `point attributes ${point.attributes.map((kv) => kv.key)}`,
+            );
+          }
+    }
+  }
+  assert.equal(seen.size, LIVE + DEPARTED, 'every process, each in one request');
+  // cpu.time 3 + memory.usage + memory.virtual + disk.io 2 + threads + fds = 9 per process
+  assert.equal(points, (LIVE + DEPARTED) * 9);
+  assert.equal(
+    requests.reduce((sum, r) => sum + r.dataPoints, 0),
+    points,
+  );
+  assert.deepEqual(source(SDK_RESOURCE).length, LIVE, 'the departed readings go out once');
+});
+
+test("a process's Resource has exactly the receiver's process attributes, the simulation ones and the SDK's", () => {
+  const [first] = resourceSource(1, 0)(SDK_RESOURCE);
+  assert.ok(first);
+  const attributes = first.resource.attributes;
+  assert.deepEqual(
+    Object.keys(attributes)
+      .filter((key) => key.startsWith('process.'))
+      .sort(),
+    [...PROCESS_KEYS].sort(),
+  );
+  assert.deepEqual(
+    {
+      pid: attributes['process.pid'],
+      parent: attributes['process.parent_pid'],
+      command: attributes['process.command'],
+      commandLine: attributes['process.command_line'],
+    },
+    { pid: 10_000, parent: 999, command: 'worker-10000', commandLine: 'worker-10000 --serve --port=8000' },
+  );
+  assert.equal(attributes['host.name'], 'node-1');
+  assert.equal(attributes['simulator.profile'], 'high-cardinality');
+  const splits = first.scopeMetrics[0]?.metrics.map((m) => [
+    m.descriptor.name,
+    m.dataPoints.map((p) => Object.entries(p.attributes).flat().join('=')),
+  ]);
+  assert.deepEqual(splits, [
+    ['process.cpu.time', ['state=user', 'state=system', 'state=wait']],
+    ['process.memory.usage', ['']],
+    ['process.memory.virtual', ['']],
+    ['process.disk.io', ['direction=read', 'direction=write']],
+    ['process.threads', ['']],
+    ['process.open_file_descriptors', ['']],
+  ]);
+});
+
+test('one process larger than the budget alone is split into requests of its own; the others stay whole', () => {
+  const resources = resourceSource(3, 0)(SDK_RESOURCE);
+  const one = ProtobufMetricsSerializer.serializeRequest(resources[0] as ResourceMetrics)?.byteLength ?? 0;
+  // A budget one byte short of one process: each is split into pieces, none shares a request.
+  const requests = packResourceMetrics(resources, one - 1);
+  const points = requests.reduce((sum, r) => sum + r.dataPoints, 0);
+  assert.equal(points, 27, 'no point lost');
+  for (const request of requests) {
+    const decoded = decodeExportRequest(Buffer.concat(request.parts));
+    const pids = new Set(
+      decoded.resource_metrics.map((rm) => attributesOf(rm.resource.attributes)['process.pid']),
+    );
+    assert.equal(pids.size, 1, 'a piece of one process per request');
+  }
+  assert.ok(requests.length > 3, `${requests.length} requests`);
+  const roomy = packResourceMetrics(resources, 3 * one);
+  assert.equal(roomy.length, 1, 'three processes fit one request');
+  assert.equal(roomy[0]?.resources, 3);
 });
