@@ -1,5 +1,6 @@
 /**
- * `node bench/otlp-shape.ts [processes] [repeats] [--no-write]`: the CPU of one OTLP export in each shape of
+ * `npm run bench -- --otlp-shape N --repeats R` runs this file as `node bench/otlp-shape.ts [processes]
+ * [repeats] [--no-write]`: the CPU of one OTLP export in each shape of
  * OTLP_PROCESS_ATTRIBUTES, the simulator's telemetry (createTelemetry, the real exporter and reader)
  * exporting a snapshot of `processes` synthetic processes (default 10,000) to the benchmark's
  * byte-counting sink in a child process. No process is spawned and /proc is not read: the figure is the
@@ -143,7 +144,7 @@ const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
 const body = [
   `## OTLP export shapes: ${fmt(processes, 0)} synthetic processes`,
   '',
-  `\`node bench/otlp-shape.ts ${processes} ${repeats}\` on ${date} UTC, median (min-max) of ${repeats} exports.`,
+  `\`npm run bench -- --otlp-shape ${processes} --repeats ${repeats}\` on ${date} UTC, median (min-max) of ${repeats} exports.`,
   `Machine: ${machine}.`,
   '',
   `| ${fmt(processes, 0)} synthetic processes | datapoint | resource |`,

@@ -2,6 +2,8 @@
  * `npm run bench`: the benchmark of the simulator at scale. Not a test: it runs for minutes, spawns up
  * to tens of thousands of processes and writes its figures to bench/results.md. See `--help`.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 import { runSoak, soakReport } from './chaos-soak.ts';
 import { churnReport, runChurn } from './churn.ts';
@@ -155,6 +157,17 @@ ${soakReport(result)}
     const body = `${heading(`SIGKILL of the simulator: ${args.sigkillTrials} trials`, command)}\n${sigkillReport(result)}\n`;
     process.stdout.write(`${body}\n`);
     if (args.write) writeSection('sigkill', body);
+  }
+  if (args.otlpShapeCount !== undefined) {
+    // A child of its own, so that its CPU is the export's alone (bench/otlp-shape.ts).
+    const script = fileURLToPath(new URL('./otlp-shape.ts', import.meta.url));
+    const options = [
+      String(args.otlpShapeCount),
+      String(args.repeats),
+      ...(args.write ? [] : ['--no-write']),
+    ];
+    log(`otlp-shape: ${args.otlpShapeCount} synthetic processes, ${args.repeats} exports per shape`);
+    execFileSync(process.execPath, [...process.execArgv, script, ...options], { stdio: 'inherit' });
   }
   if (args.verifyCounts) {
     const results: VerifyBenchResult[] = [];

@@ -10,6 +10,8 @@ export interface BenchArgs {
   chaosSoakMs: number | undefined;
   /** process counts of the pipeline verification benchmark */
   verifyCounts: number[] | undefined;
+  /** synthetic processes of the OTLP shape benchmark */
+  otlpShapeCount: number | undefined;
   repeats: number;
   compare: boolean;
   collectorScrapes: number;
@@ -26,6 +28,8 @@ modes (one or more; default --counts 100,1000,5000):
   --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
   --chaos-soak DURATION  chaos profile and API chaos at high rates, a SIGTERM every few minutes (e.g. 30m)
   --verify N[,N...]      one pipeline verification of N processes through Prometheus and the OTLP sink
+  --otlp-shape N         the CPU, requests and bytes of one OTLP export of N synthetic processes in each
+                         OTLP_PROCESS_ATTRIBUTES shape (--repeats exports each, nothing spawned)
 options:
   --repeats N            repeats per figure, medians reported (default 5)
   --no-compare           skip the C reader, collector, systeminformation and pidusage comparisons
@@ -49,6 +53,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     sigkillTrials: undefined,
     chaosSoakMs: undefined,
     verifyCounts: undefined,
+    otlpShapeCount: undefined,
     repeats: 5,
     compare: true,
     collectorScrapes: 3,
@@ -102,6 +107,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         args.verifyCounts = (text ?? '').split(',').map((part) => positiveInteger('--verify', part.trim()));
         break;
       }
+      case '--otlp-shape':
+        args.otlpShapeCount = positiveInteger(flag, value());
+        break;
       case '--repeats':
         args.repeats = positiveInteger(flag, value());
         break;
@@ -129,7 +137,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     args.churnPerSecond === undefined &&
     args.sigkillTrials === undefined &&
     args.chaosSoakMs === undefined &&
-    args.verifyCounts === undefined
+    args.verifyCounts === undefined &&
+    args.otlpShapeCount === undefined
   ) {
     args.counts = [100, 1000, 5000];
   }
