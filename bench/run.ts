@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import { runSoak, soakReport } from './chaos-soak.ts';
 import { churnReport, runChurn } from './churn.ts';
+import { engineReport, runEngineBench } from './engine.ts';
 import { parseArgs } from './lib/args.ts';
 import { describeMachine } from './lib/machine.ts';
 import { table, writeSection } from './lib/results.ts';
@@ -168,6 +169,16 @@ ${soakReport(result)}
     ];
     log(`otlp-shape: ${args.otlpShapeCount} synthetic processes, ${args.repeats} exports per shape`);
     execFileSync(process.execPath, [...process.execArgv, script, ...options], { stdio: 'inherit' });
+  }
+  if (args.engineCount !== undefined) {
+    const forMs = args.forGiven ? args.forMs : 60_000;
+    log(`engine: ${args.engineCount} processes, ${forMs / 1000} s measured`);
+    const result = await runEngineBench({ count: args.engineCount, forMs, log });
+    log(JSON.stringify(result));
+    const command = `npm run bench -- --engine ${args.engineCount} --for ${forMs / 1000}s`;
+    const body = `${heading(`Whole engine: ${fmt(args.engineCount, 0)} processes, CPU per part from a profile`, command)}\n${engineReport(result)}\n`;
+    process.stdout.write(`${body}\n`);
+    if (args.write) writeSection(`engine-${args.engineCount}`, body);
   }
   if (args.verifyCounts) {
     const results: VerifyBenchResult[] = [];

@@ -12,6 +12,10 @@ export interface BenchArgs {
   verifyCounts: number[] | undefined;
   /** synthetic processes of the OTLP shape benchmark */
   otlpShapeCount: number | undefined;
+  /** processes of the whole-engine profile benchmark */
+  engineCount: number | undefined;
+  /** true when --for was given (its default differs per mode) */
+  forGiven: boolean;
   repeats: number;
   compare: boolean;
   collectorScrapes: number;
@@ -24,12 +28,15 @@ export const USAGE = `npm run bench -- [mode] [options]
 modes (one or more; default --counts 100,1000,5000):
   --counts N[,N...]      cold start of N high-cardinality processes each, then every figure
   --churn R/s            R process starts and exits per second ...
-  --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m)
+  --for DURATION         ... sustained this long (e.g. 2m, 30m; default 2m; --engine: 60s)
   --sigkill-trials N     SIGKILL the simulator N times, check that every child is gone within 1 s
   --chaos-soak DURATION  chaos profile and API chaos at high rates, a SIGTERM every few minutes (e.g. 30m)
   --verify N[,N...]      one pipeline verification of N processes through Prometheus and the OTLP sink
   --otlp-shape N         the CPU, requests and bytes of one OTLP export of N synthetic processes in each
                          OTLP_PROCESS_ATTRIBUTES shape (--repeats exports each, nothing spawned)
+  --engine N             the whole engine as a child process (npm start's flags plus --cpu-prof) with N
+                         processes, 10 s intervals, OTLP and one /metrics scrape per interval: CPU per
+                         part from its profile over --for (default 60s), RSS, ratio to the C reader
 options:
   --repeats N            repeats per figure, medians reported (default 5)
   --no-compare           skip the C reader, collector, systeminformation and pidusage comparisons
@@ -54,6 +61,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     chaosSoakMs: undefined,
     verifyCounts: undefined,
     otlpShapeCount: undefined,
+    engineCount: undefined,
+    forGiven: false,
     repeats: 5,
     compare: true,
     collectorScrapes: 3,
@@ -81,6 +90,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const text = value() ?? '';
         try {
           args.forMs = parseDuration(text);
+          args.forGiven = true;
         } catch (error) {
           throw new Error(
             `--for expects a duration such as 2m or 30m, got ${JSON.stringify(text)}: ${(error as Error).message}`,
@@ -110,6 +120,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--otlp-shape':
         args.otlpShapeCount = positiveInteger(flag, value());
         break;
+      case '--engine':
+        args.engineCount = positiveInteger(flag, value());
+        if (args.engineCount <= 100)
+          throw new Error(
+            `--engine expects more than 100 processes (the baseline engine runs 100), got ${args.engineCount}`,
+          );
+        break;
       case '--repeats':
         args.repeats = positiveInteger(flag, value());
         break;
@@ -138,7 +155,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     args.sigkillTrials === undefined &&
     args.chaosSoakMs === undefined &&
     args.verifyCounts === undefined &&
-    args.otlpShapeCount === undefined
+    args.otlpShapeCount === undefined &&
+    args.engineCount === undefined
   ) {
     args.counts = [100, 1000, 5000];
   }

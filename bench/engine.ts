@@ -1,0 +1,340 @@
+/**
+ * `npm run bench -- --engine N [--for DURATION]`: all of the engine's CPU as users run it, broken down
+ * by part from a CPU profile. The simulator runs as a child process with `npm start`'s Node flags plus
+ * `--cpu-prof` (the profile is written when it exits), the high-cardinality profile scaled to N, a 10 s
+ * interval, OTLP to the loopback sink and /metrics on a free loopback port scraped once per interval.
+ * Over the measured window: the child's CPU from /proc (utime + stime, every thread), and the profile's
+ * samples in that window attributed to the engine's parts (bench/lib/cpu-profile.ts). Then its RSS, the
+ * C reference reader over the same processes, and the RSS of a second, small engine as the baseline of
+ * the per-process overhead.
+ */
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnChild, type TestChild } from '../test/helpers/children.ts';
+import { freePorts } from '../test/helpers/ports.ts';
+import { runCReader } from './lib/c-reader.ts';
+import { attributeProfile, type CpuProfile, PARTS, type Part } from './lib/cpu-profile.ts';
+import { childrenOf, cpuSeconds, isDead, rssBytes, smapsRollup } from './lib/proc.ts';
+import { table } from './lib/results.ts';
+import { scrape } from './lib/scrape.ts';
+import { startOtlpSink } from './lib/sink.ts';
+import { fmt, MiB, median, sleep } from './lib/stats.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'src', 'main.ts');
+const INTERVAL_MS = 10_000;
+/** processes of the small engine whose RSS is the baseline of the per-process overhead */
+export const BASELINE_COUNT = 100;
+const C_READER_PASSES = 5;
+
+/** The Node flags of `npm start` (package.json), between `node` and the script. */
+export function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.trim().split(/\s+/);
+  if (words[0] !== 'node' || words[words.length - 1] !== 'src/main.ts')
+    throw new Error(`unexpected start script ${JSON.stringify(pkg.scripts.start)}`);
+  return words.slice(1, -1);
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const running = (pid: number) =>
+  childrenOf(pid).filter((child) => child.state !== 'Z' && child.state !== 'X');
+
+interface Engine {
+  child: TestChild;
+  profileDir: string;
+  metricsUrl: string;
+  spawnedUs: number;
+}
+
+async function startEngine(count: number, otlpEndpoint: string): Promise<Engine> {
+  const [metricsPort, controlPort] = await freePorts(2);
+  const profileDir = mkdtempSync(join(tmpdir(), 'psim-bench-engine-'));
+  const spawnedUs = nowUs();
+  const child = spawnChild(
+    process.execPath,
+    [...startFlags(), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, MAIN],
+    {
+      ...process.env,
+      PROFILE: 'high-cardinality',
+      PROCESS_COUNT: String(count),
+      SEED: '7',
+      MAX_PROCESSES: String(Math.max(12_000, count)),
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
+      CONTROL_HOST: '127.0.0.1',
+      CONTROL_PORT: String(controlPort),
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS),
+      LOG_LEVEL: 'warn',
+    },
+  );
+  return { child, profileDir, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, spawnedUs };
+}
+
+/** Waits until `count` children run; the seconds it took from the spawn. */
+async function waitForCount(engine: Engine, count: number, log: (line: string) => void): Promise<number> {
+  const deadline = Date.now() + 15 * 60_000;
+  let seen = 0;
+  for (let attempt = 0; attempt < 2000; attempt++) {
+    if (engine.child.exited())
+      throw new Error(`the engine exited before ${count} processes ran:\n${engine.child.log()}`);
+    seen = running(engine.child.pid).length;
+    if (seen >= count) return (nowUs() - engine.spawnedUs) / 1e6;
+    if (Date.now() > deadline) break;
+    if (attempt % 10 === 0) log(`engine: ${seen} of ${count} processes running`);
+    await sleep(count > 1000 ? 2000 : 500);
+  }
+  throw new Error(`the engine ran ${seen} of ${count} processes after 15 minutes`);
+}
+
+/**
+ * SIGTERM to the engine alone (its shutdown stops its processes, and the profile is written on the
+ * way out), then its process group and any process of `pids` still alive are SIGKILLed. Resolves with
+ * the profile file's path (undefined if none appeared) and the processes that had to be killed.
+ */
+async function stopEngine(
+  engine: Engine,
+  pids: readonly number[],
+): Promise<{ profile?: string; killed: number }> {
+  const { child } = engine;
+  if (!child.exited()) {
+    const exited = once(child.process, 'exit');
+    process.kill(child.pid, 'SIGTERM');
+    const timeout = sleep(120_000).then(() => 'timeout' as const);
+    if ((await Promise.race([exited, timeout])) === 'timeout') await child.stop(0);
+  }
+  await child.stop(1000);
+  let killed = 0;
+  for (const pid of pids) {
+    if (isDead(pid)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let profile: string | undefined;
+  for (let attempt = 0; attempt < 60 && profile === undefined; attempt++) {
+    const file = readdirSync(engine.profileDir).find((name) => name.endsWith('.cpuprofile'));
+    if (file) profile = join(engine.profileDir, file);
+    else await sleep(500);
+  }
+  return { profile, killed };
+}
+
+export interface EngineResult {
+  count: number;
+  windowMs: number;
+  rampSeconds: number;
+  /** utime + stime of the engine over the window, from /proc (ms) */
+  procCpuMs: number;
+  /** per part, ms of the profile's samples in the window */
+  partsMs: Record<Part, number>;
+  profileTotalMs: number;
+  profileIdleMs: number;
+  profileSamples: number;
+  /** µs from the spawn to the profile's start (a check that both clocks agree) */
+  profileStartAfterSpawnMs: number;
+  scrapes: number;
+  scrapeMs: number;
+  scrapeBytes: number;
+  otlpRequests: number;
+  otlpBytes: number;
+  cReaderPassCpuMs: number;
+  cReaderProcesses: number;
+  rssBytes: number;
+  smapsRss: number;
+  smapsPss: number;
+  baselineRssBytes: number;
+  killedAfterStop: number;
+  loadAtStart: string;
+  loadAtEnd: string;
+}
+
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
+/** RSS of an engine with BASELINE_COUNT processes after two intervals and a scrape, same flags. */
+async function baselineRss(otlpEndpoint: string, log: (line: string) => void): Promise<number> {
+  const engine = await startEngine(BASELINE_COUNT, otlpEndpoint);
+  let pids: number[] = [];
+  try {
+    await waitForCount(engine, BASELINE_COUNT, log);
+    pids = running(engine.child.pid).map((child) => child.pid);
+    await sleep(INTERVAL_MS);
+    await scrape(engine.metricsUrl, join(engine.profileDir, 'metrics.txt'));
+    await sleep(INTERVAL_MS);
+    await scrape(engine.metricsUrl, join(engine.profileDir, 'metrics.txt'));
+    return rssBytes(engine.child.pid);
+  } finally {
+    await stopEngine(engine, pids);
+    rmSync(engine.profileDir, { recursive: true, force: true });
+  }
+}
+
+export async function runEngineBench(options: {
+  count: number;
+  forMs: number;
+  log: (line: string) => void;
+}): Promise<EngineResult> {
+  const { count, forMs, log } = options;
+  const sink = await startOtlpSink();
+  let engine: Engine | undefined;
+  let pids: number[] = [];
+  try {
+    log(`engine: baseline of ${BASELINE_COUNT} processes`);
+    const baselineRssBytes = await baselineRss(sink.endpoint, log);
+    log(`engine: baseline RSS ${fmt(baselineRssBytes / MiB, 1)} MiB`);
+
+    engine = await startEngine(count, sink.endpoint);
+    const rampSeconds = await waitForCount(engine, count, log);
+    pids = running(engine.child.pid).map((child) => child.pid);
+    log(`engine: ${count} processes after ${fmt(rampSeconds, 1)} s; settling one interval`);
+    await sleep(INTERVAL_MS);
+
+    const metricsFile = join(engine.profileDir, 'metrics.txt');
+    const loadAtStart = load();
+    await sink.sync();
+    sink.take();
+    const fromUs = nowUs();
+    const cpuFrom = cpuSeconds(engine.child.pid);
+    const scrapes: Array<{ ms: number; bytes: number }> = [];
+    const slots = Math.ceil(forMs / INTERVAL_MS);
+    for (let slot = 0; slot < slots; slot++) {
+      const wait = fromUs / 1000 + slot * INTERVAL_MS - nowUs() / 1000;
+      if (wait > 0) await sleep(wait);
+      scrapes.push(await scrape(engine.metricsUrl, metricsFile));
+    }
+    const rest = fromUs / 1000 + forMs - nowUs() / 1000;
+    if (rest > 0) await sleep(rest);
+    const cpuTo = cpuSeconds(engine.child.pid);
+    const toUs = nowUs();
+    const loadAtEnd = load();
+    const rss = rssBytes(engine.child.pid);
+    const smaps = smapsRollup(engine.child.pid);
+    await sink.sync();
+    const requests = sink.take();
+    if (engine.child.exited()) throw new Error(`the engine exited during the window:\n${engine.child.log()}`);
+    log(`engine: window done, ${scrapes.length} scrapes, ${requests.length} OTLP requests`);
+
+    const alive = running(engine.child.pid).map((child) => child.pid);
+    log(`engine: C reader, ${C_READER_PASSES} passes over ${alive.length} processes`);
+    const passes = runCReader(alive, C_READER_PASSES);
+
+    log('engine: SIGTERM, waiting for the profile');
+    const stopped = await stopEngine(engine, pids);
+    if (!stopped.profile) throw new Error(`the engine wrote no CPU profile:\n${engine.child.log()}`);
+    const profile = JSON.parse(readFileSync(stopped.profile, 'utf8')) as CpuProfile;
+    const startAfterSpawnMs = (profile.startTime - engine.spawnedUs) / 1000;
+    if (startAfterSpawnMs < -1000 || startAfterSpawnMs > 60_000)
+      throw new Error(
+        `the profile started ${startAfterSpawnMs} ms after the spawn: its clock is not this process's monotonic clock`,
+      );
+    const attribution = attributeProfile(profile, fromUs, toUs);
+    const partsMs = Object.fromEntries(PARTS.map((part) => [part, attribution.us[part] / 1000])) as Record<
+      Part,
+      number
+    >;
+    return {
+      count,
+      windowMs: (toUs - fromUs) / 1000,
+      rampSeconds,
+      procCpuMs: (cpuTo - cpuFrom) * 1000,
+      partsMs,
+      profileTotalMs: Object.values(partsMs).reduce((sum, ms) => sum + ms, 0),
+      profileIdleMs: attribution.idleUs / 1000,
+      profileSamples: attribution.samples,
+      profileStartAfterSpawnMs: startAfterSpawnMs,
+      scrapes: scrapes.length,
+      scrapeMs: median(scrapes.map((s) => s.ms)),
+      scrapeBytes: median(scrapes.map((s) => s.bytes)),
+      otlpRequests: requests.length,
+      otlpBytes: requests.reduce((sum, bytes) => sum + bytes, 0),
+      cReaderPassCpuMs: median(passes.map((pass) => pass.cpuUs)) / 1000,
+      cReaderProcesses: alive.length,
+      rssBytes: rss,
+      smapsRss: smaps?.rss ?? Number.NaN,
+      smapsPss: smaps?.pss ?? Number.NaN,
+      baselineRssBytes,
+      killedAfterStop: stopped.killed,
+      loadAtStart,
+      loadAtEnd,
+    };
+  } finally {
+    if (engine) {
+      await stopEngine(engine, pids);
+      rmSync(engine.profileDir, { recursive: true, force: true });
+    }
+    await sink.close();
+  }
+}
+
+export function engineReport(r: EngineResult): string {
+  const core = (ms: number) => fmt((ms / r.windowMs) * 100, 2);
+  const intervals = r.windowMs / INTERVAL_MS;
+  const perInterval = r.procCpuMs / intervals;
+  const breakdown = table(
+    [
+      `engine at ${fmt(r.count, 0)} processes, ${fmt(r.windowMs / 1000, 1)} s window`,
+      'CPU (ms)',
+      '% of one core',
+      'share of the profile (%)',
+    ],
+    [
+      ...PARTS.map((part) => [
+        part,
+        fmt(r.partsMs[part], 0),
+        core(r.partsMs[part]),
+        fmt((r.partsMs[part] / r.profileTotalMs) * 100, 1),
+      ]),
+      [
+        'total, profile (main thread; (idle) left out)',
+        fmt(r.profileTotalMs, 0),
+        core(r.profileTotalMs),
+        '100',
+      ],
+      ['total, /proc utime + stime (every thread)', fmt(r.procCpuMs, 0), core(r.procCpuMs), '-'],
+    ],
+  );
+  const figures = table(
+    ['engine', 'value'],
+    [
+      ['time to reach N after the spawn (s)', fmt(r.rampSeconds, 1)],
+      [
+        'profile samples in the window / (idle) time left out (ms)',
+        `${fmt(r.profileSamples, 0)} / ${fmt(r.profileIdleMs, 0)}`,
+      ],
+      ['profile total / /proc total', fmt(r.profileTotalMs / r.procCpuMs, 2)],
+      [
+        '/metrics scrapes in the window; median time (ms) and size (MiB)',
+        `${r.scrapes}; ${fmt(r.scrapeMs, 0)}, ${fmt(r.scrapeBytes / MiB, 1)}`,
+      ],
+      [
+        'OTLP requests received by the sink in the window (MiB)',
+        `${r.otlpRequests} (${fmt(r.otlpBytes / MiB, 1)})`,
+      ],
+      ['engine CPU per 10 s interval, /proc (ms)', fmt(perInterval, 0)],
+      [
+        `C reference reader, one full pass over ${fmt(r.cReaderProcesses, 0)} processes (ms CPU, median of ${C_READER_PASSES})`,
+        fmt(r.cReaderPassCpuMs, 1),
+      ],
+      ['engine CPU per interval / one C reader pass', `${fmt(perInterval / r.cReaderPassCpuMs, 1)}x`],
+      ['engine RSS at the end of the window (MiB, VmRSS)', fmt(r.rssBytes / MiB, 1)],
+      ['engine Rss / Pss (MiB, smaps_rollup)', `${fmt(r.smapsRss / MiB, 1)} / ${fmt(r.smapsPss / MiB, 1)}`],
+      [`engine RSS with ${BASELINE_COUNT} processes, second engine (MiB)`, fmt(r.baselineRssBytes / MiB, 1)],
+      [
+        `idle overhead per process in the engine (bytes; RSS difference / ${fmt(r.count - BASELINE_COUNT, 0)})`,
+        fmt((r.rssBytes - r.baselineRssBytes) / (r.count - BASELINE_COUNT), 0),
+      ],
+      ['processes SIGKILLed after the engine exited (must be 0)', fmt(r.killedAfterStop, 0)],
+      ['load average (1, 5, 15 min) at the window start / end', `${r.loadAtStart} / ${r.loadAtEnd}`],
+    ],
+  );
+  return `${breakdown}\n\n${figures}`;
+}
