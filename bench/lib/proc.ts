@@ -73,3 +73,32 @@ export function childrenOf(ppid: number): Array<{ pid: number; state: string }> 
 export function memAvailable(): number {
   return Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]) * 1024;
 }
+
+/**
+ * utime + stime in seconds of each thread of a process, summed by thread name (comm: V8's helpers
+ * `V8Worker`, the libuv pool `libuv-worker`, ...); the main thread (TID = PID) is `MAIN_THREAD`.
+ */
+export const MAIN_THREAD = '(main thread)';
+
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name =
+        Number(tid) === pid ? MAIN_THREAD : text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+      byName.set(name, (byName.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended while listed
+    }
+  }
+  return byName;
+}
