@@ -111,8 +111,13 @@ async function stopEngine(
   if (!child.exited()) {
     const exited = once(child.process, 'exit');
     process.kill(child.pid, 'SIGTERM');
-    const timeout = sleep(120_000).then(() => 'timeout' as const);
-    if ((await Promise.race([exited, timeout])) === 'timeout') await child.stop(0);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 120_000);
+    });
+    const outcome = await Promise.race([exited, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await child.stop(0);
   }
   await child.stop(1000);
   let killed = 0;
