@@ -152,6 +152,8 @@ export interface EngineResult {
   profileTotalMs: number;
   profileIdleMs: number;
   profileSamples: number;
+  /** the leaf frames of the "other" samples that took the most time, with ms */
+  otherTop: Array<[string, number]>;
   /** µs from the spawn to the profile's start (a check that both clocks agree) */
   profileStartAfterSpawnMs: number;
   scrapes: number;
@@ -270,6 +272,10 @@ export async function runEngineBench(options: {
       profileTotalMs: Object.values(partsMs).reduce((sum, ms) => sum + ms, 0),
       profileIdleMs: attribution.idleUs / 1000,
       profileSamples: attribution.samples,
+      otherTop: [...attribution.otherByLeaf]
+        .sort(([, a], [, b]) => b - a)
+        .slice(0, 5)
+        .map(([where, us]): [string, number] => [where.replace(`file://${ROOT}/`, ''), us / 1000]),
       profileStartAfterSpawnMs: startAfterSpawnMs,
       scrapes: scrapes.length,
       scrapeMs: median(scrapes.map((s) => s.ms)),
@@ -388,5 +394,6 @@ export function engineReport(r: EngineResult): string {
       ['load average (1, 5, 15 min) at the window start / end', `${r.loadAtStart} / ${r.loadAtEnd}`],
     ],
   );
-  return `${breakdown}\n\n${figures}`;
+  const other = r.otherTop.map(([where, ms]) => `\`${where}\` ${fmt(ms, 0)} ms`).join('; ');
+  return `${breakdown}\n\n${figures}\n\nThe leaf frames of "other" that took the most: ${other || 'none'}.`;
 }

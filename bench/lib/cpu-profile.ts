@@ -86,6 +86,8 @@ export interface Attribution {
   idleUs: number;
   /** samples inside the window */
   samples: number;
+  /** µs of the "other" samples by their leaf frame (`function url:line`), to see what "other" holds */
+  otherByLeaf: Map<string, number>;
   /** the first and last sample time of the whole profile (µs, profile clock) */
   firstSampleUs: number;
   lastSampleUs: number;
@@ -124,6 +126,7 @@ export function attributeProfile(profile: CpuProfile, fromUs: number, toUs: numb
   const us = Object.fromEntries(PARTS.map((part) => [part, 0])) as Record<Part, number>;
   let idleUs = 0;
   let samples = 0;
+  const otherByLeaf = new Map<string, number>();
   const times: number[] = [];
   let time = profile.startTime;
   for (const delta of profile.timeDeltas) {
@@ -139,11 +142,19 @@ export function attributeProfile(profile: CpuProfile, fromUs: number, toUs: numb
     samples++;
     if (part === 'idle') idleUs += duration;
     else us[part] += duration;
+    if (part === 'other') {
+      const frame = byId.get(profile.samples[i] as number)?.callFrame;
+      const where = frame
+        ? `${frame.functionName || '(anonymous)'} ${frame.url}:${(frame.lineNumber ?? -1) + 1}`
+        : '?';
+      otherByLeaf.set(where, (otherByLeaf.get(where) ?? 0) + duration);
+    }
   }
   return {
     us,
     idleUs,
     samples,
+    otherByLeaf,
     firstSampleUs: times[0] ?? profile.startTime,
     lastSampleUs: times[times.length - 1] ?? profile.startTime,
   };
