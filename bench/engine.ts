@@ -177,7 +177,7 @@ const load = () =>
     .map((value) => value.toFixed(2))
     .join(' ');
 
-/** RSS of an engine with BASELINE_COUNT processes after two intervals and a scrape, same flags. */
+/** RSS of an engine with BASELINE_COUNT processes after two intervals and two scrapes, same flags. */
 async function baselineRss(otlpEndpoint: string, log: (line: string) => void): Promise<number> {
   const engine = await startEngine(BASELINE_COUNT, otlpEndpoint);
   let pids: number[] = [];
