@@ -338,11 +338,12 @@ export function engineReport(r: EngineResult): string {
       ...others
         .sort(([, a], [, b]) => b - a)
         .map(([name, ms]) => row(`${THREAD_LABELS[name] ?? 'other thread'} (\`${name}\`, /proc)`, ms)),
+      ['sum: the main thread’s profile plus the other threads', fmt(totalMs, 0), core(totalMs), '100'],
       [
-        '**total: the main thread’s profile plus the other threads**',
-        fmt(totalMs, 0),
-        `**${core(totalMs)}**`,
-        '100',
+        '**engine total: /proc utime + stime of every thread less the profiler’s**',
+        `**${fmt(engineMs, 0)}**`,
+        `**${core(engineMs)}**`,
+        '-',
       ],
     ],
   );
@@ -395,5 +396,7 @@ export function engineReport(r: EngineResult): string {
     ],
   );
   const other = r.otherTop.map(([where, ms]) => `\`${where}\` ${fmt(ms, 0)} ms`).join('; ');
-  return `${breakdown}\n\n${figures}\n\nThe leaf frames of "other" that took the most: ${other || 'none'}.`;
+  const note =
+    'A profile sample counts the time until the next one while the main thread is on that stack: CPU, but also time the thread waited for a core or in a system call, so the main thread’s profile can exceed its /proc CPU; the per-part rows are the profile’s, the engine total and the ratio are /proc’s.';
+  return `${breakdown}\n\n${figures}\n\n${note} The leaf frames of "other" that took the most: ${other || 'none'}.`;
 }
