@@ -44,7 +44,7 @@ export function compare(input: CompareInput): Report {
   const { truth, observation, expectations } = input;
   const walk = createWalk(truth, observation, expectations);
   const { plan, tallies } = walk;
-  const matcher = createMatcher(truth, input.host);
+  const matcher = createMatcher(truth, input.host, (exit) => plan.keeps(exit));
   const match = cachedMatch(walk, matcher);
   const groups = plan.groupBy ? groupsOf(walk) : new Map<string, TruthProcess[]>();
   const keys = new KeyIssues(plan);

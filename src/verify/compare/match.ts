@@ -36,7 +36,16 @@ export interface Matcher {
   readonly view: 'same-namespace' | 'same-host' | 'elsewhere';
 }
 
-export function createMatcher(truth: GroundTruth, host: HostView | undefined): Matcher {
+/**
+ * @param keeps the processes the expectations keep: exits that the identity downstream cannot tell apart
+ * are narrowed to the kept ones first (a pipeline that drops one of two same-named processes and keeps
+ * the other delivers exactly such a series, which is the kept one's)
+ */
+export function createMatcher(
+  truth: GroundTruth,
+  host: HostView | undefined,
+  keeps: (exit: TruthExit) => boolean = () => true,
+): Matcher {
   const ownBoot = host?.bootId() ?? null;
   const sameHost = ownBoot !== null && ownBoot === truth.host.boot_id;
   const ownNamespace = sameHost ? (host?.pidNamespace('self') ?? null) : null;
@@ -129,15 +138,20 @@ export function createMatcher(truth: GroundTruth, host: HostView | undefined): M
     if (liveCandidates.length > 1)
       return { target: undefined, reason: 'ambiguous', candidates: liveCandidates };
     // The truth keeps no command line for exited processes: name and start time only.
-    const exits = entry.exited.filter((exit) => exitStartAgrees(exit, id.startTimeMs));
+    const agreeing = entry.exited.filter((exit) => exitStartAgrees(exit, id.startTimeMs));
+    const kept = agreeing.filter(keeps);
+    const exits = kept.length > 0 ? kept : agreeing;
     if (exits.length === 1) return { target: { kind: 'exited', exit: exits[0] as TruthExit }, method };
     if (exits.length > 1 && id.startTimeMs !== undefined) {
-      // Several generations under one name: the start time picks the closest.
+      // Several generations under one name: the start time picks the closest. Starts within a clock
+      // tick of each other cannot be told apart by it (processes started together): among those the
+      // series is taken for the newest exit, as without a start time below.
       const start = id.startTimeMs;
-      const closest = exits.reduce((best, exit) =>
-        Math.abs(exit.started_at_ms - start) < Math.abs(best.started_at_ms - start) ? exit : best,
-      );
-      return { target: { kind: 'exited', exit: closest }, method };
+      const distance = (exit: TruthExit) => Math.abs(exit.started_at_ms - start);
+      const nearest = Math.min(...exits.map(distance));
+      const tied = exits.filter((exit) => distance(exit) <= nearest + tickMs);
+      const newest = tied.reduce((a, b) => (b.exited_at_ms > a.exited_at_ms ? b : a));
+      return { target: { kind: 'exited', exit: newest }, method };
     }
     if (exits.length > 1) {
       // Without a start time the exits of one name cannot be told apart: the series is taken for the
