@@ -16,7 +16,7 @@ RUN npm ci --omit=dev --ignore-scripts
 COPY . .
 # build-worker only warns when compilation fails (a host install then falls back
 # to the Node worker, ~40 MB per process); an image must not ship that silently.
-RUN npm run build:worker && test -x build/ps-worker
+RUN npm run build:worker && test -x build/ps-worker && test -x build/ps-launcher
 
 FROM node:24-slim
 WORKDIR /app

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childrenOf } from './lib/proc.ts';
+import { childrenOf, launcherCpuSeconds, workersOf } from './lib/proc.ts';
 import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
@@ -117,6 +117,8 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
     const warmupMs = Math.min(120_000, durationMs / 4);
     let atWarmup: { started: number; exited: number; atMs: number } | undefined;
     let cpuBefore = process.cpuUsage();
+    // The launcher starts, signals and reaps the processes: its CPU is the engine's too.
+    let launcherBefore = launcherCpuSeconds(process.pid);
     let cpuSince = performance.now();
     while (performance.now() - started < durationMs) {
       await sleep(INTERVAL_MS);
@@ -137,7 +139,12 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       requestSizes.push(...sink.take());
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage(cpuBefore);
-      const cpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - cpuSince)) * 100;
+      const launcherNow = launcherCpuSeconds(process.pid);
+      const cpuPercent =
+        (((cpu.user + cpu.system) / 1000 + (launcherNow - launcherBefore) * 1000) /
+          (performance.now() - cpuSince)) *
+        100;
+      launcherBefore = launcherNow;
       cpuBefore = process.cpuUsage();
       cpuSince = performance.now();
       const tick: Tick = {
@@ -148,7 +155,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
         heapTotalMiB: memory.heapTotal / MiB,
         externalMiB: memory.external / MiB,
         cpuPercent,
-        zombies: childrenOf(process.pid).filter((child) => child.state === 'Z').length,
+        zombies: workersOf(process.pid).filter((child) => child.state === 'Z').length,
         staleSeries: stale,
         started: total(simulation.starts),
         exited: Object.values(simulation.exits).reduce((sum, counts) => sum + total(counts), 0),

@@ -17,13 +17,15 @@ import { freePorts } from '../test/helpers/ports.ts';
 import { runCReader } from './lib/c-reader.ts';
 import { attributeProfile, type CpuProfile, PARTS, type Part } from './lib/cpu-profile.ts';
 import {
-  childrenOf,
   cpuSeconds,
   isDead,
+  launcherCpuSeconds,
+  launcherOf,
   MAIN_THREAD,
   rssBytes,
   smapsRollup,
   threadCpuSeconds,
+  workersOf,
 } from './lib/proc.ts';
 import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
@@ -47,8 +49,7 @@ export function startFlags(): string[] {
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
-const running = (pid: number) =>
-  childrenOf(pid).filter((child) => child.state !== 'Z' && child.state !== 'X');
+const running = (pid: number) => workersOf(pid).filter((child) => child.state !== 'Z' && child.state !== 'X');
 
 interface Engine {
   child: TestChild;
@@ -145,6 +146,10 @@ export interface EngineResult {
   rampSeconds: number;
   /** utime + stime of the engine over the window, from /proc (ms) */
   procCpuMs: number;
+  /** utime + stime of the engine's launcher (ps-launcher, a process of its own) over the window (ms) */
+  launcherCpuMs: number;
+  /** RSS of the launcher at the end of the window (bytes) */
+  launcherRssBytes: number;
   /** utime + stime over the window per thread name, from /proc/PID/task (ms) */
   threadCpuMs: Record<string, number>;
   /** per part, ms of the profile's samples in the window */
@@ -221,6 +226,7 @@ export async function runEngineBench(options: {
     sink.take();
     const fromUs = nowUs();
     const cpuFrom = cpuSeconds(engine.child.pid);
+    const launcherFrom = launcherCpuSeconds(engine.child.pid);
     const threadsFrom = threadCpuSeconds(engine.child.pid);
     const scrapes: Array<{ ms: number; bytes: number }> = [];
     const slots = Math.ceil(forMs / INTERVAL_MS);
@@ -232,10 +238,13 @@ export async function runEngineBench(options: {
     const rest = fromUs / 1000 + forMs - nowUs() / 1000;
     if (rest > 0) await sleep(rest);
     const cpuTo = cpuSeconds(engine.child.pid);
+    const launcherTo = launcherCpuSeconds(engine.child.pid);
     const threadsTo = threadCpuSeconds(engine.child.pid);
     const toUs = nowUs();
     const loadAtEnd = load();
     const rss = rssBytes(engine.child.pid);
+    const launcher = launcherOf(engine.child.pid);
+    const launcherRss = launcher === undefined ? 0 : rssBytes(launcher);
     const smaps = smapsRollup(engine.child.pid);
     await sink.sync();
     const requests = sink.take();
@@ -265,6 +274,8 @@ export async function runEngineBench(options: {
       windowMs: (toUs - fromUs) / 1000,
       rampSeconds,
       procCpuMs: (cpuTo - cpuFrom) * 1000,
+      launcherCpuMs: (launcherTo - launcherFrom) * 1000,
+      launcherRssBytes: launcherRss,
       threadCpuMs: Object.fromEntries(
         [...threadsTo].map(([name, seconds]) => [name, (seconds - (threadsFrom.get(name) ?? 0)) * 1000]),
       ),
@@ -309,9 +320,9 @@ const THREAD_LABELS: Record<string, string> = {
   'libuv-worker': 'libuv pool: asynchronous file system and DNS work',
 };
 
-/** CPU of the engine over the window less the profiler’s thread (ms). */
+/** CPU of the engine and its launcher over the window, less the profiler’s thread (ms). */
 export function engineCpuMs(r: EngineResult): number {
-  return r.procCpuMs - (r.threadCpuMs[PROFILER_THREAD] ?? 0);
+  return r.procCpuMs - (r.threadCpuMs[PROFILER_THREAD] ?? 0) + (r.launcherCpuMs ?? 0);
 }
 
 export function engineReport(r: EngineResult): string {
@@ -322,7 +333,7 @@ export function engineReport(r: EngineResult): string {
   const others = Object.entries(r.threadCpuMs).filter(
     ([name]) => name !== MAIN_THREAD && name !== PROFILER_THREAD,
   );
-  const othersMs = others.reduce((sum, [, ms]) => sum + ms, 0);
+  const othersMs = others.reduce((sum, [, ms]) => sum + ms, 0) + (r.launcherCpuMs ?? 0);
   const totalMs = r.profileTotalMs + othersMs;
   const share = (ms: number) => fmt((ms / totalMs) * 100, 1);
   const row = (label: string, ms: number) => [label, fmt(ms, 0), core(ms), share(ms)];
@@ -338,9 +349,18 @@ export function engineReport(r: EngineResult): string {
       ...others
         .sort(([, a], [, b]) => b - a)
         .map(([name, ms]) => row(`${THREAD_LABELS[name] ?? 'other thread'} (\`${name}\`, /proc)`, ms)),
-      ['sum: the main thread’s profile plus the other threads', fmt(totalMs, 0), core(totalMs), '100'],
+      row(
+        'the launcher: starts, signals and reaps the workers (`ps-launcher`, a process of its own, /proc)',
+        r.launcherCpuMs ?? 0,
+      ),
       [
-        '**engine total: /proc utime + stime of every thread less the profiler’s**',
+        'sum: the main thread’s profile plus the other threads and the launcher',
+        fmt(totalMs, 0),
+        core(totalMs),
+        '100',
+      ],
+      [
+        '**engine total: /proc utime + stime of every thread less the profiler’s, plus the launcher**',
         `**${fmt(engineMs, 0)}**`,
         `**${core(engineMs)}**`,
         '-',
@@ -375,13 +395,17 @@ export function engineReport(r: EngineResult): string {
         'OTLP requests received by the sink in the window (MiB)',
         `${r.otlpRequests} (${fmt(r.otlpBytes / MiB, 1)})`,
       ],
-      ['engine CPU per 10 s interval, /proc less the profiler’s thread (ms)', fmt(perInterval, 0)],
+      [
+        'engine CPU per 10 s interval, /proc less the profiler’s thread, launcher included (ms)',
+        fmt(perInterval, 0),
+      ],
       [
         `C reference reader, one full pass over ${fmt(r.cReaderProcesses, 0)} processes (ms CPU, median of ${C_READER_PASSES})`,
         fmt(r.cReaderPassCpuMs, 1),
       ],
       ['**engine CPU per interval / one C reader pass**', `**${fmt(perInterval / r.cReaderPassCpuMs, 1)}x**`],
       ['**engine RSS at the end of the window (MiB, VmRSS)**', `**${fmt(r.rssBytes / MiB, 1)}**`],
+      ['the launcher’s RSS (MiB, VmRSS; not in the engine’s)', fmt((r.launcherRssBytes ?? 0) / MiB, 1)],
       ['engine Rss / Pss (MiB, smaps_rollup)', `${fmt(r.smapsRss / MiB, 1)} / ${fmt(r.smapsPss / MiB, 1)}`],
       [
         `engine RSS with ${BASELINE_COUNT} processes, a second engine (MiB)`,

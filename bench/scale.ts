@@ -15,7 +15,7 @@ import { Sampler } from '../src/sampler/sampler.ts';
 import { SnapshotStore } from '../src/sampler/snapshot.ts';
 import { runCReader } from './lib/c-reader.ts';
 import { measureCollector } from './lib/collector.ts';
-import { childrenOf, memAvailable, rssBytes, smapsRollup } from './lib/proc.ts';
+import { childrenOf, launcherCpuSeconds, memAvailable, rssBytes, smapsRollup } from './lib/proc.ts';
 import { scrape } from './lib/scrape.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
@@ -80,6 +80,8 @@ const cpuMsSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
 };
+/** CPU of this process's launcher so far (ms): part of the engine's work, in a process of its own. */
+const launcherCpuMs = () => launcherCpuSeconds(process.pid) * 1000;
 
 export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const { count, repeats, log } = options;
@@ -95,10 +97,12 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // ---- cold start to N
     const simulation = create();
     const rampCpu = process.cpuUsage();
+    const rampLauncherCpu = launcherCpuMs();
     const rampStart = performance.now();
     await engine.startSimulation(simulation.id);
     const rampSeconds = (performance.now() - rampStart) / 1000;
-    const engineCpuMsPerSpawn = cpuMsSince(rampCpu) / Math.max(1, engine.liveCount);
+    const engineCpuMsPerSpawn =
+      (cpuMsSince(rampCpu) + launcherCpuMs() - rampLauncherCpu) / Math.max(1, engine.liveCount);
     log(
       `  ${engine.liveCount} running after ${rampSeconds.toFixed(1)} s${simulation.rampWarning ? ` (${simulation.rampWarning})` : ''}`,
     );
@@ -118,9 +122,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 
     // ---- the engine at rest: control ticks only
     const idleCpu = process.cpuUsage();
+    const idleLauncherCpu = launcherCpuMs();
     const idleStart = performance.now();
     await sleep(5000);
-    const engineIdleCorePercent = (cpuMsSince(idleCpu) / (performance.now() - idleStart)) * 100;
+    const engineIdleCorePercent =
+      ((cpuMsSince(idleCpu) + launcherCpuMs() - idleLauncherCpu) / (performance.now() - idleStart)) * 100;
 
     // ---- sampler CPU per full sample (a sampler of its own, so no export rides along)
     const sampler = new Sampler({

@@ -44,7 +44,8 @@ fi
 # The project's Node 24 (npm puts it first on PATH; run directly, take it from node_modules).
 node_bin=node
 [[ -x node_modules/.bin/node ]] && node_bin=node_modules/.bin/node
-if [[ ! -x build/ps-worker || src/workload/worker.c -nt build/ps-worker ]]; then "$node_bin" scripts/build-worker.ts; fi
+if [[ ! -x build/ps-worker || src/workload/worker.c -nt build/ps-worker || ! -x build/ps-launcher ||
+      src/workload/launcher.c -nt build/ps-launcher ]]; then "$node_bin" scripts/build-worker.ts; fi
 
 # The collectors: a build of several minutes each the first time, then taken from the cache. One
 # after the other (the script also serialises builds with a lock): two at once would only share the

@@ -53,6 +53,31 @@ export function isDead(pid: number): boolean {
 }
 
 /** PIDs whose parent is `ppid`, with their state, from a scan of /proc. */
+/** The engine's launcher (`ps-launcher`, its child that starts and reaps the workers), if one runs. */
+export function launcherOf(enginePid: number): number | undefined {
+  for (const child of childrenOf(enginePid)) {
+    try {
+      if (readFileSync(`/proc/${child.pid}/comm`, 'utf8') === 'ps-launcher\n') return child.pid;
+    } catch {
+      // exited while listed
+    }
+  }
+  return undefined;
+}
+
+/** The simulated processes of an engine, in any state: its launcher's children, else its own. */
+export function workersOf(enginePid: number): Array<{ pid: number; state: string }> {
+  const launcher = launcherOf(enginePid);
+  return launcher === undefined ? childrenOf(enginePid) : childrenOf(launcher);
+}
+
+/** CPU seconds of the engine's launcher so far (0 when none runs: it starts with the first spawn). */
+export function launcherCpuSeconds(enginePid: number): number {
+  const launcher = launcherOf(enginePid);
+  const seconds = launcher === undefined ? 0 : cpuSeconds(launcher);
+  return Number.isNaN(seconds) ? 0 : seconds;
+}
+
 export function childrenOf(ppid: number): Array<{ pid: number; state: string }> {
   const children: Array<{ pid: number; state: string }> = [];
   for (const entry of readdirSync('/proc')) {

@@ -25,6 +25,7 @@ import { type ExpectedProcess, expectedOf } from './expected.ts';
 import { FaultBook } from './fault-book.ts';
 import type { Fault } from './faults.ts';
 import { compileGlob, isExactPattern } from './glob.ts';
+import { createLauncherSpawner, launcherAvailable } from './launcher-spawner.ts';
 import { ledgerOf } from './ledger.ts';
 import { readMachineLimits } from './limits.ts';
 import {
@@ -57,9 +58,9 @@ export interface EngineOptions {
   chaosIntervalMs?: number;
   /** time between SIGTERM and SIGKILL when stopping a process @default 3000 */
   stopGraceMs?: number;
-  /** processes spawned between two yields to the event loop during a ramp @default 50 */
+  /** processes asked for between two yields to the event loop during a ramp @default 50 */
   rampBatch?: number;
-  /** how children are started @default createNodeSpawner() */
+  /** how children are started @default the launcher when it and the native worker are built, else createNodeSpawner() */
   spawner?: Spawner;
   /** the program each simulated process runs @default the native worker when built, else the Node fallback */
   worker?: WorkerProgram;
@@ -72,6 +73,8 @@ export interface EngineOptions {
 
 /** Processes ended between two yields to the event loop when a simulation stops. */
 const STOP_BATCH = 500;
+/** Spawns under way at once during a ramp (see startSimulation). */
+const RAMP_WINDOW = 64;
 
 /** Random chaos may ask for a fault the door refuses; tell apart from a request that failed. */
 type FaultRequest = Omit<Fault, 'id' | 'startedAtMs' | 'endsAtMs'> & { durationMs: number };
@@ -117,7 +120,7 @@ export class Engine {
       this.#processes = new ProcessRegistry({
         worker,
         runtime,
-        spawner: options.spawner ?? createNodeSpawner(),
+        spawner: options.spawner ?? defaultSpawner(worker),
         capacity: this.maxProcesses,
         stopGraceMs: options.stopGraceMs ?? 3000,
       });
@@ -225,23 +228,39 @@ export class Engine {
     }
     const plan = simulation.plan();
     let started = 0;
+    let issued = 0;
+    let failure: string | undefined;
+    // Up to RAMP_WINDOW spawns under way at once: a spawn waits for the launcher's answer, and one at a
+    // time would leave the launcher idle for a round trip per process. After a refusal no more are
+    // asked for; those under way still count when they start.
+    const underWay = new Set<Promise<void>>();
     for (const planned of plan) {
-      if (!simulation.isActive || this.#closed) break;
-      try {
-        await this.#spawn(simulation, planned, 0);
-        started++;
-      } catch (error) {
-        const reason = (error as Error)?.message ?? String(error);
-        simulation.rampWarning = `ramp stopped after ${started} of ${plan.length} processes: ${reason}`;
-        this.events.emit({ type: 'RampStopped', simulationId: id, started, planned: plan.length, reason });
-        if (started === 0 && simulation.isActive) {
-          simulation.failureReason = reason;
-          await this.stopSimulation(id, 'failed');
-          return simulation;
-        }
-        break;
+      if (!simulation.isActive || this.#closed || failure !== undefined) break;
+      const one: Promise<void> = this.#spawn(simulation, planned, 0).then(
+        () => {
+          started++;
+          underWay.delete(one);
+        },
+        (error: unknown) => {
+          failure ??= (error as Error)?.message ?? String(error);
+          underWay.delete(one);
+        },
+      );
+      underWay.add(one);
+      issued++;
+      if (underWay.size >= RAMP_WINDOW) await Promise.race(underWay);
+      if (issued % this.#rampBatch === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(underWay);
+    if (failure !== undefined) {
+      const reason = failure;
+      simulation.rampWarning = `ramp stopped after ${started} of ${plan.length} processes: ${reason}`;
+      this.events.emit({ type: 'RampStopped', simulationId: id, started, planned: plan.length, reason });
+      if (started === 0 && simulation.isActive) {
+        simulation.failureReason = reason;
+        await this.stopSimulation(id, 'failed');
+        return simulation;
       }
-      if (started % this.#rampBatch === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     if (simulation.state === 'starting') {
       simulation.state = 'running';
@@ -498,7 +517,7 @@ export class Engine {
       );
       // Anything still alive (should be nothing) is killed outright.
       await this.#processes.killAll();
-      this.#processes.close();
+      await this.#processes.close();
       this.#removeRuntime();
     })();
     return this.#shutdown;
@@ -648,3 +667,12 @@ export class Engine {
 }
 
 export { PRIORITIES };
+
+/**
+ * The launcher (see launcher-spawner.ts) when it is built and the worker is native; otherwise the
+ * engine forks each child itself (the Node fallback worker checks its parent by PID too, but it only
+ * runs where nothing could be compiled, so neither is the launcher).
+ */
+function defaultSpawner(worker: WorkerProgram): Spawner {
+  return worker.kind === 'native' && launcherAvailable() ? createLauncherSpawner() : createNodeSpawner();
+}

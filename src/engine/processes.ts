@@ -96,6 +96,7 @@ export class ProcessRegistry {
       this.#table.write(slot, spec.targets);
       executable = native ? this.#options.runtime.executableFor(name) : process.execPath;
       linked = native;
+      const parentPid = this.#options.spawner.parentPid?.() ?? process.pid;
       child = await this.#options.spawner.spawn({
         executable,
         argv0: name,
@@ -103,7 +104,7 @@ export class ProcessRegistry {
         env: {
           PSIM_CONTROL_FILE: this.#options.runtime.controlFile,
           PSIM_SLOT: String(slot),
-          PSIM_PARENT_PID: String(process.pid),
+          PSIM_PARENT_PID: String(parentPid),
           PSIM_NAME: name,
           ...quirkEnv(template.quirks),
         },
@@ -222,7 +223,12 @@ export class ProcessRegistry {
   }
 
   /** Closes the control file (running workers keep their mapping). */
-  close(): void {
-    this.#table.close();
+  /** Ends the spawner's own helpers (the launcher) and unmaps the control file; after killAll(). */
+  async close(): Promise<void> {
+    try {
+      await this.#options.spawner.close?.();
+    } finally {
+      this.#table.close();
+    }
   }
 }

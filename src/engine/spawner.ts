@@ -50,6 +50,10 @@ export class SpawnError extends Error {
 export interface Spawner {
   /** @throws SpawnError when the process could not be started */
   spawn(request: SpawnRequest): Promise<SpawnedChild>;
+  /** the PID the children's parent will have (PSIM_PARENT_PID) @default this process's */
+  parentPid?(): number;
+  /** ends what the spawner runs of its own (after every child was stopped) */
+  close?(): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@
  * split across requests unless it alone exceeds the budget.
  */
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { emptyResource, type Resource } from '@opentelemetry/resources';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { splitResourceMetrics } from './split-export.ts';
 
@@ -43,8 +44,113 @@ function countPoints(resourceMetrics: ResourceMetrics): number {
   return points;
 }
 
-function encode(resourceMetrics: ResourceMetrics): Uint8Array {
+function serialize(resourceMetrics: ResourceMetrics): Uint8Array {
   return ProtobufMetricsSerializer.serializeRequest(resourceMetrics) ?? new Uint8Array(0);
+}
+
+/**
+ * The encoded `resource` field (1) of a ResourceMetrics, per Resource object. A process's Resource is
+ * built once and kept while it lives (process-producer.ts), so its ~15 attributes are encoded once
+ * instead of twice per export (the package's serializer sizes, then writes): measured at 10,000
+ * processes, the Resource was 40 % of an export's encoding CPU.
+ */
+const resourceFields = new WeakMap<Resource, Uint8Array>();
+const EMPTY_RESOURCE = emptyResource();
+
+function resourceFieldOf(resource: Resource): Uint8Array {
+  let field = resourceFields.get(resource);
+  if (field === undefined) {
+    const request = serialize({ resource, scopeMetrics: [] });
+    field = fieldsOf(request, 1).inner.find((f) => f.number === 1)?.bytes ?? new Uint8Array(0);
+    resourceFields.set(resource, field);
+  }
+  return field;
+}
+
+/**
+ * One ExportMetricsServiceRequest of one ResourceMetrics: the package's serializer encodes it with an
+ * empty Resource, then the cached resource field takes the place of the empty one. Protobuf fields may
+ * come in any order, so the result decodes as the serializer's own output would (a test decodes both).
+ * A Resource with a schema URL is left to the serializer whole (it writes the URL from the Resource).
+ */
+function encode(resourceMetrics: ResourceMetrics): Uint8Array {
+  const { resource } = resourceMetrics;
+  if (resource.schemaUrl) return serialize(resourceMetrics);
+  const request = serialize({ resource: EMPTY_RESOURCE, scopeMetrics: resourceMetrics.scopeMetrics });
+  const { inner } = fieldsOf(request, 1);
+  const field = resourceFieldOf(resource);
+  const kept = inner.filter((f) => f.number !== 1);
+  let length = field.byteLength;
+  for (const f of kept) length += f.bytes.byteLength;
+  const out = new Uint8Array(1 + varintSize(length) + length);
+  out[0] = 0x0a; // field 1 (resource_metrics), wire type 2
+  let at = writeVarint(out, 1, length);
+  out.set(field, at);
+  at += field.byteLength;
+  for (const f of kept) {
+    out.set(f.bytes, at);
+    at += f.bytes.byteLength;
+  }
+  return out;
+}
+
+interface Field {
+  number: number;
+  /** the whole field: tag, length and content */
+  bytes: Uint8Array;
+}
+
+/**
+ * The fields inside the one length-delimited field `number` of `message` (a request holding one
+ * ResourceMetrics). Only what the serializer writes is expected: length-delimited fields.
+ */
+function fieldsOf(message: Uint8Array, number: number): { inner: Field[] } {
+  let at = 0;
+  const [tag, afterTag] = readVarint(message, at);
+  if (tag !== ((number << 3) | 2)) throw new Error(`unexpected field tag ${tag} in an encoded request`);
+  const [length, start] = readVarint(message, afterTag);
+  const end = start + length;
+  if (end !== message.byteLength) throw new Error('an encoded request holds more than one ResourceMetrics');
+  const inner: Field[] = [];
+  at = start;
+  while (at < end) {
+    const [innerTag, afterInnerTag] = readVarint(message, at);
+    if ((innerTag & 7) !== 2) throw new Error(`unexpected wire type in ResourceMetrics: tag ${innerTag}`);
+    const [innerLength, content] = readVarint(message, afterInnerTag);
+    inner.push({ number: innerTag >>> 3, bytes: message.subarray(at, content + innerLength) });
+    at = content + innerLength;
+  }
+  return { inner };
+}
+
+function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const byte = bytes[at++];
+    if (byte === undefined || shift > 28) throw new Error('a malformed varint in an encoded request');
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return [value, at];
+    shift += 7;
+  }
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
 }
 
 /**

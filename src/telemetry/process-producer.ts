@@ -18,6 +18,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
+import { deriveAttributes } from './derived-attributes.ts';
 import {
   defaultSelection,
   type MetricSelection,
@@ -116,7 +117,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
     const key = `${definition.split.key}=${splitValue}`;
     let attributes = cached.split.get(key);
     if (!attributes) {
-      attributes = { ...cached.base, [definition.split.key]: splitValue };
+      attributes = deriveAttributes(cached.base, definition.split.key, splitValue);
       cached.split.set(key, attributes);
     }
     return attributes;

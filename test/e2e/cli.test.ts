@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { childrenOf, isAlive } from '../helpers/proc.ts';
+import { isAlive, workersOf } from '../helpers/proc.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -105,10 +105,10 @@ test('SIGTERM during a run: exit 0 after every child is gone', async () => {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   assert.ok(child.pid);
   assert.ok(
-    await waitUntil(() => childrenOf(child.pid as number).length === 4, 10_000),
+    await waitUntil(() => workersOf(child.pid as number).length === 4, 10_000),
     'four workers started',
   );
-  const workers = childrenOf(child.pid as number);
+  const workers = workersOf(child.pid as number);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   // the simulator reaps its children before it exits: none may be left, not even as an orphan

@@ -71,7 +71,7 @@ function procAttributes(pid: number): Record<string, unknown> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return {
     'process.pid': pid,
-    'process.parent_pid': process.pid,
+    'process.parent_pid': Number(/^PPid:\s*(\d+)$/m.exec(status)?.[1]),
     'process.executable.name': /^Name:\s*(.*)$/m.exec(status)?.[1],
     'process.executable.path': readlinkSync(`/proc/${pid}/exe`),
     'process.command': cmdline[0],

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
-import { childrenOf } from '../helpers/proc.ts';
+import { workersOf } from '../helpers/proc.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const exec = promisify(execFile);
@@ -112,7 +112,7 @@ test("the quickstart's ps example lists the processes `npm start` simulates, not
         (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8') === 'process-simulat\n',
       ),
     );
-    await waitFor('five simulated processes', { timeoutMs: 30_000 }, () => childrenOf(engine).length === 5);
+    await waitFor('five simulated processes', { timeoutMs: 30_000 }, () => workersOf(engine).length === 5);
     const rows = (await sh(psLine)).trim().split('\n').slice(1);
     assert.equal(rows.length, 5, rows.join('\n'));
     for (const row of rows) assert.match(row, /^\s*\d+ (svc-core|api|worker|cache|batch)-\d+ /);

@@ -11,7 +11,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { childrenOf, isAlive } from '../helpers/proc.ts';
+import { isAlive, workersOf } from '../helpers/proc.ts';
 import { sleep } from '../helpers/wait.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -73,7 +73,7 @@ async function trial(delayMs: number, signal: NodeJS.Signals): Promise<Trial> {
   let done = false;
   const watch = (async () => {
     while (!done) {
-      for (const worker of childrenOf(pid)) workers.add(worker);
+      for (const worker of workersOf(pid)) workers.add(worker);
       await sleep(delayMs >= 0 ? 10 : 1);
     }
   })();

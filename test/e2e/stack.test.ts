@@ -10,17 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT } from '../helpers/collector.ts';
 import { freePorts } from '../helpers/ports.ts';
+import { workersOf } from '../helpers/proc.ts';
 import { differences, runVerify } from '../helpers/verify-cli.ts';
 import { waitFor, waitUntil } from '../helpers/wait.ts';
 
 const alive = (pid: number) =>
   existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-
-/** The PIDs of `pid`'s children, from every thread's list. */
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text ? text.split(/\s+/).map(Number) : [];
-}
 
 test('npm run stack starts collector, Prometheus and simulator, verify passes, Ctrl-C stops everything', async () => {
   const [grpc, http, exporter, telemetry, prometheus, metrics, control] = (await freePorts(7)) as number[];
@@ -77,7 +72,7 @@ test('npm run stack starts collector, Prometheus and simulator, verify passes, C
     ]);
     assert.equal(run.code, 0, `${differences(run.report)}\n${run.stderr}`);
 
-    const workers = childrenOf(pids[2] as number);
+    const workers = workersOf(pids[2] as number);
     assert.equal(workers.length, 6, 'the simulated processes');
     stack.kill('SIGINT');
     assert.equal(await exited, 0, output.slice(-3000));

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { type RunningSimulator, startSimulator } from '../../src/simulator.ts';
 import { type ExportRequest, type OtlpSink, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
-import { fdCount, procStatus } from '../helpers/proc.ts';
+import { fdCount, launcherOf, procStatus } from '../helpers/proc.ts';
 import { parsePrometheusText } from '../helpers/prom-text.ts';
 import { samplesOf } from '../helpers/series.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -97,7 +97,9 @@ test('/metrics has the collector prometheus exporter names, types and labels for
     for (const key of [...PROCESS_LABELS, ...SIMULATION_LABELS])
       assert.ok(key in labels, `label ${key} on ${info.pid}`);
     assert.equal(labels.process_executable_name, info.name);
-    assert.equal(labels.process_parent_pid, String(process.pid));
+    // The worker's parent is the engine's launcher (a child of this process), as /proc says.
+    assert.equal(labels.process_parent_pid, procStatus(info.pid)?.PPid);
+    assert.equal(labels.process_parent_pid, String(launcherOf(process.pid)));
     assert.equal(labels.simulator_priority, info.priority);
     assert.equal(threads[0]?.value, Number(procStatus(info.pid)?.Threads));
     const fds = samplesOf(families, 'process_open_file_descriptors', { process_pid: String(info.pid) });
@@ -217,7 +219,7 @@ test('OTLP carries hostmetrics names, units, types, integer values and the proce
         priority: attributes['simulator.priority'],
       },
       {
-        parent: process.pid,
+        parent: launcherOf(process.pid),
         name: info.name,
         path: readlinkSync(`/proc/${pid}/exe`),
         command: cmdline[0],

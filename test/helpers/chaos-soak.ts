@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnChild } from './children.ts';
-import { childrenOf, isAlive } from './proc.ts';
+import { isAlive, workersOf } from './proc.ts';
 import { MAIN } from './sigkill-trial.ts';
 import { sleep } from './wait.ts';
 
@@ -148,7 +148,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakResult> {
         const cycleEnd = Math.min(end, Date.now() + options.cycleMs);
         const faults: string[] = [];
         while (Date.now() < cycleEnd && !child.exited()) {
-          for (const pid of childrenOf(child.pid)) workers.add(pid);
+          for (const pid of workersOf(child.pid)) workers.add(pid);
           const call = randomCall(random, faults);
           const started = Date.now();
           const response = await fetch(`${api}${call.path}`, {
@@ -175,7 +175,7 @@ export async function runChaosSoak(options: SoakOptions): Promise<SoakResult> {
           };
           result.randomFaults += results.chaos.filter((entry) => entry.origin === 'random').length;
         }
-        for (const pid of childrenOf(child.pid)) workers.add(pid);
+        for (const pid of workersOf(child.pid)) workers.add(pid);
         const termAt = Date.now();
         process.kill(child.pid, 'SIGTERM');
         const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

@@ -63,6 +63,22 @@ export function psComm(pid: number): string {
   return execFileSync('ps', ['-o', 'comm=', '-p', String(pid)], { encoding: 'utf8' }).trim();
 }
 
+/**
+ * The simulated processes of the engine whose PID is `enginePid`, not zombies: the children of its
+ * launcher (`ps-launcher`, the engine's child), or the engine's own children where it has no launcher.
+ */
+export function workersOf(enginePid: number): number[] {
+  const own = childrenOf(enginePid);
+  const launchers = own.filter((pid) => procStatus(pid)?.Name === 'ps-launcher');
+  if (launchers.length === 0) return own;
+  return [...own.filter((pid) => !launchers.includes(pid)), ...launchers.flatMap((pid) => childrenOf(pid))];
+}
+
+/** The engine's launcher, when it has one running. */
+export function launcherOf(enginePid: number): number | undefined {
+  return childrenOf(enginePid).find((pid) => procStatus(pid)?.Name === 'ps-launcher');
+}
+
 /** PIDs whose parent is `ppid` and that are not zombies. */
 export function childrenOf(ppid: number): number[] {
   const children: number[] = [];

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnChild } from './children.ts';
-import { childrenOf } from './proc.ts';
+import { workersOf } from './proc.ts';
 import { waitUntil } from './wait.ts';
 
 export const MAIN = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
@@ -60,7 +60,7 @@ export async function sigkillTrial(options: TrialOptions): Promise<SigkillTrial>
   const started = new Map<number, string>();
   try {
     const ready = await waitUntil(
-      () => simulator.exited() || childrenOf(simulator.pid).length >= processes,
+      () => simulator.exited() || workersOf(simulator.pid).length >= processes,
       startTimeoutMs,
       25,
     );
@@ -69,7 +69,7 @@ export async function sigkillTrial(options: TrialOptions): Promise<SigkillTrial>
         `the simulator did not start ${processes} processes within ${startTimeoutMs} ms:\n${simulator.log()}`,
       );
     }
-    for (const pid of childrenOf(simulator.pid)) {
+    for (const pid of workersOf(simulator.pid)) {
       const id = identity(pid);
       if (id) started.set(pid, id.start);
     }

@@ -37,7 +37,7 @@ async function run(profile: ProfileInput, seed = 1) {
   return simulation;
 }
 
-test('simulated processes are real: their names in /proc and ps, own process group, no shell between', async () => {
+test('simulated processes are real: their names in /proc and ps, own process group, no shell between them and the engine’s launcher', async () => {
   const simulation = await run({ ...scaleProfile(builtinProfile('realistic'), 14), name: 'names' });
   // Taken while they run: a stop empties the simulation's process map, so a list read afterwards is
   // always empty and proves nothing about what is left alive.
@@ -49,7 +49,10 @@ test('simulated processes are real: their names in /proc and ps, own process gro
       assert.ok(status, `${info.name} (${info.pid}) is alive`);
       assert.equal(status.Name, info.name, `status Name of ${info.pid}`);
       assert.equal(psComm(info.pid), info.name, `ps -o comm of ${info.pid}`);
-      assert.equal(Number(status.PPid), process.pid, 'the engine is the direct parent: no shell in between');
+      // The parent is the engine's launcher, whose parent is the engine: no shell in between.
+      const launcher = Number(status.PPid);
+      assert.equal(procStatus(launcher)?.Name, 'ps-launcher', `the parent of ${info.pid} is the launcher`);
+      assert.equal(Number(procStatus(launcher)?.PPid), process.pid, 'the engine is the launcher’s parent');
       assert.equal(processGroup(info.pid), info.pid, 'a process group of its own');
       const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
       assert.equal(cmdline[0], info.name);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { spawnChild } from '../helpers/children.ts';
 import { type ExportRequest, pointsOf, startOtlpSink } from '../helpers/otlp-sink.ts';
-import { childrenOf } from '../helpers/proc.ts';
+import { workersOf } from '../helpers/proc.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -38,8 +38,8 @@ describe('SIGTERM of the simulator', () => {
       simulator.process.once('exit', (code) => resolve(code)),
     );
 
-    assert.ok(await waitUntil(() => childrenOf(simulator.pid).length === PROCESSES, 20_000), simulator.log());
-    const pids = childrenOf(simulator.pid);
+    assert.ok(await waitUntil(() => workersOf(simulator.pid).length === PROCESSES, 20_000), simulator.log());
+    const pids = workersOf(simulator.pid);
     assert.ok(
       await waitUntil(() => sink.requests.length > 0, 20_000),
       `no export at start:\n${simulator.log()}`,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnChild, type TestChild } from '../helpers/children.ts';
-import { childrenOf } from '../helpers/proc.ts';
+import { workersOf } from '../helpers/proc.ts';
 import { scrape } from '../helpers/prom-text.ts';
 import { requireRoot, requireToolsForOthers } from '../helpers/require.ts';
 import { MAIN } from '../helpers/sigkill-trial.ts';
@@ -84,11 +84,11 @@ describe('a spawn failure halfway through the ramp (EAGAIN)', () => {
     simulator = child;
     // setpriv and prlimit exec in place: the PID is the simulator's.
     assert.ok(
-      await waitUntil(() => child.exited() || childrenOf(child.pid).length >= 30, 20_000, 10),
+      await waitUntil(() => child.exited() || workersOf(child.pid).length >= 30, 20_000, 10),
       child.log(),
     );
     process.kill(child.pid, 'SIGSTOP');
-    const beforeFill = childrenOf(child.pid).length;
+    const beforeFill = workersOf(child.pid).length;
     assert.ok(
       beforeFill < PLANNED,
       `the ramp finished (${beforeFill} of ${PLANNED}) before it could be stopped`,
@@ -129,7 +129,7 @@ time.sleep(60)
     assert.equal(child.exited(), false, `the simulator died:\n${child.log()}`);
     const log = child.log();
     assert.match(log, /RampStopped.*(EAGAIN|Resource temporarily unavailable)/);
-    const running = childrenOf(child.pid).sort((a, b) => a - b);
+    const running = workersOf(child.pid).sort((a, b) => a - b);
     assert.ok(
       running.length >= beforeFill && running.length < PLANNED,
       `${running.length} of ${PLANNED} running (${beforeFill} before the filler)`,
@@ -146,7 +146,7 @@ time.sleep(60)
     );
     assert.deepEqual(await pidsOn(url), running, 'every running process on /metrics, and only those');
     assert.deepEqual(
-      childrenOf(child.pid).sort((a, b) => a - b),
+      workersOf(child.pid).sort((a, b) => a - b),
       running,
       'the same processes still run',
     );
@@ -156,6 +156,6 @@ time.sleep(60)
     );
     process.kill(child.pid, 'SIGTERM');
     assert.equal(await exited, 0, child.log());
-    assert.deepEqual(childrenOf(child.pid), []);
+    assert.deepEqual(workersOf(child.pid), []);
   });
 });

@@ -6,7 +6,9 @@ import { requireTools } from '../helpers/require.ts';
 
 const PROBE = join(import.meta.dirname, '..', 'fixtures', 'faults', 'spawn-at-fd-limit.ts');
 
-function probe(kind: 'execa' | 'node'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function probe(
+  kind: 'execa' | 'node' | 'launcher',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [prlimit] = requireTools('prlimit');
   return new Promise((resolve) => {
     execFile(
@@ -20,7 +22,7 @@ function probe(kind: 'execa' | 'node'): Promise<{ code: number | null; stdout: s
 }
 
 describe('spawners at the file descriptor limit (EMFILE)', () => {
-  for (const kind of ['node', 'execa'] as const) {
+  for (const kind of ['node', 'execa', 'launcher'] as const) {
     it(`${kind}: a spawn with no free fd rejects with a SpawnError and the next one works`, async () => {
       const run = await probe(kind);
       assert.equal(run.code, 0, `the probe process crashed:\n${run.stderr}`);

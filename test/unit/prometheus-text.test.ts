@@ -9,6 +9,8 @@ import {
   type MetricData,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import fc from 'fast-check';
+import { deriveAttributes } from '../../src/telemetry/derived-attributes.ts';
 import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
 
 const time: [number, number] = [1_700_000_000, 0];
@@ -174,5 +176,45 @@ describe('Prometheus text serializer', () => {
     const expected = new PrometheusSerializer(undefined, false, undefined, false, true).serialize(empty);
     assert.equal(new PrometheusTextSerializer().serialize(empty), expected);
     assert.match(expected, /# no registered metrics$/);
+  });
+
+  it('writes derived attribute sets as the package writes the same sets, for generated bases and splits', () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('a"b', 'c\\d', 'e\nf', ''),
+      fc.integer(),
+      fc.boolean(),
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), value, { maxKeys: 8 }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('state', 'direction', 'type', 'process.pid', ''),
+            fc.string({ maxLength: 8 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        (base, splits) => {
+          const points = splits.map(([key, split], i) =>
+            point(deriveAttributes(base, key, split) as never, i),
+          );
+          const data: ResourceMetrics = {
+            resource: resourceFromAttributes({}),
+            scopeMetrics: [
+              { scope: { name: 's' }, metrics: [sum('split', true, [point(base as never, 7), ...points])] },
+            ],
+          };
+          const serializer = new PrometheusTextSerializer();
+          const expected = packageTextAsCollectorNames(data);
+          assert.equal(serializer.serialize(data), expected);
+          assert.equal(serializer.serialize(data), expected, 'again, from the caches');
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 });

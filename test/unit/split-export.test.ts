@@ -4,6 +4,7 @@ import { ValueType } from '@opentelemetry/api';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import fc from 'fast-check';
 import type { SampledProcess } from '../../src/sampler/snapshot.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
@@ -271,4 +272,32 @@ test('one process larger than the budget alone is split into requests of its own
   const roomy = packResourceMetrics(resources, 3 * one);
   assert.equal(roomy.length, 1, 'three processes fit one request');
   assert.equal(roomy[0]?.resources, 3);
+});
+
+test('a request with the cached Resource decodes as the package serializer’s own, for generated processes', () => {
+  const text = fc.string({ unit: 'grapheme', maxLength: 30 });
+  fc.assert(
+    fc.property(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 20 }), fc.oneof(text, fc.integer(), fc.boolean()), {
+        maxKeys: 12,
+      }),
+      fc.integer({ min: 1, max: 4_194_304 }),
+      fc.integer({ min: 0, max: 2 }),
+      (attributes, pid, repeats) => {
+        const source = resourceSource(1, 0);
+        const [live] = source(resourceFromAttributes(attributes));
+        assert.ok(live);
+        const resourceMetrics = { ...live, resource: live.resource.merge(resourceFromAttributes({ pid })) };
+        const expected = decodeExportRequest(
+          Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics) as Uint8Array),
+        );
+        // The first encoding fills the cache; the later ones take the Resource from it.
+        for (let i = 0; i <= repeats; i++) {
+          const [request] = packResourceMetrics([resourceMetrics]);
+          assert.deepEqual(decodeExportRequest(Buffer.concat(request?.parts ?? [])), expected);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
