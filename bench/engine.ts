@@ -29,7 +29,7 @@ import {
 } from './lib/proc.ts';
 import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
-import { startOtlpSink } from './lib/sink.ts';
+import { type OtlpSink, startOtlpSink } from './lib/sink.ts';
 import { fmt, MiB, median, sleep } from './lib/stats.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -81,6 +81,30 @@ async function startEngine(count: number, otlpEndpoint: string): Promise<Engine>
     },
   );
   return { child, profileDir, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, spawnedUs };
+}
+
+/**
+ * Waits for the engine's next export and its end: requests arrive, then none for a second (an export
+ * of 10,000 processes sends its ~7 requests within ~0.5 s). Returns the sizes of its requests.
+ */
+async function exportEnded(sink: OtlpSink): Promise<number[]> {
+  await sink.sync();
+  sink.take();
+  const deadline = Date.now() + 3 * INTERVAL_MS;
+  const sizes: number[] = [];
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(100);
+    await sink.sync();
+    const taken = sink.take();
+    if (taken.length > 0) {
+      sizes.push(...taken);
+      quietSince = Date.now();
+    } else if (sizes.length > 0 && Date.now() - quietSince >= 1000) {
+      return sizes;
+    }
+  }
+  throw new Error(`no complete export within ${(3 * INTERVAL_MS) / 1000} s`);
 }
 
 /** Waits until `count` children run; the seconds it took from the spawn. */
@@ -142,6 +166,8 @@ async function stopEngine(
 
 export interface EngineResult {
   count: number;
+  /** sample and export intervals in the window: it runs from the end of one export to the end of another */
+  intervals: number;
   windowMs: number;
   rampSeconds: number;
   /** utime + stime of the engine over the window, from /proc (ms) */
@@ -221,22 +247,25 @@ export async function runEngineBench(options: {
     await sleep(INTERVAL_MS);
 
     const metricsFile = join(engine.profileDir, 'metrics.txt');
+    // The window runs from the end of one export to the end of the export `intervals` later, so it
+    // holds exactly that many samples and exports whatever the timers' phase (a fixed 60 s window
+    // held 6 or 7 of them, a 17 % swing of the per-interval figure).
+    const intervals = Math.max(1, Math.round(forMs / INTERVAL_MS));
+    await exportEnded(sink);
     const loadAtStart = load();
-    await sink.sync();
-    sink.take();
     const fromUs = nowUs();
     const cpuFrom = cpuSeconds(engine.child.pid);
     const launcherFrom = launcherCpuSeconds(engine.child.pid);
     const threadsFrom = threadCpuSeconds(engine.child.pid);
     const scrapes: Array<{ ms: number; bytes: number }> = [];
-    const slots = Math.ceil(forMs / INTERVAL_MS);
-    for (let slot = 0; slot < slots; slot++) {
-      const wait = fromUs / 1000 + slot * INTERVAL_MS - nowUs() / 1000;
+    const requests: number[] = [];
+    for (let slot = 0; slot < intervals; slot++) {
+      // One scrape per interval, half-way between two exports.
+      const wait = fromUs / 1000 + slot * INTERVAL_MS + INTERVAL_MS / 2 - nowUs() / 1000;
       if (wait > 0) await sleep(wait);
       scrapes.push(await scrape(engine.metricsUrl, metricsFile));
+      requests.push(...(await exportEnded(sink)));
     }
-    const rest = fromUs / 1000 + forMs - nowUs() / 1000;
-    if (rest > 0) await sleep(rest);
     const cpuTo = cpuSeconds(engine.child.pid);
     const launcherTo = launcherCpuSeconds(engine.child.pid);
     const threadsTo = threadCpuSeconds(engine.child.pid);
@@ -246,8 +275,6 @@ export async function runEngineBench(options: {
     const launcher = launcherOf(engine.child.pid);
     const launcherRss = launcher === undefined ? 0 : rssBytes(launcher);
     const smaps = smapsRollup(engine.child.pid);
-    await sink.sync();
-    const requests = sink.take();
     if (engine.child.exited()) throw new Error(`the engine exited during the window:\n${engine.child.log()}`);
     log(`engine: window done, ${scrapes.length} scrapes, ${requests.length} OTLP requests`);
 
@@ -271,6 +298,7 @@ export async function runEngineBench(options: {
     >;
     return {
       count,
+      intervals,
       windowMs: (toUs - fromUs) / 1000,
       rampSeconds,
       procCpuMs: (cpuTo - cpuFrom) * 1000,
@@ -327,7 +355,7 @@ export function engineCpuMs(r: EngineResult): number {
 
 export function engineReport(r: EngineResult): string {
   const core = (ms: number) => fmt((ms / r.windowMs) * 100, 2);
-  const intervals = r.windowMs / INTERVAL_MS;
+  const intervals = r.intervals ?? r.windowMs / INTERVAL_MS;
   const engineMs = engineCpuMs(r);
   const perInterval = engineMs / intervals;
   const others = Object.entries(r.threadCpuMs).filter(

@@ -61,7 +61,8 @@ function resourceFieldOf(resource: Resource): Uint8Array {
   let field = resourceFields.get(resource);
   if (field === undefined) {
     const request = serialize({ resource, scopeMetrics: [] });
-    field = fieldsOf(request, 1).inner.find((f) => f.number === 1)?.bytes ?? new Uint8Array(0);
+    const span = resourceSpan(request);
+    field = request.slice(span.fieldStart, span.fieldEnd);
     resourceFields.set(resource, field);
   }
   return field;
@@ -72,65 +73,78 @@ function resourceFieldOf(resource: Resource): Uint8Array {
  * empty Resource, then the cached resource field takes the place of the empty one. Protobuf fields may
  * come in any order, so the result decodes as the serializer's own output would (a test decodes both).
  * A Resource with a schema URL is left to the serializer whole (it writes the URL from the Resource).
+ * Positions only, no objects per process: this runs 10,000 times an export.
  */
 function encode(resourceMetrics: ResourceMetrics): Uint8Array {
   const { resource } = resourceMetrics;
   if (resource.schemaUrl) return serialize(resourceMetrics);
   const request = serialize({ resource: EMPTY_RESOURCE, scopeMetrics: resourceMetrics.scopeMetrics });
-  const { inner } = fieldsOf(request, 1);
+  const { contentStart, fieldStart, fieldEnd } = resourceSpan(request);
   const field = resourceFieldOf(resource);
-  const kept = inner.filter((f) => f.number !== 1);
-  let length = field.byteLength;
-  for (const f of kept) length += f.bytes.byteLength;
-  const out = new Uint8Array(1 + varintSize(length) + length);
+  const length = field.byteLength + (request.byteLength - contentStart) - (fieldEnd - fieldStart);
+  const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
   out[0] = 0x0a; // field 1 (resource_metrics), wire type 2
   let at = writeVarint(out, 1, length);
   out.set(field, at);
   at += field.byteLength;
-  for (const f of kept) {
-    out.set(f.bytes, at);
-    at += f.bytes.byteLength;
-  }
+  const source = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
+  at += source.copy(out, at, contentStart, fieldStart);
+  at += source.copy(out, at, fieldEnd, request.byteLength);
   return out;
 }
 
-interface Field {
-  number: number;
-  /** the whole field: tag, length and content */
-  bytes: Uint8Array;
+/** Where the one ResourceMetrics's content starts, and where its resource field (1) starts and ends. */
+interface ResourceSpan {
+  contentStart: number;
+  fieldStart: number;
+  fieldEnd: number;
 }
+
+const span: ResourceSpan = { contentStart: 0, fieldStart: 0, fieldEnd: 0 };
+/** The position after the last varint read (readVarint returns the value). */
+let cursor = 0;
 
 /**
- * The fields inside the one length-delimited field `number` of `message` (a request holding one
- * ResourceMetrics). Only what the serializer writes is expected: length-delimited fields.
+ * The span of `request` (an ExportMetricsServiceRequest of one ResourceMetrics, as the serializer
+ * writes it: length-delimited fields only). An absent resource field is an empty span where the
+ * content starts. The result is one shared object, valid until the next call.
  */
-function fieldsOf(message: Uint8Array, number: number): { inner: Field[] } {
-  let at = 0;
-  const [tag, afterTag] = readVarint(message, at);
-  if (tag !== ((number << 3) | 2)) throw new Error(`unexpected field tag ${tag} in an encoded request`);
-  const [length, start] = readVarint(message, afterTag);
-  const end = start + length;
-  if (end !== message.byteLength) throw new Error('an encoded request holds more than one ResourceMetrics');
-  const inner: Field[] = [];
-  at = start;
-  while (at < end) {
-    const [innerTag, afterInnerTag] = readVarint(message, at);
-    if ((innerTag & 7) !== 2) throw new Error(`unexpected wire type in ResourceMetrics: tag ${innerTag}`);
-    const [innerLength, content] = readVarint(message, afterInnerTag);
-    inner.push({ number: innerTag >>> 3, bytes: message.subarray(at, content + innerLength) });
-    at = content + innerLength;
+function resourceSpan(request: Uint8Array): ResourceSpan {
+  const tag = readVarint(request, 0);
+  if (tag !== 0x0a) throw new Error(`unexpected field tag ${tag} in an encoded request`);
+  const length = readVarint(request, cursor);
+  const contentStart = cursor;
+  if (contentStart + length !== request.byteLength)
+    throw new Error('an encoded request holds more than one ResourceMetrics');
+  span.contentStart = contentStart;
+  span.fieldStart = contentStart;
+  span.fieldEnd = contentStart;
+  let at = contentStart;
+  while (at < request.byteLength) {
+    const fieldTag = readVarint(request, at);
+    if ((fieldTag & 7) !== 2) throw new Error(`unexpected wire type in ResourceMetrics: tag ${fieldTag}`);
+    const fieldLength = readVarint(request, cursor);
+    const fieldEnd = cursor + fieldLength;
+    if (fieldTag >>> 3 === 1) {
+      span.fieldStart = at;
+      span.fieldEnd = fieldEnd;
+    }
+    at = fieldEnd;
   }
-  return { inner };
+  return span;
 }
 
-function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
+function readVarint(bytes: Uint8Array, at: number): number {
   let value = 0;
   let shift = 0;
   for (;;) {
     const byte = bytes[at++];
     if (byte === undefined || shift > 28) throw new Error('a malformed varint in an encoded request');
     value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return [value, at];
+    if (byte < 0x80) {
+      cursor = at;
+      return value;
+    }
     shift += 7;
   }
 }

@@ -5,7 +5,7 @@
  * attribute sets and fold the rest into an overflow series, and grow memory under churn. Building the
  * data from what is alive now has none of those problems and needs no cardinality cap.
  */
-import { type Attributes, ValueType } from '@opentelemetry/api';
+import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { emptyResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -188,60 +188,126 @@ export function createProcessResourceSource(
         : [{}],
     }),
   );
-  // Keyed by the identity object the sampler keeps per live PID: entries go away with the process.
-  const resourceCache = new WeakMap<object, { sdkResource: Resource; resource: Resource }>();
-  const resourceOf = (entry: SampledProcess, sdkResource: Resource): Resource => {
-    const cached = resourceCache.get(entry.identity);
-    if (cached && cached.sdkResource === sdkResource) return cached.resource;
+  /**
+   * Per process (keyed by the identity object the sampler keeps per live PID, so entries go away with
+   * the process): its Resource, and its last ResourceMetrics, whose points are updated in place at the
+   * next export when the same metrics have values. An export encodes its ResourceMetrics at once
+   * (otlp-requests.ts) and keeps none, so reusing them is safe; it spares the heap ~3 KB of objects per
+   * process and export (measured at 10,000 processes: 30 of the engine's 100 MB allocated per export).
+   */
+  interface Cached {
+    sdkResource: Resource;
+    resource: Resource;
+    /** how many values each definition had when `resourceMetrics` was built, 2 bits each */
+    shape: number;
+    resourceMetrics: ResourceMetrics | undefined;
+    startTime: HrTime;
+    endTime: HrTime;
+  }
+  const cache = new WeakMap<object, Cached>();
+  const cachedOf = (entry: SampledProcess, sdkResource: Resource): Cached => {
+    let cached = cache.get(entry.identity);
+    if (cached && cached.sdkResource === sdkResource) return cached;
     const resource = sdkResource.merge(
       resourceFromAttributes(processAttributes(entry, options.simulationPrefix, selection.attributes)),
     );
-    resourceCache.set(entry.identity, { sdkResource, resource });
-    return resource;
+    cached = {
+      sdkResource,
+      resource,
+      shape: -1,
+      resourceMetrics: undefined,
+      startTime: [0, 0],
+      endTime: [0, 0],
+    };
+    cache.set(entry.identity, cached);
+    return cached;
+  };
+  const setHrTime = (time: HrTime, ms: number) => {
+    const [seconds, nanos] = millisToHrTime(ms);
+    time[0] = seconds;
+    time[1] = nanos;
   };
 
   return (sdkResource) => {
     const resources: ResourceMetrics[] = [];
+    const values: Array<readonly number[]> = new Array(definitions.length);
     for (const source of processesToSend(options))
       for (const entry of source.values()) {
-        const startTime = millisToHrTime(entry.sample.startTimeMs);
-        const endTime = millisToHrTime(entry.sample.readAtMs);
-        const metrics: MetricData[] = [];
-        for (const { definition, descriptor, pointAttributes } of definitions) {
-          const values = definition.values(entry.sample, entry.sample.readAtMs);
-          if (values.length === 0) continue;
-          const dataPoints = [];
-          for (let i = 0; i < values.length; i++) {
-            dataPoints.push({
-              startTime,
-              endTime,
-              attributes: pointAttributes[i] as Attributes,
-              value: values[i] as number,
-            });
-          }
-          metrics.push(
-            definition.shape === 'gauge'
-              ? {
-                  descriptor,
-                  aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                  dataPointType: DataPointType.GAUGE,
-                  dataPoints,
-                }
-              : {
-                  descriptor,
-                  aggregationTemporality: AggregationTemporality.CUMULATIVE,
-                  dataPointType: DataPointType.SUM,
-                  isMonotonic: definition.shape === 'counter',
-                  dataPoints,
-                },
+        const cached = cachedOf(entry, sdkResource);
+        let shape = 0;
+        for (let d = 0; d < definitions.length; d++) {
+          const read = (definitions[d] as (typeof definitions)[number]).definition.values(
+            entry.sample,
+            entry.sample.readAtMs,
           );
+          values[d] = read;
+          shape = shape * 4 + Math.min(read.length, 3);
         }
-        if (metrics.length === 0) continue;
-        resources.push({
-          resource: resourceOf(entry, sdkResource),
-          scopeMetrics: [{ scope: options.scope, metrics }],
-        });
+        // Fresh arrays when the times are new objects to the points that hold them: a reused
+        // ResourceMetrics keeps the arrays and gets new numbers in them.
+        if (cached.resourceMetrics === undefined || cached.shape !== shape) {
+          cached.startTime = [0, 0];
+          cached.endTime = [0, 0];
+          cached.resourceMetrics = build(cached, values);
+          cached.shape = shape;
+        } else {
+          update(cached.resourceMetrics, values);
+        }
+        setHrTime(cached.startTime, entry.sample.startTimeMs);
+        setHrTime(cached.endTime, entry.sample.readAtMs);
+        if (cached.resourceMetrics.scopeMetrics.length > 0) resources.push(cached.resourceMetrics);
       }
     return resources;
   };
+
+  /** A process's ResourceMetrics: the metrics with values, one point per value, sharing its times. */
+  function build(cached: Cached, values: Array<readonly number[]>): ResourceMetrics {
+    const metrics: MetricData[] = [];
+    for (let d = 0; d < definitions.length; d++) {
+      const { definition, descriptor, pointAttributes } = definitions[d] as (typeof definitions)[number];
+      const read = values[d] as readonly number[];
+      if (read.length === 0) continue;
+      const dataPoints = [];
+      for (let i = 0; i < read.length; i++) {
+        dataPoints.push({
+          startTime: cached.startTime,
+          endTime: cached.endTime,
+          attributes: pointAttributes[i] as Attributes,
+          value: read[i] as number,
+        });
+      }
+      metrics.push(
+        definition.shape === 'gauge'
+          ? {
+              descriptor,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.GAUGE,
+              dataPoints,
+            }
+          : {
+              descriptor,
+              aggregationTemporality: AggregationTemporality.CUMULATIVE,
+              dataPointType: DataPointType.SUM,
+              isMonotonic: definition.shape === 'counter',
+              dataPoints,
+            },
+      );
+    }
+    return {
+      resource: cached.resource,
+      scopeMetrics: metrics.length === 0 ? [] : [{ scope: options.scope, metrics }],
+    };
+  }
+
+  /** New values into the points of a ResourceMetrics built for the same shape. */
+  function update(resourceMetrics: ResourceMetrics, values: Array<readonly number[]>): void {
+    const metrics = resourceMetrics.scopeMetrics[0]?.metrics ?? [];
+    let m = 0;
+    for (let d = 0; d < definitions.length; d++) {
+      const read = values[d] as readonly number[];
+      if (read.length === 0) continue;
+      const points = (metrics[m++] as MetricData).dataPoints as Array<{ value: number }>;
+      for (let i = 0; i < read.length; i++) (points[i] as { value: number }).value = read[i] as number;
+    }
+  }
 }

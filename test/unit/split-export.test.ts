@@ -301,3 +301,76 @@ test('a request with the cached Resource decodes as the package serializer’s o
     { numRuns: 300 },
   );
 });
+
+test('a process’s ResourceMetrics reused between exports carry each export’s values, as a fresh source’s do', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          rss: fc.integer({ min: 0, max: 2 ** 40 }),
+          cpu: fc.double({ min: 0, max: 1e6, noNaN: true }),
+          utilization: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+          readAtMs: fc.integer({ min: 1_700_000_100_000, max: 1_800_000_000_000 }),
+        }),
+        { minLength: 1, maxLength: 5 },
+      ),
+      (exports) => {
+        const store = new SnapshotStore();
+        const options = {
+          store,
+          naming: 'otlp' as const,
+          simulationPrefix: 'simulator.',
+          scope: { name: 'process-simulator', version: '0.1.0' },
+        };
+        const reused = createProcessResourceSource(options);
+        const base = sampled(4242);
+        for (const values of exports) {
+          // The same identity object at every export, as the sampler keeps it per live PID.
+          const entry = {
+            ...base,
+            sample: {
+              ...base.sample,
+              rssBytes: values.rss,
+              cpuUserSeconds: values.cpu,
+              cpuUtilization: values.utilization,
+              memoryPercent: values.utilization,
+              readAtMs: values.readAtMs,
+            },
+          };
+          store.publish({
+            takenAtMs: 0,
+            durationMs: 0,
+            processes: new Map<number, SampledProcess>([[4242, entry as SampledProcess]]),
+            unreadable: new Map(),
+            departed: new Map(),
+          });
+          const decode = (resources: ResourceMetrics[]) =>
+            packResourceMetrics(resources).map((request) =>
+              decodeExportRequest(Buffer.concat(request.parts)),
+            );
+          const expected = decode(createProcessResourceSource(options)(SDK_RESOURCE));
+          const actual = decode(reused(SDK_RESOURCE));
+          assert.deepEqual(actual, expected);
+          // And against the reading itself, which a defect shared by both sources would not show.
+          const points = actual.flatMap((request) =>
+            request.resource_metrics.flatMap((rm) =>
+              rm.scope_metrics.flatMap((sm) =>
+                sm.metrics.flatMap((metric) => [
+                  ...(metric.sum?.data_points ?? []).map((point) => ({ name: metric.name, point })),
+                  ...(metric.gauge?.data_points ?? []).map((point) => ({ name: metric.name, point })),
+                ]),
+              ),
+            ),
+          );
+          for (const { point } of points) {
+            assert.equal(point.time_unix_nano, values.readAtMs * 1e6);
+            assert.equal(point.start_time_unix_nano, base.sample.startTimeMs * 1e6);
+          }
+          const memory = points.find(({ name }) => name === 'process.memory.usage')?.point;
+          assert.equal(memory?.as_int ?? memory?.as_double, values.rss);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
