@@ -424,7 +424,7 @@ export function engineReport(r: EngineResult): string {
         `${r.otlpRequests} (${fmt(r.otlpBytes / MiB, 1)})`,
       ],
       [
-        'engine CPU per 10 s interval, /proc less the profiler’s thread, launcher included (ms)',
+        `engine CPU per 10 s interval, /proc less the profiler’s thread, launcher included (ms; the window is ${fmt(intervals, 0)} whole intervals, each one sample and one export)`,
         fmt(perInterval, 0),
       ],
       [
