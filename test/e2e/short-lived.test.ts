@@ -131,10 +131,14 @@ test('a process living 300 ms shows on /metrics and its last counters are read a
 
 test('a short process that nobody scrapes is still read before its end', async () => {
   const { sim } = simulator;
+  // A new process is read within about a second of its start (one pass of new processes at most once
+  // a second, 100 ms after a start at the soonest): a process of 800 ms, started less than a second
+  // after the pass of the previous test's processes, ended before its first reading. 1.5 s is short and
+  // inside that promise.
   const profile = {
     name: 'short-quiet',
     templates: [
-      { name: 'quiet', count: 1, priority: 'low' as const, lifetime: '800ms', restart: 'never' as const },
+      { name: 'quiet', count: 1, priority: 'low' as const, lifetime: '1500ms', restart: 'never' as const },
     ],
   };
   const simulation = await start(profile, 4);

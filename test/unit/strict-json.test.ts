@@ -158,12 +158,19 @@ describe('strict JSON', () => {
           }
           for (const s of steps) path.push(s.kind === 'array' ? s.before : s.key);
           const error = refusal(text);
-          if (error?.reason !== 'duplicate_key') {
-            // a step key may collide with a sibling name ("s0"): then that is the duplicate found first
-            assert.ok(
-              steps.some((s) => s.kind === 'object' && /^s\d$/.test(s.key)),
+          assert.equal(error?.reason, 'duplicate_key', JSON.stringify({ text, error }));
+          // A step's key may be one of its siblings' names ("s0" before it): the outermost such pair is
+          // the duplicate found first, since an object's earlier keys are read before its later values.
+          const collision = steps.findIndex(
+            (s) => s.kind === 'object' && /^s\d$/.test(s.key) && Number(s.key.slice(1)) < s.before,
+          );
+          if (collision >= 0) {
+            assert.equal(
+              error.key,
+              (steps[collision] as { key: string }).key,
               JSON.stringify({ text, error }),
             );
+            assert.deepEqual(error.path, path.slice(0, collision));
             return;
           }
           assert.equal(error.key, duplicated);
