@@ -17,7 +17,8 @@
  *     'K' u32 pid u32 signal u8 group. Sends `signal` to the child (group = 0) or to its process group
  *         (group = 1), only while the child has not been reaped: a recycled PID is never signalled.
  *   event    = 16 bytes: u32 type, u32 a, u32 b, u32 c:
- *     'P' id pid 0         the child of request `id` runs (exec succeeded);
+ *     'P' id pid 0         the child of request `id` runs: its exec is done, /proc/PID/cmdline holds
+ *                          its argv (see wait_for_argv);
  *     'F' id errno 0       request `id` could not start (posix_spawn's error: EAGAIN, ENOENT, ...);
  *     'X' pid how value    a child was reaped: how = 0 exited with code `value`, 1 killed by signal `value`.
  * The engine is the launcher's parent (argv[1] is its PID): when it dies, the kernel kills the launcher
@@ -31,14 +32,17 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A request larger than this is malformed: the engine refuses long command lines at its door. */
@@ -148,6 +152,32 @@ static posix_spawn_file_actions_t actions;
 /* the strings, then room for the NULLs that end argv and envp */
 static char *strings[MAX_STRINGS + 2];
 
+/*
+ * posix_spawn returns once the child's exec has replaced its memory; the kernel then still sets the
+ * child's name and argv. Waits until /proc/PID/cmdline holds argv, so that whoever reads the process
+ * once told it runs sees its own name and command line (a sampler that read it in between cached an
+ * empty command line as its identity). Bounded at ~100 ms: a child that dies inside exec never gets
+ * argv, and the engine then learns of its exit.
+ */
+static void wait_for_argv(pid_t pid) {
+  char path[32];
+  snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+  for (int attempt = 0; attempt < 2000; attempt++) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char byte;
+    ssize_t n = read(fd, &byte, 1);
+    close(fd);
+    if (n != 0) return;
+    if (attempt < 20) {
+      sched_yield();
+    } else {
+      struct timespec pause = {0, 50 * 1000};
+      nanosleep(&pause, NULL);
+    }
+  }
+}
+
 static void spawn_request(const unsigned char *body, size_t length) {
   if (length < 8) die(2, "short spawn request");
   uint32_t id = get_u32(body);
@@ -180,6 +210,7 @@ static void spawn_request(const unsigned char *body, size_t length) {
     event('F', id, (uint32_t)error, 0);
   } else {
     live_add(pid);
+    wait_for_argv(pid);
     event('P', id, (uint32_t)pid, 0);
   }
   /* Each answer at once: a spawn waits for its child's exec (~0.5 ms), and the engine registers the
