@@ -13,11 +13,11 @@
  * they are reported as killed by SIGKILL, pending spawns fail, and the next spawn starts a new launcher.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
+import { isExecutableFile } from '../workload/worker-path.ts';
 import { type ChildExit, SpawnError, type SpawnedChild, type Spawner, type SpawnRequest } from './spawner.ts';
 
 /** Absolute path where scripts/build-worker.ts puts the launcher. */
@@ -33,12 +33,7 @@ const SIGNAL_NAMES = new Map<number, string>(
 );
 
 export function launcherAvailable(path = NATIVE_LAUNCHER_PATH): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return isExecutableFile(path);
 }
 
 interface Pending {

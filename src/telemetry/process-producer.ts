@@ -12,10 +12,12 @@ import {
   AggregationTemporality,
   type CollectionResult,
   DataPointType,
+  type GaugeMetricData,
   type MetricData,
   type MetricDescriptor,
   type MetricProducer,
   type ResourceMetrics,
+  type SumMetricData,
 } from '@opentelemetry/sdk-metrics';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
 import { deriveAttributes } from './derived-attributes.ts';
@@ -88,6 +90,29 @@ function descriptorOf(definition: ProcessMetricDefinition, naming: 'otlp' | 'pro
   };
 }
 
+/** A gauge, or a cumulative sum (monotonic for a counter), of `dataPoints`. */
+function metricData(
+  definition: ProcessMetricDefinition,
+  descriptor: MetricDescriptor,
+  dataPoints: MetricData['dataPoints'],
+): MetricData {
+  if (definition.shape === 'gauge') {
+    return {
+      descriptor,
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DataPointType.GAUGE,
+      dataPoints: dataPoints as GaugeMetricData['dataPoints'],
+    };
+  }
+  return {
+    descriptor,
+    aggregationTemporality: AggregationTemporality.CUMULATIVE,
+    dataPointType: DataPointType.SUM,
+    isMonotonic: definition.shape === 'counter',
+    dataPoints: dataPoints as SumMetricData['dataPoints'],
+  };
+}
+
 /** The processes a collect sends: the live ones (after `fresh`), then, when asked, the departed ones. */
 function processesToSend(options: ProcessProducerOptions): Array<ReadonlyMap<number, SampledProcess>> {
   const snapshot = options.store.fresh();
@@ -142,22 +167,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
               });
             }
           }
-        const descriptor = descriptorOf(definition, options.naming);
-        if (definition.shape === 'gauge') {
-          return {
-            descriptor,
-            aggregationTemporality: AggregationTemporality.CUMULATIVE,
-            dataPointType: DataPointType.GAUGE,
-            dataPoints,
-          };
-        }
-        return {
-          descriptor,
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.SUM,
-          isMonotonic: definition.shape === 'counter',
-          dataPoints,
-        };
+        return metricData(definition, descriptorOf(definition, options.naming), dataPoints);
       });
       return {
         resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: options.scope, metrics }] },
@@ -276,22 +286,7 @@ export function createProcessResourceSource(
           value: read[i] as number,
         });
       }
-      metrics.push(
-        definition.shape === 'gauge'
-          ? {
-              descriptor,
-              aggregationTemporality: AggregationTemporality.CUMULATIVE,
-              dataPointType: DataPointType.GAUGE,
-              dataPoints,
-            }
-          : {
-              descriptor,
-              aggregationTemporality: AggregationTemporality.CUMULATIVE,
-              dataPointType: DataPointType.SUM,
-              isMonotonic: definition.shape === 'counter',
-              dataPoints,
-            },
-      );
+      metrics.push(metricData(definition, descriptor, dataPoints));
     }
     return {
       resource: cached.resource,

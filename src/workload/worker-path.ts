@@ -24,7 +24,8 @@ export const NATIVE_WORKER_PATH = fileURLToPath(new URL('../../build/ps-worker',
 /** Absolute path of the Node fallback worker. */
 export const FALLBACK_WORKER_PATH = fileURLToPath(new URL('./fallback-worker.js', import.meta.url));
 
-function isExecutableFile(path: string): boolean {
+/** A regular file this process may execute. */
+export function isExecutableFile(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return statSync(path).isFile();
