@@ -29,10 +29,28 @@ export interface ProcessMetricDefinition {
   /** the attribute key that splits the metric (state, direction, type), with its values */
   split?: { key: string; values: readonly string[] };
   /**
-   * value(s) read from a sample, in the order of `split.values` (one value when not split); none when
-   * the sample has no such value (the first reading of a process has no utilization yet)
+   * Writes the value(s) read from a sample into `out`, in the order of `split.values` (one value when
+   * not split), and returns how many: none when the sample has no such value (the first reading of a
+   * process has no utilization yet). `out` is the caller's and reused, so that an export of 10,000
+   * processes does not allocate an array per process and metric.
    */
-  values(sample: ProcessSample, nowMs: number): readonly number[];
+  read(sample: ProcessSample, nowMs: number, out: number[]): number;
+}
+
+function put1(out: number[], a: number): number {
+  out[0] = a;
+  return 1;
+}
+function put2(out: number[], a: number, b: number): number {
+  out[0] = a;
+  out[1] = b;
+  return 2;
+}
+function put3(out: number[], a: number, b: number, c: number): number {
+  out[0] = a;
+  out[1] = b;
+  out[2] = c;
+  return 3;
 }
 
 export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
@@ -46,7 +64,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: false,
     receiverDefault: true,
     split: { key: 'state', values: ['user', 'system', 'wait'] },
-    values: (s) => [s.cpuUserSeconds, s.cpuSystemSeconds, s.cpuWaitSeconds],
+    read: (s, _now, out) => put3(out, s.cpuUserSeconds, s.cpuSystemSeconds, s.cpuWaitSeconds),
   },
   {
     name: 'process.memory.usage',
@@ -57,7 +75,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'int',
     optional: false,
     receiverDefault: true,
-    values: (s) => [s.rssBytes],
+    read: (s, _now, out) => put1(out, s.rssBytes),
   },
   {
     name: 'process.memory.virtual',
@@ -68,7 +86,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'int',
     optional: false,
     receiverDefault: true,
-    values: (s) => [s.vmsBytes],
+    read: (s, _now, out) => put1(out, s.vmsBytes),
   },
   {
     name: 'process.disk.io',
@@ -80,7 +98,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: false,
     receiverDefault: true,
     split: { key: 'direction', values: ['read', 'write'] },
-    values: (s) => [s.readChars, s.writeChars],
+    read: (s, _now, out) => put2(out, s.readChars, s.writeChars),
   },
   {
     // syscr / syscw of /proc/PID/io (gopsutil process_linux.go 735-738; scraper 361-362)
@@ -93,7 +111,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: true,
     receiverDefault: false,
     split: { key: 'direction', values: ['read', 'write'] },
-    values: (s) => [s.readSyscalls, s.writeSyscalls],
+    read: (s, _now, out) => put2(out, s.readSyscalls, s.writeSyscalls),
   },
   {
     // delta CPU time / delta wall time / logical CPUs, per state; no point on a process's first
@@ -108,9 +126,9 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: true,
     receiverDefault: false,
     split: { key: 'state', values: ['user', 'system', 'wait'] },
-    values: (s) => {
+    read: (s, _now, out) => {
       const u = s.cpuUtilization;
-      return u ? [u.user, u.system, u.wait] : [];
+      return u ? put3(out, u.user, u.system, u.wait) : 0;
     },
   },
   {
@@ -124,7 +142,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'double',
     optional: true,
     receiverDefault: false,
-    values: (s) => (s.memoryPercent === undefined ? [] : [s.memoryPercent]),
+    read: (s, _now, out) => (s.memoryPercent === undefined ? 0 : put1(out, s.memoryPercent)),
   },
   {
     // The ShdPnd mask as an integer, not a count (gopsutil process_linux.go 995-1003, scraper 494-504)
@@ -136,7 +154,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'int',
     optional: true,
     receiverDefault: false,
-    values: (s) => [s.signalsPending],
+    read: (s, _now, out) => put1(out, s.signalsPending),
   },
   {
     name: 'process.threads',
@@ -147,7 +165,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'int',
     optional: false,
     receiverDefault: false,
-    values: (s) => [s.threads],
+    read: (s, _now, out) => put1(out, s.threads),
   },
   {
     name: 'process.open_file_descriptors',
@@ -158,7 +176,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'int',
     optional: false,
     receiverDefault: false,
-    values: (s) => [s.openFds],
+    read: (s, _now, out) => put1(out, s.openFds),
   },
   {
     name: 'process.context_switches',
@@ -170,7 +188,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: true,
     receiverDefault: false,
     split: { key: 'type', values: ['involuntary', 'voluntary'] },
-    values: (s) => [s.involuntaryCtxSwitches, s.voluntaryCtxSwitches],
+    read: (s, _now, out) => put2(out, s.involuntaryCtxSwitches, s.voluntaryCtxSwitches),
   },
   {
     name: 'process.paging.faults',
@@ -182,7 +200,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     optional: true,
     receiverDefault: false,
     split: { key: 'type', values: ['major', 'minor'] },
-    values: (s) => [s.majorFaults, s.minorFaults],
+    read: (s, _now, out) => put2(out, s.majorFaults, s.minorFaults),
   },
   {
     name: 'process.uptime',
@@ -193,7 +211,7 @@ export const PROCESS_METRICS: readonly ProcessMetricDefinition[] = [
     valueType: 'double',
     optional: true,
     receiverDefault: false,
-    values: (s, nowMs) => [Math.max(0, (nowMs - s.startTimeMs) / 1000)],
+    read: (s, nowMs, out) => put1(out, Math.max(0, (nowMs - s.startTimeMs) / 1000)),
   },
 ];
 

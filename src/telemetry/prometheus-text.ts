@@ -53,6 +53,32 @@ class ByteWriter {
     this.#length += bytes.length;
   }
 
+  /** the first `end` bytes of `bytes` */
+  prefix(bytes: Buffer, end: number): void {
+    this.#room(end);
+    bytes.copy(this.#buffer, this.#length, 0, end);
+    this.#length += end;
+  }
+
+  /**
+   * ` value\n`-less: a space and the value as JavaScript writes it (`${value}`); a non-negative safe
+   * integer (most values: bytes, counts) digit by digit, without a string per point.
+   */
+  spaceAndValue(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0 || Object.is(value, -0)) {
+      this.ascii(` ${valueString(value)}`);
+      return;
+    }
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    this.#room(digits + 1);
+    this.#buffer[this.#length] = 0x20;
+    let at = this.#length + digits;
+    for (let rest = value; at > this.#length; rest = Math.floor(rest / 10))
+      this.#buffer[at--] = 0x30 + (rest % 10);
+    this.#length += digits + 1;
+  }
+
   /** ASCII text (numbers, spaces, newlines): one byte per char */
   ascii(text: string): void {
     this.#room(text.length);
@@ -148,7 +174,7 @@ export class PrometheusTextSerializer {
         newline();
         out.bytes(nameBytes);
         this.#writeLabels(out, point.attributes);
-        out.ascii(` ${valueString(point.value)}`);
+        out.spaceAndValue(point.value);
       }
     } else if (metric.dataPointType === DataPointType.HISTOGRAM) {
       for (const point of metric.dataPoints) {
@@ -200,7 +226,7 @@ export class PrometheusTextSerializer {
       return;
     }
     const base = this.#labelBytes(derivation.base);
-    if (base.length > 0) out.bytes(base.subarray(0, base.length - 1));
+    if (base.length > 0) out.prefix(base, base.length - 1);
     out.bytes(this.#suffixBytes(derivation.key, derivation.value, base.length === 0));
   }
 

@@ -217,4 +217,34 @@ describe('Prometheus text serializer', () => {
       { numRuns: 400 },
     );
   });
+  it('writes every generated value as the package writes it (integers digit by digit, the rest as JavaScript)', () => {
+    const value = fc.oneof(
+      fc.nat(),
+      fc.integer(),
+      fc.maxSafeNat(),
+      fc.constantFrom(0, -0, 9, 10, 99, 100, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e21, 1e300, 0.1),
+      fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+      fc.double(),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 20 }), (values) => {
+        const data: ResourceMetrics = {
+          resource: resourceFromAttributes({}),
+          scopeMetrics: [
+            {
+              scope: { name: 's' },
+              metrics: [
+                gauge(
+                  'values',
+                  values.map((v, i) => point({ i: String(i) }, v)),
+                ),
+              ],
+            },
+          ],
+        };
+        assert.equal(new PrometheusTextSerializer().serialize(data), packageTextAsCollectorNames(data));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

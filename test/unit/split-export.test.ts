@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValueType } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -8,7 +9,13 @@ import fc from 'fast-check';
 import type { SampledProcess } from '../../src/sampler/snapshot.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
-import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
+import { defaultSelection } from '../../src/telemetry/process-metrics.ts';
+import {
+  createProcessMetricProducer,
+  createProcessResourceSource,
+  setHrTime,
+} from '../../src/telemetry/process-producer.ts';
+import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
 import { splitResourceMetrics } from '../../src/telemetry/split-export.ts';
 import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
 
@@ -372,5 +379,104 @@ test('a process’s ResourceMetrics reused between exports carry each export’s
       },
     ),
     { numRuns: 200 },
+  );
+});
+
+test('the data-point producer’s points reused between collects carry each collect’s values, as a fresh producer’s do', async () => {
+  const reading = fc.record({
+    rss: fc.integer({ min: 0, max: 2 ** 40 }),
+    cpu: fc.double({ min: 0, max: 1e6, noNaN: true }),
+    utilization: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+    readAtMs: fc.integer({ min: 1_700_000_100_000, max: 1_800_000_000_000 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.boolean(),
+      // per collect, the processes alive (a subset of four PIDs) and each one's reading
+      fc.array(fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), reading), { maxLength: 4 }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      async (optional, collects) => {
+        const store = new SnapshotStore();
+        const options = {
+          store,
+          naming: 'prometheus' as const,
+          simulationPrefix: 'simulator.',
+          selection: defaultSelection(optional),
+          scope: { name: 'process-simulator', version: '0.1.0' },
+        };
+        const reused = createProcessMetricProducer(options);
+        const serializer = new PrometheusTextSerializer();
+        // One identity object per PID for the whole run, as the sampler keeps it per live PID.
+        const bases = new Map([1, 2, 3, 4].map((pid) => [pid, sampled(pid)]));
+        for (const alive of collects) {
+          const processes = new Map<number, SampledProcess>();
+          for (const [pid, values] of alive) {
+            const base = bases.get(pid) as SampledProcess;
+            processes.set(pid, {
+              ...base,
+              sample: {
+                ...base.sample,
+                rssBytes: values.rss,
+                cpuUserSeconds: values.cpu,
+                cpuUtilization:
+                  values.utilization === undefined
+                    ? undefined
+                    : {
+                        user: values.utilization,
+                        system: 0,
+                        wait: 0,
+                      },
+                memoryPercent: values.utilization,
+                readAtMs: values.readAtMs,
+              },
+            });
+          }
+          store.publish({
+            takenAtMs: 0,
+            durationMs: 0,
+            processes,
+            unreadable: new Map(),
+            departed: new Map(),
+          });
+          const actual = (await reused.collect()).resourceMetrics;
+          const expected = (await createProcessMetricProducer(options).collect()).resourceMetrics;
+          assert.deepEqual(actual, expected);
+          assert.equal(serializer.serialize(actual), new PrometheusTextSerializer().serialize(expected));
+          // And against the readings themselves, which a defect shared by both producers would not show.
+          const metric = (name: string) =>
+            actual.scopeMetrics[0]?.metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? [];
+          const memory = metric('process_memory_usage_bytes');
+          assert.equal(memory.length, processes.size);
+          for (const point of memory) {
+            const entry = processes.get(point.attributes['process.pid'] as number) as SampledProcess;
+            assert.equal(point.value, entry.sample.rssBytes);
+            assert.deepEqual(point.endTime, [
+              Math.trunc(entry.sample.readAtMs / 1000),
+              (entry.sample.readAtMs % 1000) * 1e6,
+            ]);
+          }
+          const utilization = metric('process_cpu_utilization_ratio');
+          const withUtilization = [...processes.values()].filter((entry) => entry.sample.cpuUtilization);
+          assert.equal(utilization.length, optional ? withUtilization.length * 3 : 0);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('setHrTime writes what the core package’s millisToHrTime returns, for generated times', () => {
+  const time: [number, number] = [0, 0];
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double({ min: 0, max: 2 ** 45, noNaN: true })),
+      (ms) => {
+        setHrTime(time, ms);
+        assert.deepEqual(time, millisToHrTime(ms));
+      },
+    ),
+    { numRuns: 2000 },
   );
 });
