@@ -4,6 +4,8 @@
  * its slot only when they changed. It never throws (a failure is reported and the next tick tries
  * again) and never runs inside itself.
  */
+
+import type { SlotTargets } from '../workload/control-table.ts';
 import type { FaultBook } from './fault-book.ts';
 import type { ManagedProcess } from './managed-process.ts';
 import type { ProcessRegistry } from './processes.ts';
@@ -25,13 +27,22 @@ export class ControlLoop {
     this.#warn = deps.warn;
   }
 
+  /** the targets being worked out, one object for every process and tick (retarget copies changed ones) */
+  readonly #scratch: SlotTargets = { cpuPermille: 0, rssKiB: 0, threads: 1, fds: 3 };
+
   /** Writes the current targets of `processes` (pattern plus active faults); never throws. */
   retarget(processes: Iterable<ManagedProcess>, nowMs: number): void {
     for (const process of processes) {
       if (process.stopReason) continue;
       try {
-        const base = targetsAt(process.template, process.seedKey, nowMs - process.startedAtMs);
-        this.#processes.retarget(process, this.#faults.active.apply(process.pid, base, nowMs), nowMs);
+        const targets = targetsAt(
+          process.template,
+          process.patternSeeds,
+          nowMs - process.startedAtMs,
+          this.#scratch,
+        );
+        this.#faults.active.apply(process.pid, targets, nowMs);
+        this.#processes.retarget(process, targets, nowMs);
       } catch (error) {
         this.#warn('cannot set the targets of a process', {
           pid: process.pid,

@@ -40,7 +40,7 @@ import { createRuntimeDir, type RuntimeDirOptions } from './runtime-dir.ts';
 import { Simulation, type SimulationSpec } from './simulation.ts';
 import { SimulationStore } from './simulation-store.ts';
 import { createNodeSpawner, type Spawner } from './spawner.ts';
-import { targetsAt } from './targets.ts';
+import { patternSeeds, targetsAt } from './targets.ts';
 import { checkStartAt, startTimer } from './timers.ts';
 
 export interface EngineOptions {
@@ -579,7 +579,7 @@ export class Engine {
         planned,
         generation,
         seedKey,
-        targets: targetsAt(planned.template, seedKey, 0),
+        targets: targetsAt(planned.template, patternSeeds(seedKey), 0),
         lifetimeMs: lifetimeOf(planned.template, seedKey),
       },
       (process, exitCode, signal) => this.#onExit(simulation, process, exitCode, signal),

@@ -84,8 +84,9 @@ export class FaultSet {
     return percent;
   }
 
-  /** `targets` of process `pid` with every active fault applied. */
+  /** Applies every active fault of process `pid` to `targets`, in place, and returns them. */
   apply(pid: number, targets: SlotTargets, nowMs: number): SlotTargets {
+    if (this.#active.size === 0) return targets;
     let { cpuPermille, rssKiB } = targets;
     for (const fault of this.#active.values()) {
       if (!fault.pids.has(pid)) continue;
@@ -96,6 +97,8 @@ export class FaultSet {
         rssKiB += Math.round((fault.leakBytesPerSecond * Math.max(0, elapsedMs)) / 1000 / 1024);
       }
     }
-    return { ...targets, cpuPermille: Math.min(1000, cpuPermille), rssKiB };
+    targets.cpuPermille = Math.min(1000, cpuPermille);
+    targets.rssKiB = rssKiB;
+    return targets;
   }
 }

@@ -3,6 +3,7 @@ import type { Priority, Template } from '../profiles/schema.ts';
 import type { SlotTargets } from '../workload/control-table.ts';
 import type { ExitReason } from './events.ts';
 import type { SpawnedChild } from './spawner.ts';
+import type { PatternSeeds } from './targets.ts';
 
 /** One live simulated process as the engine tracks it. */
 export interface ManagedProcess {
@@ -18,6 +19,8 @@ export interface ManagedProcess {
   readonly generation: number;
   /** seeds this generation's pattern phases and lifetime */
   readonly seedKey: string;
+  /** the seed keys of its patterns, from seedKey */
+  readonly patternSeeds: PatternSeeds;
   readonly slot: number;
   /** the file exec'd: the link named after the process (native worker) or Node (fallback) */
   readonly executable: string;

@@ -13,6 +13,7 @@ import type { ManagedProcess } from './managed-process.ts';
 import { paddedArgs, quirkEnv } from './quirks.ts';
 import type { RuntimeDir } from './runtime-dir.ts';
 import { SpawnError, type Spawner } from './spawner.ts';
+import { patternSeeds } from './targets.ts';
 import { startTimer } from './timers.ts';
 
 /**
@@ -127,6 +128,7 @@ export class ProcessRegistry {
       priority: template.priority,
       generation: spec.generation,
       seedKey: spec.seedKey,
+      patternSeeds: patternSeeds(spec.seedKey),
       slot,
       executable,
       argvPrefix,
@@ -172,7 +174,8 @@ export class ProcessRegistry {
       return;
     }
     this.#table.write(process.slot, targets);
-    process.targets = targets;
+    // A copy: the control loop works its targets out in one object that it reuses.
+    process.targets = { ...targets };
     if (this.#options.worker.kind === 'node') return;
     if (nowMs - process.startedAtMs >= 100) process.child.signal('SIGUSR1');
     else process.pendingWake = true;

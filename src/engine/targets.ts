@@ -6,14 +6,31 @@ import { valueAt } from '../profiles/patterns.ts';
 import type { Template } from '../profiles/schema.ts';
 import type { SlotTargets } from '../workload/control-table.ts';
 
-/** Targets of a process of `template` `elapsedMs` after it started (seeded by `seedKey`). */
-export function targetsAt(template: Template, seedKey: string, elapsedMs: number): SlotTargets {
-  const cpuPercent = valueAt(template.cpu, elapsedMs, `${seedKey}/cpu`);
-  const memoryMiB = valueAt(template.memory, elapsedMs, `${seedKey}/memory`);
-  return {
-    cpuPermille: Math.min(1000, Math.max(0, Math.round(cpuPercent * 10))),
-    rssKiB: Math.max(0, Math.round(memoryMiB * 1024)),
-    threads: template.threads,
-    fds: template.fds,
-  };
+/** The seed keys of a process's CPU and memory patterns, built once per process, not at every tick. */
+export interface PatternSeeds {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+export function patternSeeds(seedKey: string): PatternSeeds {
+  return { cpu: `${seedKey}/cpu`, memory: `${seedKey}/memory` };
+}
+
+/**
+ * Targets of a process of `template` `elapsedMs` after it started, written into `into` (the control
+ * loop passes one object for every process and tick, and keeps a copy only when the targets changed).
+ */
+export function targetsAt(
+  template: Template,
+  seeds: PatternSeeds,
+  elapsedMs: number,
+  into: SlotTargets = { cpuPermille: 0, rssKiB: 0, threads: 1, fds: 3 },
+): SlotTargets {
+  const cpuPercent = valueAt(template.cpu, elapsedMs, seeds.cpu);
+  const memoryMiB = valueAt(template.memory, elapsedMs, seeds.memory);
+  into.cpuPermille = Math.min(1000, Math.max(0, Math.round(cpuPercent * 10)));
+  into.rssKiB = Math.max(0, Math.round(memoryMiB * 1024));
+  into.threads = template.threads;
+  into.fds = template.fds;
+  return into;
 }

@@ -5,13 +5,20 @@
  * order in which timers happen to fire.
  */
 
-/** 32-bit FNV-1a hash of the parts, joined with a separator that cannot appear in numbers. */
+/**
+ * 32-bit FNV-1a hash of the parts joined with a separator that cannot appear in numbers, part by part
+ * without building the joined string (the control loop hashes twice per process and second).
+ */
 export function hashKey(...parts: Array<string | number>): number {
   let hash = 0x811c9dc5;
-  const text = parts.join('\u0001');
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
+  for (let p = 0; p < parts.length; p++) {
+    if (p > 0) hash = Math.imul(hash ^ 0x0001, 0x01000193);
+    const part = parts[p];
+    const text = typeof part === 'string' ? part : String(part);
+    for (let i = 0; i < text.length; i++) {
+      hash ^= text.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193);
+    }
   }
   return hash >>> 0;
 }
