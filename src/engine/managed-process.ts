@@ -41,6 +41,8 @@ export interface ManagedProcess {
   pendingWake?: boolean;
   /** what the sampler read of it: the ground truth of whether an observer of /metrics could see it */
   sampling: SamplingRecord;
+  /** its last ProcessInfo, kept while its targets are the same object (toProcessInfo) */
+  info?: ProcessInfo;
 }
 
 /** How often, and when, the sampler read a process. */
@@ -70,8 +72,14 @@ export interface ProcessInfo {
   readonly targets: Readonly<SlotTargets>;
 }
 
+/**
+ * What the sampler and the API may know of `process`. Built again only when its targets changed (a new
+ * object, ProcessRegistry.retarget): the sampler asks for every process at every pass, and an object per
+ * process and pass lived a whole interval, so it reached the old generation.
+ */
 export function toProcessInfo(process: ManagedProcess): ProcessInfo {
-  return {
+  if (process.info !== undefined && process.info.targets === process.targets) return process.info;
+  process.info = {
     pid: process.pid,
     name: process.name,
     simulationId: process.simulationId,
@@ -84,4 +92,5 @@ export function toProcessInfo(process: ManagedProcess): ProcessInfo {
     generation: process.generation,
     targets: process.targets,
   };
+  return process.info;
 }
