@@ -6,7 +6,7 @@
  * data from what is alive now has none of those problems and needs no cardinality cap.
  */
 import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
-import { emptyResource, type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import { emptyResource, type Resource } from '@opentelemetry/resources';
 import {
   AggregationTemporality,
   type CollectionResult,
@@ -26,6 +26,7 @@ import {
   PROCESS_METRICS,
   type ProcessMetricDefinition,
 } from './process-metrics.ts';
+import { processResource } from './process-resource.ts';
 
 export interface ProcessProducerOptions {
   store: SnapshotStore;
@@ -282,8 +283,9 @@ export function createProcessResourceSource(
   const cachedOf = (entry: SampledProcess, sdkResource: Resource): Cached => {
     let cached = cache.get(entry.identity);
     if (cached && cached.sdkResource === sdkResource) return cached;
-    const resource = sdkResource.merge(
-      resourceFromAttributes(processAttributes(entry, options.simulationPrefix, selection.attributes)),
+    const resource = processResource(
+      sdkResource,
+      processAttributes(entry, options.simulationPrefix, selection.attributes),
     );
     cached = {
       sdkResource,
