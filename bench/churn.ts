@@ -65,9 +65,96 @@ export interface ChurnResult {
   rampWarning: string | undefined;
   leftBehind: number;
   ticks: Tick[];
+  /** the engine's CPU per interval with the same processes at rest (no lifetimes), % of one core */
+  restCpuPercents: number[];
+  restCpuMedianPercent: number;
 }
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** intervals of the at-rest engine left out, then measured */
+const REST_WARMUP_INTERVALS = 2;
+const REST_INTERVALS = 6;
+
+/** The engine's CPU (and its launcher's) since the last call, percent of one core. */
+function cpuMeter(): () => number {
+  let cpuBefore = process.cpuUsage();
+  let launcherBefore = launcherCpuSeconds(process.pid);
+  let since = performance.now();
+  return () => {
+    const cpu = process.cpuUsage(cpuBefore);
+    const launcherNow = launcherCpuSeconds(process.pid);
+    const percent =
+      (((cpu.user + cpu.system) / 1000 + (launcherNow - launcherBefore) * 1000) /
+        (performance.now() - since)) *
+      100;
+    launcherBefore = launcherNow;
+    cpuBefore = process.cpuUsage();
+    since = performance.now();
+    return percent;
+  };
+}
+
+/**
+ * The series of PIDs that exited more than one interval before this scrape; every check reads the
+ * whole page, at rest as under churn, so that both CPU figures carry the same scrape work.
+ */
+async function scrapeAndCheck(
+  url: string,
+  bodyFile: string,
+  isStale: (pid: number, scrapeStart: number) => boolean,
+): Promise<number> {
+  const scrapeStart = Date.now();
+  await scrape(url, bodyFile);
+  const body = readFileSync(bodyFile, 'utf8');
+  const pids = new Set<number>();
+  for (const match of body.matchAll(/process_pid="(\d+)"/g)) pids.add(Number(match[1]));
+  let stale = 0;
+  for (const pid of pids) if (isStale(pid, scrapeStart)) stale++;
+  return stale;
+}
+
+/**
+ * The same number of processes, alive for good (no lifetime, so no starts or exits), sampled, exported
+ * and scraped as under churn: the engine's CPU at rest that the churn figure is compared with.
+ */
+async function restCpuPercent(
+  dir: string,
+  processes: number,
+  otlpEndpoint: string,
+  log: (line: string) => void,
+): Promise<number[]> {
+  const profileFile = join(dir, 'rest.json');
+  const bodyFile = join(dir, 'rest-metrics.txt');
+  writeFileSync(
+    profileFile,
+    JSON.stringify({
+      name: 'bench-rest',
+      description: `${processes} processes at rest`,
+      templates: [{ name: 'ch-{i}', count: processes, priority: 'low' }],
+    }),
+  );
+  const { simulator, create } = await startBenchSimulator({
+    profileFile,
+    otlpEndpoint,
+    intervalMs: INTERVAL_MS,
+  });
+  try {
+    await simulator.engine.startSimulation(create().id);
+    const cpu = cpuMeter();
+    const percents: number[] = [];
+    for (let i = 0; i < REST_WARMUP_INTERVALS + REST_INTERVALS; i++) {
+      await sleep(INTERVAL_MS);
+      await scrapeAndCheck(simulator.telemetry.prometheusUrl as string, bodyFile, () => false);
+      const percent = cpu();
+      if (i >= REST_WARMUP_INTERVALS) percents.push(percent);
+      log(`  at rest: live=${simulator.engine.liveCount} cpu=${percent.toFixed(1)}%`);
+    }
+    return percents;
+  } finally {
+    await simulator.stop();
+  }
+}
 
 export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
   const { perSecond, durationMs, log } = options;
@@ -116,37 +203,22 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
     log(`  ${engine.liveCount} running after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const warmupMs = Math.min(120_000, durationMs / 4);
     let atWarmup: { started: number; exited: number; atMs: number } | undefined;
-    let cpuBefore = process.cpuUsage();
     // The launcher starts, signals and reaps the processes: its CPU is the engine's too.
-    let launcherBefore = launcherCpuSeconds(process.pid);
-    let cpuSince = performance.now();
+    const cpu = cpuMeter();
     while (performance.now() - started < durationMs) {
       await sleep(INTERVAL_MS);
       const scrapeStart = Date.now();
-      await scrape(telemetry.prometheusUrl as string, bodyFile);
-      const body = readFileSync(bodyFile, 'utf8');
-      scrapes++;
-      const pids = new Set<number>();
-      for (const match of body.matchAll(/process_pid="(\d+)"/g)) pids.add(Number(match[1]));
-      let stale = 0;
-      for (const pid of pids) {
+      const stale = await scrapeAndCheck(telemetry.prometheusUrl as string, bodyFile, (pid, at) => {
         const exit = exitedAt.get(pid);
-        if (!engine.owns(pid) && exit !== undefined && exit < scrapeStart - INTERVAL_MS) stale++;
-      }
+        return !engine.owns(pid) && exit !== undefined && exit < at - INTERVAL_MS;
+      });
+      scrapes++;
       staleSeries += stale;
       // Forget exits older than any check can need (PIDs are recycled every few minutes at this rate).
       for (const [pid, at] of exitedAt) if (at < scrapeStart - 6 * INTERVAL_MS) exitedAt.delete(pid);
       requestSizes.push(...sink.take());
       const memory = process.memoryUsage();
-      const cpu = process.cpuUsage(cpuBefore);
-      const launcherNow = launcherCpuSeconds(process.pid);
-      const cpuPercent =
-        (((cpu.user + cpu.system) / 1000 + (launcherNow - launcherBefore) * 1000) /
-          (performance.now() - cpuSince)) *
-        100;
-      launcherBefore = launcherNow;
-      cpuBefore = process.cpuUsage();
-      cpuSince = performance.now();
+      const cpuPercent = cpu();
       const tick: Tick = {
         atS: (performance.now() - started) / 1000,
         live: engine.liveCount,
@@ -195,9 +267,14 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
       rampWarning: simulation.rampWarning,
       leftBehind: 0,
       ticks,
+      restCpuPercents: [],
+      restCpuMedianPercent: Number.NaN,
     };
     await simulator.stop();
     result.leftBehind = childrenOf(process.pid).filter((child) => child.pid !== sink.pid).length;
+    log(`  the same ${processes} processes at rest, ${REST_WARMUP_INTERVALS} + ${REST_INTERVALS} intervals`);
+    result.restCpuPercents = await restCpuPercent(dir, processes, sink.endpoint, log);
+    result.restCpuMedianPercent = median(result.restCpuPercents);
     return result;
   } finally {
     await simulator.stop();
@@ -227,6 +304,11 @@ export function churnReport(r: ChurnResult): string {
       'engine CPU after warm-up, median of the intervals (% of one core, with its scrape checks)',
       fmt(r.cpuMedianPercent, 1),
     ],
+    [
+      `the same processes at rest (no starts or exits), median of ${REST_INTERVALS} intervals after ${REST_WARMUP_INTERVALS} (% of one core)`,
+      fmt(r.restCpuMedianPercent, 1),
+    ],
+    ['**churn CPU / CPU at rest**', `**${fmt(r.cpuMedianPercent / r.restCpuMedianPercent, 1)}x**`],
     ['/metrics scrapes checked (one per 10 s interval)', fmt(r.scrapes, 0)],
     ['series of PIDs dead for more than one interval', fmt(r.staleSeries, 0)],
     ['most zombie children seen at a check', fmt(r.maxZombies, 0)],

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { spawnChild, type TestChild } from '../test/helpers/children.ts';
 import { freePorts } from '../test/helpers/ports.ts';
 import { runCReader } from './lib/c-reader.ts';
+import { measureCollector } from './lib/collector.ts';
 import { attributeProfile, type CpuProfile, PARTS, type Part } from './lib/cpu-profile.ts';
 import {
   cpuSeconds,
@@ -31,6 +32,7 @@ import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
 import { type OtlpSink, startOtlpSink } from './lib/sink.ts';
 import { fmt, MiB, median, sleep } from './lib/stats.ts';
+import { HIGH_CARDINALITY_NAMES } from './scale.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src', 'main.ts');
@@ -38,6 +40,8 @@ const INTERVAL_MS = 10_000;
 /** processes of the small engine whose RSS is the baseline of the per-process overhead */
 export const BASELINE_COUNT = 100;
 const C_READER_PASSES = 5;
+/** scrapes of the collector's hostmetrics scraper over the same processes, one per interval */
+const COLLECTOR_SCRAPES = 3;
 
 /** The Node flags of `npm start` (package.json), between `node` and the script. */
 export function startFlags(): string[] {
@@ -194,6 +198,8 @@ export interface EngineResult {
   otlpBytes: number;
   cReaderPassCpuMs: number;
   cReaderProcesses: number;
+  /** CPU of one scrape of the collector's hostmetrics process scraper over the same processes (median) */
+  collectorScrapeCpuMs: number;
   rssBytes: number;
   smapsRss: number;
   smapsPss: number;
@@ -281,6 +287,15 @@ export async function runEngineBench(options: {
     const alive = running(engine.child.pid).map((child) => child.pid);
     log(`engine: C reader, ${C_READER_PASSES} passes over ${alive.length} processes`);
     const passes = runCReader(alive, C_READER_PASSES);
+    // The observer the simulator stands in front of, over the same processes and at the same interval.
+    log(`engine: the collector's hostmetrics scraper, ${COLLECTOR_SCRAPES} scrapes of the same processes`);
+    const collector = await measureCollector(
+      HIGH_CARDINALITY_NAMES,
+      INTERVAL_MS / 1000,
+      COLLECTOR_SCRAPES,
+      alive.length,
+    );
+    if (!collector) log('engine: collector not built (npm run collector:build): no collector figure');
 
     log('engine: SIGTERM, waiting for the profile');
     const stopped = await stopEngine(engine, pids);
@@ -323,6 +338,7 @@ export async function runEngineBench(options: {
       otlpBytes: requests.reduce((sum, bytes) => sum + bytes, 0),
       cReaderPassCpuMs: median(passes.map((pass) => pass.cpuUs)) / 1000,
       cReaderProcesses: alive.length,
+      collectorScrapeCpuMs: collector ? median(collector.cpuPerScrape) * 1000 : Number.NaN,
       rssBytes: rss,
       smapsRss: smaps?.rss ?? Number.NaN,
       smapsPss: smaps?.pss ?? Number.NaN,
@@ -432,6 +448,14 @@ export function engineReport(r: EngineResult): string {
         fmt(r.cReaderPassCpuMs, 1),
       ],
       ['**engine CPU per interval / one C reader pass**', `**${fmt(perInterval / r.cReaderPassCpuMs, 1)}x**`],
+      [
+        `the collector's hostmetrics process scraper, one scrape of the same processes (ms CPU, median of ${COLLECTOR_SCRAPES}; its include filter keeps them all)`,
+        fmt(r.collectorScrapeCpuMs, 0),
+      ],
+      [
+        '**engine CPU per interval / one hostmetrics scrape** (the whole simulator against the observer it feeds)',
+        `**${fmt(perInterval / r.collectorScrapeCpuMs, 2)}x**`,
+      ],
       ['**engine RSS at the end of the window (MiB, VmRSS)**', `**${fmt(r.rssBytes / MiB, 1)}**`],
       ['the launcher’s RSS (MiB, VmRSS; not in the engine’s)', fmt((r.launcherRssBytes ?? 0) / MiB, 1)],
       ['engine Rss / Pss (MiB, smaps_rollup)', `${fmt(r.smapsRss / MiB, 1)} / ${fmt(r.smapsPss / MiB, 1)}`],

@@ -23,7 +23,8 @@ import { MiB, median, type Spread, sleep, spread } from './lib/stats.ts';
 
 const COMPARE_CHILD = fileURLToPath(new URL('./compare-child.ts', import.meta.url));
 /** comm of every high-cardinality process (svc-core-1, api-7, ...) */
-const HIGH_CARDINALITY_NAMES = '^(svc-core|api|worker|cache|batch)-[0-9]+$';
+/** the names of the high-cardinality profile's processes, as a collector include filter */
+export const HIGH_CARDINALITY_NAMES = '^(svc-core|api|worker|cache|batch)-[0-9]+$';
 
 export interface ScaleOptions {
   count: number;
