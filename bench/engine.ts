@@ -201,6 +201,11 @@ export interface EngineResult {
   /** CPU of one scrape of the collector's hostmetrics process scraper over the same processes (median) */
   collectorScrapeCpuMs: number;
   rssBytes: number;
+  /** RSS read once a second over the window: median, min and max, and how many readings */
+  rssMedianBytes: number;
+  rssMinBytes: number;
+  rssMaxBytes: number;
+  rssSamples: number;
   smapsRss: number;
   smapsPss: number;
   baselineRssBytes: number;
@@ -265,6 +270,14 @@ export async function runEngineBench(options: {
     const threadsFrom = threadCpuSeconds(engine.child.pid);
     const scrapes: Array<{ ms: number; bytes: number }> = [];
     const requests: number[] = [];
+    // RSS once a second over the window: one reading at its end fell after an export or a scrape by
+    // chance, and moved by 50 MiB between runs of the same code.
+    const rssSamples: number[] = [];
+    const enginePid = engine.child.pid;
+    const rssTimer = setInterval(() => {
+      const bytes = rssBytes(enginePid);
+      if (bytes > 0) rssSamples.push(bytes);
+    }, 1000);
     for (let slot = 0; slot < intervals; slot++) {
       // One scrape per interval, half-way between two exports.
       const wait = fromUs / 1000 + slot * INTERVAL_MS + INTERVAL_MS / 2 - nowUs() / 1000;
@@ -277,6 +290,7 @@ export async function runEngineBench(options: {
     const threadsTo = threadCpuSeconds(engine.child.pid);
     const toUs = nowUs();
     const loadAtEnd = load();
+    clearInterval(rssTimer);
     const rss = rssBytes(engine.child.pid);
     const launcher = launcherOf(engine.child.pid);
     const launcherRss = launcher === undefined ? 0 : rssBytes(launcher);
@@ -340,6 +354,10 @@ export async function runEngineBench(options: {
       cReaderProcesses: alive.length,
       collectorScrapeCpuMs: collector ? median(collector.cpuPerScrape) * 1000 : Number.NaN,
       rssBytes: rss,
+      rssMedianBytes: median(rssSamples),
+      rssMinBytes: Math.min(...rssSamples),
+      rssMaxBytes: Math.max(...rssSamples),
+      rssSamples: rssSamples.length,
       smapsRss: smaps?.rss ?? Number.NaN,
       smapsPss: smaps?.pss ?? Number.NaN,
       baselineRssBytes,
@@ -456,7 +474,11 @@ export function engineReport(r: EngineResult): string {
         '**engine CPU per interval / one hostmetrics scrape** (the whole simulator against the observer it feeds)',
         `**${fmt(perInterval / r.collectorScrapeCpuMs, 2)}x**`,
       ],
-      ['**engine RSS at the end of the window (MiB, VmRSS)**', `**${fmt(r.rssBytes / MiB, 1)}**`],
+      [
+        `**engine RSS over the window, median of ${fmt(r.rssSamples, 0)} readings one second apart (MiB, VmRSS)**, min-max`,
+        `**${fmt(r.rssMedianBytes / MiB, 1)}**, ${fmt(r.rssMinBytes / MiB, 1)}-${fmt(r.rssMaxBytes / MiB, 1)}`,
+      ],
+      ['engine RSS at the end of the window (MiB, VmRSS)', fmt(r.rssBytes / MiB, 1)],
       ['the launcher’s RSS (MiB, VmRSS; not in the engine’s)', fmt((r.launcherRssBytes ?? 0) / MiB, 1)],
       ['engine Rss / Pss (MiB, smaps_rollup)', `${fmt(r.smapsRss / MiB, 1)} / ${fmt(r.smapsPss / MiB, 1)}`],
       [
@@ -464,8 +486,8 @@ export function engineReport(r: EngineResult): string {
         fmt(r.baselineRssBytes / MiB, 1),
       ],
       [
-        `**idle overhead per process in the engine (bytes; RSS difference / ${fmt(r.count - BASELINE_COUNT, 0)})**`,
-        `**${fmt((r.rssBytes - r.baselineRssBytes) / (r.count - BASELINE_COUNT), 0)}**`,
+        `**idle overhead per process in the engine (bytes; median RSS less the ${BASELINE_COUNT}-process engine's, / ${fmt(r.count - BASELINE_COUNT, 0)})**`,
+        `**${fmt((r.rssMedianBytes - r.baselineRssBytes) / (r.count - BASELINE_COUNT), 0)}**`,
       ],
       ['processes SIGKILLed after the engine exited (must be 0)', fmt(r.killedAfterStop, 0)],
       ['load average (1, 5, 15 min) at the window start / end', `${r.loadAtStart} / ${r.loadAtEnd}`],
