@@ -188,6 +188,10 @@ export class Sampler {
     if (!identity) {
       identity = reader.readIdentity(info.pid);
       if (!identity) return undefined;
+      // Every simulated process has a command line. An empty one is a process between its exec and
+      // the kernel setting its argv (a moment; the launcher waits it out, the fallback spawner does
+      // not): kept, it would be the process's identity for good, so the process is read next time.
+      if (identity.commandLine.length === 0) return undefined;
       this.#identities.set(info.pid, identity);
     }
     const sample = reader.readProcess(info.pid);

@@ -159,3 +159,36 @@ describe('a sample with processes that cannot be read', () => {
     }
   });
 });
+
+describe('a process read before its argv is set', () => {
+  it('is left out until its command line is there, and then keeps the real one', async () => {
+    const proc = buildRoot();
+    try {
+      const cmdline = join(proc, '101', 'cmdline');
+      const full = readFileSync(cmdline);
+      assert.ok(full.length > 0);
+      // Between the exec and the kernel setting argv, /proc/PID/cmdline is empty.
+      writeFileSync(cmdline, '');
+      const store = new SnapshotStore();
+      const stats: SampleStats[] = [];
+      const sampler = new Sampler({
+        source,
+        reader: createProcReader({ root: proc }),
+        store,
+        onSample: (s) => stats.push(s),
+        onReadError: () => {},
+      });
+      await sampler.sampleNow();
+      assert.deepEqual([...store.latest().processes.keys()].sort(), [104]);
+      assert.equal(stats.at(-1)?.vanished, 1, 'counted as not there yet, not as unreadable');
+      writeFileSync(cmdline, full);
+      await sampler.sampleNow();
+      const entry = store.latest().processes.get(101);
+      assert.ok(entry, 'read once its argv is set');
+      assert.deepEqual(entry.identity.commandLine, full.toString().replace(/\0+$/, '').split('\0'));
+      assert.ok(entry.identity.commandLine[0], 'a command, never the empty one');
+    } finally {
+      rmSync(join(proc, '..'), { recursive: true, force: true });
+    }
+  });
+});
