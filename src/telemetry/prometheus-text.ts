@@ -108,8 +108,11 @@ export class PrometheusTextSerializer {
   readonly #labels = new WeakMap<Attributes, Buffer>();
   readonly #keys = new Map<string, string>();
   readonly #names = new Map<string, Buffer>();
-  /** the label suffixes of derived sets (a handful: states, directions, types) */
-  readonly #suffixes = new Map<string, Buffer>();
+  /**
+   * the label suffixes of derived sets (a handful: states, directions, types), by opening, key and
+   * value: nested maps, so that a lookup per point builds no key string
+   */
+  readonly #suffixes = [new Map<string, Map<string, Buffer>>(), new Map<string, Map<string, Buffer>>()];
   /** size of the last output: the next one starts with a buffer that fits it */
   #lastSize = 0;
 
@@ -232,14 +235,19 @@ export class PrometheusTextSerializer {
 
   /** `,key="value"}`, or `{key="value"}` after an empty base; one per key and value. */
   #suffixBytes(key: string, value: string, opens: boolean): Buffer {
-    const id = `${opens ? '{' : ','}${key}\0${value}`;
-    let bytes = this.#suffixes.get(id);
+    const byKey = this.#suffixes[opens ? 1 : 0] as Map<string, Map<string, Buffer>>;
+    let byValue = byKey.get(key);
+    if (byValue === undefined) {
+      byValue = new Map();
+      byKey.set(key, byValue);
+    }
+    let bytes = byValue.get(value);
     if (bytes === undefined) {
       bytes = Buffer.from(
         `${opens ? '{' : ','}${this.#sanitizedKey(key)}="${escapeLabelValue(value)}"}`,
         'utf8',
       );
-      this.#suffixes.set(id, bytes);
+      byValue.set(value, bytes);
     }
     return bytes;
   }
