@@ -73,23 +73,74 @@ function resourceFieldOf(resource: Resource): Uint8Array {
  * empty Resource, then the cached resource field takes the place of the empty one. Protobuf fields may
  * come in any order, so the result decodes as the serializer's own output would (a test decodes both).
  * A Resource with a schema URL is left to the serializer whole (it writes the URL from the Resource).
- * Positions only, no objects per process: this runs 10,000 times an export.
+ * Positions only, no objects per process: this runs 10,000 times an export. `prepare` says how many
+ * bytes it takes, `writePrepared` writes them where the caller wants (into its request's buffer).
  */
-function encode(resourceMetrics: ResourceMetrics): Uint8Array {
+interface Prepared {
+  /** the serializer's output */
+  request: Uint8Array;
+  /** the cached resource field, or undefined when `request` is written whole */
+  field: Uint8Array | undefined;
+  contentStart: number;
+  fieldStart: number;
+  fieldEnd: number;
+  /** the ResourceMetrics's content length (after the tag and its varint) */
+  length: number;
+  /** every byte it takes */
+  size: number;
+}
+
+const prepared: Prepared = {
+  request: new Uint8Array(0),
+  field: undefined,
+  contentStart: 0,
+  fieldStart: 0,
+  fieldEnd: 0,
+  length: 0,
+  size: 0,
+};
+
+/** Encodes `resourceMetrics` up to its final bytes; valid until the next call. Returns the size. */
+function prepare(resourceMetrics: ResourceMetrics): number {
   const { resource } = resourceMetrics;
-  if (resource.schemaUrl) return serialize(resourceMetrics);
+  if (resource.schemaUrl) {
+    prepared.request = serialize(resourceMetrics);
+    prepared.field = undefined;
+    prepared.size = prepared.request.byteLength;
+    return prepared.size;
+  }
   const request = serialize({ resource: EMPTY_RESOURCE, scopeMetrics: resourceMetrics.scopeMetrics });
   const { contentStart, fieldStart, fieldEnd } = resourceSpan(request);
   const field = resourceFieldOf(resource);
   const length = field.byteLength + (request.byteLength - contentStart) - (fieldEnd - fieldStart);
-  const out = Buffer.allocUnsafe(1 + varintSize(length) + length);
-  out[0] = 0x0a; // field 1 (resource_metrics), wire type 2
-  let at = writeVarint(out, 1, length);
+  prepared.request = request;
+  prepared.field = field;
+  prepared.contentStart = contentStart;
+  prepared.fieldStart = fieldStart;
+  prepared.fieldEnd = fieldEnd;
+  prepared.length = length;
+  prepared.size = 1 + varintSize(length) + length;
+  return prepared.size;
+}
+
+/** The last prepared ResourceMetrics into `out` at `at`; returns the position after it. */
+function writePrepared(out: Buffer, at: number): number {
+  const { request, field } = prepared;
+  const source = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
+  if (field === undefined) return at + source.copy(out, at);
+  out[at] = 0x0a; // field 1 (resource_metrics), wire type 2
+  at = writeVarint(out, at + 1, prepared.length);
   out.set(field, at);
   at += field.byteLength;
-  const source = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
-  at += source.copy(out, at, contentStart, fieldStart);
-  at += source.copy(out, at, fieldEnd, request.byteLength);
+  at += source.copy(out, at, prepared.contentStart, prepared.fieldStart);
+  at += source.copy(out, at, prepared.fieldEnd, request.byteLength);
+  return at;
+}
+
+/** One ResourceMetrics encoded on its own (a piece of one too large for a request). */
+function encode(resourceMetrics: ResourceMetrics): Uint8Array {
+  const out = Buffer.allocUnsafe(prepare(resourceMetrics));
+  writePrepared(out, 0);
   return out;
 }
 
@@ -177,21 +228,30 @@ export function packResourceMetrics(
   maxBytes = DEFAULT_MAX_REQUEST_BYTES,
 ): EncodedRequest[] {
   const requests: EncodedRequest[] = [];
-  let parts: Uint8Array[] = [];
+  // The request being filled: its ResourceMetrics are written one after the other into one buffer of
+  // the budget's size, not kept as a Buffer each (10,000 per export) and concatenated at the end.
+  let buffer: Buffer | undefined;
   let bytes = 0;
   let count = 0;
   let dataPoints = 0;
   const flush = () => {
-    if (parts.length > 0) requests.push({ kind: 'encoded', parts, bytes, resources: count, dataPoints });
-    parts = [];
+    if (buffer !== undefined && count > 0)
+      requests.push({
+        kind: 'encoded',
+        parts: [buffer.subarray(0, bytes)],
+        bytes,
+        resources: count,
+        dataPoints,
+      });
+    buffer = undefined;
     bytes = 0;
     count = 0;
     dataPoints = 0;
   };
   for (const resourceMetrics of resources) {
     if (resourceMetrics.scopeMetrics.length === 0) continue;
-    const part = encode(resourceMetrics);
-    if (part.byteLength > maxBytes) {
+    const size = prepare(resourceMetrics);
+    if (size > maxBytes) {
       flush();
       for (const piece of splitResourceMetrics(resourceMetrics, maxBytes / 2)) {
         const encoded = encode(piece);
@@ -205,9 +265,9 @@ export function packResourceMetrics(
       }
       continue;
     }
-    if (bytes + part.byteLength > maxBytes) flush();
-    parts.push(part);
-    bytes += part.byteLength;
+    if (bytes + size > maxBytes) flush();
+    buffer ??= Buffer.allocUnsafe(maxBytes);
+    bytes = writePrepared(buffer, bytes);
     count++;
     dataPoints += countPoints(resourceMetrics);
   }

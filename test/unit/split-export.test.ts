@@ -480,3 +480,75 @@ test('setHrTime writes what the core package’s millisToHrTime returns, for gen
     { numRuns: 2000 },
   );
 });
+
+test('packed requests hold every ResourceMetrics once, in order, as the package encodes it, within the budget', () => {
+  const all = resourceSource(12, 3)(SDK_RESOURCE);
+  const oneSize = ProtobufMetricsSerializer.serializeRequest(all[0] as ResourceMetrics)?.byteLength ?? 0;
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          index: fc.integer({ min: 0, max: all.length - 1 }),
+          // a Resource with a schema URL is written by the serializer whole; an empty one is left out
+          kind: fc.constantFrom('cached', 'cached', 'schema', 'empty'),
+        }),
+        { maxLength: 20 },
+      ),
+      fc.integer({ min: Math.floor(oneSize / 2), max: oneSize * 6 }),
+      (picks, budget) => {
+        const resources = picks.map(({ index, kind }): ResourceMetrics => {
+          const base = all[index] as ResourceMetrics;
+          if (kind === 'empty') return { ...base, scopeMetrics: [] };
+          if (kind === 'schema')
+            return {
+              ...base,
+              resource: resourceFromAttributes(base.resource.attributes, {
+                schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
+              }),
+            };
+          return base;
+        });
+        const requests = packResourceMetrics(resources, budget);
+        const kept = resources.filter((rm) => rm.scopeMetrics.length > 0);
+        const expected = kept.flatMap(
+          (rm) =>
+            decodeExportRequest(Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm) as Uint8Array))
+              .resource_metrics,
+        );
+        const decoded = requests.map((request) => {
+          const body = Buffer.concat(request.parts);
+          assert.equal(body.byteLength, request.bytes);
+          const rms = decodeExportRequest(body).resource_metrics;
+          if (request.resources > 1 || rms.length > 1)
+            assert.ok(request.bytes <= budget, `${request.bytes} > ${budget}`);
+          return rms;
+        });
+        // Whole processes within the budget decode as the package's own encoding, in order; a process
+        // larger than the budget comes as pieces of its own, which together hold all of its points.
+        const flat = decoded.flat();
+        const pointsOf = (rms: typeof flat) =>
+          rms.reduce(
+            (sum, rm) =>
+              sum +
+              rm.scope_metrics.reduce(
+                (s, sm) =>
+                  s +
+                  sm.metrics.reduce(
+                    (m, metric) => m + ((metric.sum ?? metric.gauge)?.data_points.length ?? 0),
+                    0,
+                  ),
+                0,
+              ),
+            0,
+          );
+        assert.equal(pointsOf(flat), pointsOf(expected));
+        assert.equal(
+          requests.reduce((sum, request) => sum + request.dataPoints, 0),
+          pointsOf(expected),
+        );
+        if (budget >= oneSize * 2) assert.deepEqual(flat, expected);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
