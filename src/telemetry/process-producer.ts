@@ -119,14 +119,6 @@ function processesToSend(options: ProcessProducerOptions): Array<ReadonlyMap<num
   return options.departed ? [snapshot.processes, options.store.takeDeparted()] : [snapshot.processes];
 }
 
-/**
- * Per process (keyed by the identity object the sampler keeps per live PID, so entries go away with
- * the process): its attribute sets and, per metric, the points of the last collect, whose values and
- * times are updated in place at the next one. A collect hands its points to a reader that encodes or
- * serializes them at once and keeps none, so reusing them is safe; building them anew cost ~3 KB of
- * objects per process and collect (at 10,000 processes, 28 MB per /metrics scrape, all of it alive
- * until the text was written and so promoted to the old generation).
- */
 /** A gauge or sum point whose value is updated in place (DataPoint's fields are read-only). */
 interface Point {
   startTime: HrTime;
@@ -135,6 +127,16 @@ interface Point {
   value: number;
 }
 
+/**
+ * Per process (keyed by the identity object the sampler keeps per live PID, so entries go away with
+ * the process): its attribute sets and, per metric, the points of the last collect, whose values and
+ * times are updated in place at the next one. A collect hands its points to a reader that encodes or
+ * serializes them at once and keeps none, so reusing them is safe; building them anew cost ~3 KB of
+ * objects per process and collect (at 10,000 processes, 28 MB per /metrics scrape, all of it alive
+ * until the text was written and so promoted to the old generation). A reader must not hold a
+ * collection across an await: the next collect writes newer values into the same points (two
+ * /metrics scrapes at once may both write the newer values, each page still whole and valid).
+ */
 interface CachedPoints {
   base: Attributes;
   /** the derived sets by `key=value`, shared by the metrics split the same way (state of cpu.time and cpu.utilization) */
