@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { childrenOf, launcherCpuSeconds, workersOf } from './lib/proc.ts';
 import { table } from './lib/results.ts';
 import { scrape } from './lib/scrape.ts';
-import { startBenchSimulator } from './lib/simulator.ts';
+import { type ProfileInput, startBenchSimulator } from './lib/simulator.ts';
 import { startOtlpSink } from './lib/sink.ts';
 import { fmt, MiB, median, sleep } from './lib/stats.ts';
 
@@ -114,6 +114,13 @@ async function scrapeAndCheck(
   return stale;
 }
 
+/** A simulator in this process running `profile`, written to `name`.json in `dir`, sampled every interval. */
+function startProfile(dir: string, name: string, profile: ProfileInput, otlpEndpoint: string) {
+  const profileFile = join(dir, `${name}.json`);
+  writeFileSync(profileFile, JSON.stringify(profile));
+  return startBenchSimulator({ profileFile, otlpEndpoint, intervalMs: INTERVAL_MS });
+}
+
 /**
  * The same number of processes, alive for good (no lifetime, so no starts or exits), sampled, exported
  * and scraped as under churn: the engine's CPU at rest that the churn figure is compared with.
@@ -124,21 +131,17 @@ async function restCpuPercent(
   otlpEndpoint: string,
   log: (line: string) => void,
 ): Promise<number[]> {
-  const profileFile = join(dir, 'rest.json');
   const bodyFile = join(dir, 'rest-metrics.txt');
-  writeFileSync(
-    profileFile,
-    JSON.stringify({
+  const { simulator, create } = await startProfile(
+    dir,
+    'rest',
+    {
       name: 'bench-rest',
       description: `${processes} processes at rest`,
       templates: [{ name: 'ch-{i}', count: processes, priority: 'low' }],
-    }),
-  );
-  const { simulator, create } = await startBenchSimulator({
-    profileFile,
+    },
     otlpEndpoint,
-    intervalMs: INTERVAL_MS,
-  });
+  );
   try {
     await simulator.engine.startSimulation(create().id);
     const cpu = cpuMeter();
@@ -161,11 +164,12 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
   // A lifetime ends at the first control tick (1 s) after its deadline: half a second late on average.
   const processes = Math.round(perSecond * (LIFETIME_S + 0.5));
   const dir = mkdtempSync(join(tmpdir(), 'psim-bench-churn-'));
-  const profileFile = join(dir, 'churn.json');
   const bodyFile = join(dir, 'metrics.txt');
-  writeFileSync(
-    profileFile,
-    JSON.stringify({
+  const sink = await startOtlpSink();
+  const { simulator, create } = await startProfile(
+    dir,
+    'churn',
+    {
       name: 'bench-churn',
       description: `${perSecond} starts and exits per second`,
       templates: [
@@ -179,14 +183,9 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnResult> {
           restart_delay: '0s',
         },
       ],
-    }),
+    },
+    sink.endpoint,
   );
-  const sink = await startOtlpSink();
-  const { simulator, create } = await startBenchSimulator({
-    profileFile,
-    otlpEndpoint: sink.endpoint,
-    intervalMs: INTERVAL_MS,
-  });
   const { engine, telemetry } = simulator;
   const exitedAt = new Map<number, number>();
   engine.events.subscribe((event) => {

@@ -4,7 +4,6 @@
  * its slot only when they changed. It never throws (a failure is reported and the next tick tries
  * again) and never runs inside itself.
  */
-
 import type { SlotTargets } from '../workload/control-table.ts';
 import type { FaultBook } from './fault-book.ts';
 import type { ManagedProcess } from './managed-process.ts';

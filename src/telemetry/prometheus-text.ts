@@ -48,9 +48,7 @@ class ByteWriter {
   }
 
   bytes(bytes: Buffer): void {
-    this.#room(bytes.length);
-    bytes.copy(this.#buffer, this.#length);
-    this.#length += bytes.length;
+    this.prefix(bytes, bytes.length);
   }
 
   /** the first `end` bytes of `bytes` */
