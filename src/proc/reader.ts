@@ -107,8 +107,12 @@ export interface ProcessIdentity {
 
 /** Reads processes from one /proc tree. Synchronous, to keep a tick of thousands of processes cheap. */
 export interface ProcReader {
-  /** undefined when the process is gone (ENOENT/ESRCH, also when it exits mid-read) or is a zombie (Z/X). */
-  readProcess(pid: number): ProcessSample | undefined;
+  /**
+   * undefined when the process is gone (ENOENT/ESRCH, also when it exits mid-read) or is a zombie (Z/X).
+   * With `into`, the reading is written into that sample and returns it, every field but `cpuUtilization`
+   * (left for the sampler), and only once every file was read: a process gone mid-read leaves it as it was.
+   */
+  readProcess(pid: number, into?: ProcessSample): ProcessSample | undefined;
   /** undefined when the process is gone or is a zombie. */
   readIdentity(pid: number): ProcessIdentity | undefined;
   /** Clock ticks per second (sysconf _SC_CLK_TCK) from the auxiliary vector; 100 if it cannot be read. */
@@ -193,7 +197,7 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
     return { voluntary, nonvoluntary };
   }
 
-  function readProcess(pid: number): ProcessSample | undefined {
+  function readProcess(pid: number, into?: ProcessSample): ProcessSample | undefined {
     const dir = processDir(root, pid);
     let file = 'statm';
     try {
@@ -211,34 +215,35 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
       file = 'stat';
       const stat = parseStat(files.text(`${dir}stat`));
       if (isDead(stat.state)) return undefined;
-      return {
-        pid: stat.pid,
-        ppid: stat.ppid,
-        // stat's comm is raw where status escapes '\\' and newlines; parseStatus unescapes, so both agree.
-        name: stat.comm,
-        state: stat.state,
-        cpuUserSeconds: stat.utimeTicks / clockTicks,
-        cpuSystemSeconds: stat.stimeTicks / clockTicks,
-        cpuWaitSeconds: stat.blkioTicks / clockTicks,
-        rssBytes: statm.residentPages * pageSize,
-        vmsBytes: statm.sizePages * pageSize,
-        threads: stat.numThreads,
-        openFds,
-        readChars: io.rchar,
-        writeChars: io.wchar,
-        readSyscalls: io.syscr,
-        writeSyscalls: io.syscw,
-        voluntaryCtxSwitches: switches?.voluntary ?? 0,
-        involuntaryCtxSwitches: switches?.nonvoluntary ?? 0,
-        signalsPending: signalsPending && status ? status.signalsPending : 0,
-        memoryPercent: memoryPercent(statm.residentPages * pageSize),
-        cpuUtilization: undefined,
-        minorFaults: stat.minflt,
-        majorFaults: stat.majflt,
-        startTimeMs: bootTimeSeconds * 1000 + Math.round((stat.starttimeTicks * 1000) / clockTicks),
-        startTicks: stat.starttimeTicks,
-        readAtMs: Date.now(),
-      };
+      const sample = into ?? emptySample();
+      sample.pid = stat.pid;
+      sample.ppid = stat.ppid;
+      // stat's comm is raw where status escapes '\\' and newlines; parseStatus unescapes, so both agree.
+      // The same name keeps the string already held: the new one dies young.
+      if (sample.name !== stat.comm) sample.name = stat.comm;
+      sample.state = stat.state;
+      sample.cpuUserSeconds = stat.utimeTicks / clockTicks;
+      sample.cpuSystemSeconds = stat.stimeTicks / clockTicks;
+      sample.cpuWaitSeconds = stat.blkioTicks / clockTicks;
+      sample.rssBytes = statm.residentPages * pageSize;
+      sample.vmsBytes = statm.sizePages * pageSize;
+      sample.threads = stat.numThreads;
+      sample.openFds = openFds;
+      sample.readChars = io.rchar;
+      sample.writeChars = io.wchar;
+      sample.readSyscalls = io.syscr;
+      sample.writeSyscalls = io.syscw;
+      sample.voluntaryCtxSwitches = switches?.voluntary ?? 0;
+      sample.involuntaryCtxSwitches = switches?.nonvoluntary ?? 0;
+      sample.signalsPending = signalsPending && status ? status.signalsPending : 0;
+      sample.memoryPercent = memoryPercent(statm.residentPages * pageSize);
+      if (!into) sample.cpuUtilization = undefined;
+      sample.minorFaults = stat.minflt;
+      sample.majorFaults = stat.majflt;
+      sample.startTimeMs = bootTimeSeconds * 1000 + Math.round((stat.starttimeTicks * 1000) / clockTicks);
+      sample.startTicks = stat.starttimeTicks;
+      sample.readAtMs = Date.now();
+      return sample;
     } catch (error) {
       if (isGone(error)) return undefined;
       throw readError(pid, `${dir}${file}`, error);
@@ -274,6 +279,40 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
     bootTimeSeconds,
     memTotalBytes,
     logicalCpus,
+  };
+}
+
+/**
+ * A sample with every field, in the order the reader writes them: every sample has one shape, and its
+ * number fields stay numbers, so V8 updates them in place when a sample is read into again.
+ */
+function emptySample(): ProcessSample {
+  return {
+    pid: 0,
+    ppid: 0,
+    name: '',
+    state: '',
+    cpuUserSeconds: 0,
+    cpuSystemSeconds: 0,
+    cpuWaitSeconds: 0,
+    rssBytes: 0,
+    vmsBytes: 0,
+    threads: 0,
+    openFds: 0,
+    readChars: 0,
+    writeChars: 0,
+    readSyscalls: 0,
+    writeSyscalls: 0,
+    voluntaryCtxSwitches: 0,
+    involuntaryCtxSwitches: 0,
+    signalsPending: 0,
+    memoryPercent: undefined,
+    cpuUtilization: undefined,
+    minorFaults: 0,
+    majorFaults: 0,
+    startTimeMs: 0,
+    startTicks: 0,
+    readAtMs: 0,
   };
 }
 

@@ -5,6 +5,12 @@
 import type { ProcessInfo } from '../engine/managed-process.ts';
 import type { ProcessIdentity, ProcessSample } from '../proc/reader.ts';
 
+/**
+ * One reading of one process. The sampler writes each process's readings into two entries in turn: an
+ * entry holds its reading while its snapshot is the latest and until the next sample is published, then
+ * the one after writes into it again. Read it within a collect and copy what you keep; a final reading
+ * (`Snapshot.departed`) is never written again.
+ */
 export interface SampledProcess {
   readonly info: ProcessInfo;
   readonly identity: ProcessIdentity;
