@@ -42,9 +42,36 @@ interface Pending {
   reject: (error: SpawnError) => void;
 }
 
-interface Tracked {
-  alive: boolean;
-  settle: (exit: ChildExit) => void;
+/**
+ * A child of the launcher as the engine holds it, and as the launcher tracks it: one object with its
+ * methods on the class, where closures per child cost ~300 bytes more at each of 10,000 children.
+ */
+class LauncherChild implements SpawnedChild {
+  readonly pid: number;
+  readonly exited: Promise<ChildExit>;
+  alive = true;
+  readonly settle: (exit: ChildExit) => void;
+  readonly #launcher: Launcher;
+
+  constructor(launcher: Launcher, pid: number) {
+    this.#launcher = launcher;
+    this.pid = pid;
+    const { promise, resolve } = Promise.withResolvers<ChildExit>();
+    this.exited = promise;
+    this.settle = resolve;
+  }
+
+  isAlive(): boolean {
+    return this.alive;
+  }
+
+  signalGroup(signal: NodeJS.Signals): boolean {
+    return this.#launcher.signal(this.pid, signal, true);
+  }
+
+  signal(signal: NodeJS.Signals): boolean {
+    return this.#launcher.signal(this.pid, signal, false);
+  }
 }
 
 /** One running launcher and what it holds. */
@@ -52,7 +79,7 @@ class Launcher {
   readonly pid: number;
   readonly #process: ChildProcessByStdio<Writable, Readable, Readable>;
   readonly #pending = new Map<number, Pending>();
-  readonly #children = new Map<number, Tracked>();
+  readonly #children = new Map<number, LauncherChild>();
   #nextId = 1;
   #queued: Buffer[] = [];
   #flushScheduled = false;
@@ -183,19 +210,9 @@ class Launcher {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    let settle: (exit: ChildExit) => void = () => {};
-    const exited = new Promise<ChildExit>((resolve) => {
-      settle = resolve;
-    });
-    const tracked: Tracked = { alive: true, settle };
-    this.#children.set(pid, tracked);
-    pending.resolve({
-      pid,
-      exited,
-      isAlive: () => tracked.alive,
-      signalGroup: (signal) => this.signal(pid, signal, true),
-      signal: (signal) => this.signal(pid, signal, false),
-    });
+    const child = new LauncherChild(this, pid);
+    this.#children.set(pid, child);
+    pending.resolve(child);
   }
 
   #failed(id: number, errno: number): void {
