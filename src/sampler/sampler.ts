@@ -78,8 +78,12 @@ export interface SampleStats {
 
 export class Sampler {
   readonly #options: Required<Omit<SamplerOptions, 'onSample'>> & Pick<SamplerOptions, 'onSample'>;
-  /** identity (exe, cmdline, owner) never changes for a PID of ours: read it once */
-  readonly #identities = new Map<number, ProcessIdentity>();
+  /**
+   * identity (exe, cmdline, owner) never changes for a process of ours: read once, with the start (stat
+   * starttime) of the process it was read for, so that another process under the same PID (reused
+   * before the next sample forgets the first) is read anew instead of showing the first one's
+   */
+  readonly #identities = new Map<number, { identity: ProcessIdentity; startTicks: number }>();
   /**
    * Each process's entries, written again at each reading instead of made anew. Made anew, the readings
    * of 10,000 processes (an object and a few boxed numbers each) lived an interval: copied by the young
@@ -217,16 +221,9 @@ export class Sampler {
     into: 'reuse' | 'new' | 'own',
   ): SampledProcess | undefined {
     const { reader } = this.#options;
-    let identity = this.#identities.get(info.pid);
-    if (!identity) {
-      identity = reader.readIdentity(info.pid);
-      if (!identity) return undefined;
-      // Every simulated process has a command line. An empty one is a process between its exec and
-      // the kernel setting its argv (a moment; the launcher waits it out, the fallback spawner does
-      // not): kept, it would be the process's identity for good, so the process is read next time.
-      if (identity.commandLine.length === 0) return undefined;
-      this.#identities.set(info.pid, identity);
-    }
+    const known = this.#identities.get(info.pid);
+    let identity = known?.identity ?? this.#readIdentity(info.pid);
+    if (!identity) return undefined;
     const slot = this.#slots.get(info.pid);
     // `previous` is the process's entry in the latest snapshot. When it is one of the two, the other is
     // in no snapshot a reader may still hold: the one published last had `previous`, or an entry put
@@ -238,6 +235,15 @@ export class Sampler {
     }
     const sample = reader.readProcess(info.pid, free?.sample);
     if (!sample) return undefined;
+    if (known === undefined || known.startTicks !== sample.startTicks) {
+      // Known for another process under this PID: read anew.
+      if (known !== undefined) identity = this.#readIdentity(info.pid);
+      if (!identity) {
+        this.#identities.delete(info.pid);
+        return undefined;
+      }
+      this.#identities.set(info.pid, { identity, startTicks: sample.startTicks });
+    }
     const same = previous !== undefined && sameProcess(previous.sample, sample);
     if (same && this.#options.cpuUtilization) {
       sample.cpuUtilization = utilizationSince(
@@ -262,6 +268,16 @@ export class Sampler {
     if (into === 'reuse' && slot !== undefined && previous === slot.a) slot.b = entry;
     else this.#slots.set(info.pid, { a: entry, b: undefined });
     return entry;
+  }
+
+  /** A process's identity; undefined when it is gone, a zombie, or not yet exec'd into its command line. */
+  #readIdentity(pid: number): ProcessIdentity | undefined {
+    const identity = this.#options.reader.readIdentity(pid);
+    // Every simulated process has a command line. An empty one is a process between its exec and the
+    // kernel setting its argv (a moment; the launcher waits it out, the fallback spawner does not):
+    // kept, it would be the process's identity for good, so the process is read next time.
+    if (!identity || identity.commandLine.length === 0) return undefined;
+    return identity;
   }
 
   /** A lasting failure is reported once, not at every reading. */

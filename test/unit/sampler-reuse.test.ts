@@ -1,10 +1,11 @@
 /**
- * The sampler writes each process's readings into two entries in turn instead of making new ones. Over
- * generated sequences of starts (PIDs reused too), exits, CPU use, samples, final readings and collects,
- * some of them landing in the middle of a sample, over a /proc tree laid out on disk and read by the
- * real reader, it must publish what a sampler that makes a new entry for every reading publishes, and
+ * The sampler writes each process's readings into two entries in turn instead of making new ones, and
+ * reads a process's identity once. Over generated sequences of starts (PIDs reused too), exits, CPU
+ * use, samples, final readings and collects, some of them landing in the middle of a sample, over a
+ * /proc tree laid out on disk and read by the real reader, it must publish what a sampler that makes a new entry for every reading publishes, and
  * never change an entry a reader may still hold: one in the latest snapshot, or one of the snapshot
- * before it until the next is published.
+ * before it until the next is published; and a PID used again by another process must show that
+ * process's command line.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ const STAT = fixture('live-sleep/stat').toString();
 const PIDS = [301, 302, 303, 304, 305];
 
 interface Model {
+  /** which process under this PID: its command line names it */
+  generation: number;
   utime: number;
   stime: number;
   blkio: number;
@@ -44,8 +47,11 @@ function statOf(pid: number, m: Model): string {
   return `${pid} ${STAT.slice(STAT.indexOf('('), close + 2)}${fields.join(' ')}\n`;
 }
 
+const commandLineOf = (pid: number, m: Model) => ['/bin/sleep', `${pid}-${m.generation}`];
+
 function write(proc: string, pid: number, m: Model): void {
   const dir = join(proc, String(pid));
+  writeFileSync(join(dir, 'cmdline'), `${commandLineOf(pid, m).join('\0')}\0`);
   writeFileSync(join(dir, 'stat'), statOf(pid, m));
   writeFileSync(join(dir, 'statm'), `${m.residentPages + 100} ${m.residentPages} 50 10 0 80 0\n`);
 }
@@ -66,7 +72,7 @@ function buildRoot(): string {
       writeFileSync(join(dir, name), fixture(`live-sleep/${name}`));
     for (let fd = 0; fd < 3; fd++) writeFileSync(join(dir, 'fd', String(fd)), '');
     symlinkSync('/usr/bin/sleep', join(dir, 'exe'));
-    write(proc, pid, { utime: 0, stime: 0, blkio: 0, startTicks: 1000, residentPages: 200 });
+    write(proc, pid, { generation: 0, utime: 0, stime: 0, blkio: 0, startTicks: 1000, residentPages: 200 });
   }
   return proc;
 }
@@ -90,6 +96,7 @@ function info(pid: number): ProcessInfo {
 type Op =
   | { kind: 'start'; pid: number }
   | { kind: 'exit'; pid: number }
+  | { kind: 'reuse'; pid: number }
   | { kind: 'burn'; pid: number; user: number; system: number; wait: number; pages: number }
   | { kind: 'final'; pid: number }
   | { kind: 'fresh' }
@@ -99,6 +106,8 @@ const pidArb = fc.constantFrom(...PIDS);
 const between: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('start' as const), pid: pidArb }),
   fc.record({ kind: fc.constant('exit' as const), pid: pidArb }),
+  // the PID's process exits and another one gets the PID at once
+  fc.record({ kind: fc.constant('reuse' as const), pid: pidArb }),
   fc.record({
     kind: fc.constant('burn' as const),
     pid: pidArb,
@@ -167,7 +176,7 @@ describe('entries written again', () => {
         const models = new Map<number, Model>();
         let ticks = 2000;
         for (const pid of PIDS) {
-          const m = { utime: 0, stime: 0, blkio: 0, startTicks: ticks++, residentPages: 200 };
+          const m = { generation: 0, utime: 0, stime: 0, blkio: 0, startTicks: ticks++, residentPages: 200 };
           models.set(pid, m);
           write(proc, pid, m);
         }
@@ -216,6 +225,17 @@ describe('entries written again', () => {
               assert.deepEqual(valuesOf(before.entry), before.values, `${what}: pid ${pid} changed in place`);
             }
           }
+          // A reading of the process now under a PID has that process's command line, also when the
+          // PID was another process's before the sampler forgot it.
+          for (const [pid, entry] of latest) {
+            const model = models.get(pid) as Model;
+            if (entry.sample.startTicks !== model.startTicks) continue;
+            assert.deepEqual(
+              entry.identity.commandLine,
+              commandLineOf(pid, model),
+              `${what}: pid ${pid}'s identity`,
+            );
+          }
           seen = new Map([...latest].map(([pid, entry]) => [pid, { entry, values: valuesOf(entry) }]));
           assert.deepEqual(
             written,
@@ -231,6 +251,7 @@ describe('entries written again', () => {
             case 'start': // a new process, or a PID used again by a new one
               if (live.has(op.pid)) return;
               Object.assign(model, { utime: 0, stime: 0, blkio: 0, startTicks: ticks++ });
+              model.generation++;
               write(proc, op.pid, model);
               live.add(op.pid);
               for (const r of rigs) r.sampler.sampleSoon(op.pid);
@@ -238,6 +259,10 @@ describe('entries written again', () => {
             case 'exit':
               if (!live.delete(op.pid)) return;
               for (const r of rigs) r.store.drop(op.pid);
+              return;
+            case 'reuse':
+              apply({ kind: 'exit', pid: op.pid });
+              apply({ kind: 'start', pid: op.pid });
               return;
             case 'burn':
               model.utime += op.user;
@@ -289,7 +314,7 @@ describe('entries written again', () => {
 
   it('reads a sample into the one given: the same values as a new one, and nothing of a process gone', () => {
     const reader = createProcReader({ root: proc });
-    const m = { utime: 17, stime: 5, blkio: 3, startTicks: 4321, residentPages: 321 };
+    const m = { generation: 9, utime: 17, stime: 5, blkio: 3, startTicks: 4321, residentPages: 321 };
     write(proc, 301, m);
     const into = reader.readProcess(302) as ProcessSample;
     const utilization = { user: 0.5, system: 0.25, wait: 0 };
