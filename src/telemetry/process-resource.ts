@@ -31,20 +31,21 @@ class MergedResource implements Resource {
   }
 
   /**
-   * The process's attributes first, then the base's it does not override, in the order and with the
-   * checks of the package's merge: empty keys and values that are not simple attribute values are dropped.
+   * What the package's merge makes: its raw attributes, the process's then the base's, into one object
+   * the way its `attributes` does it. The first of a key wins; empty keys and values that are not simple
+   * attribute values are dropped; each goes in by assignment, as there (a key `__proto__` sets the
+   * prototype, as the package's does).
    */
   get attributes(): Attributes {
     const merged: Attributes = {};
+    const add = (key: string, value: unknown) => {
+      if (!Object.hasOwn(merged, key) && key.length > 0 && isSimpleAttributeValue(value)) {
+        merged[key] = value as Attributes[string];
+      }
+    };
     const own = this.#own;
-    for (const key of Object.keys(own)) {
-      const value = own[key];
-      if (key.length > 0 && isSimpleAttributeValue(value)) merged[key] = value;
-    }
-    const baseAttributes = this.#base.attributes;
-    for (const key of Object.keys(baseAttributes)) {
-      if (!Object.hasOwn(merged, key)) merged[key] = baseAttributes[key];
-    }
+    for (const key of Object.keys(own)) add(key, own[key]);
+    for (const [key, value] of this.#base.getRawAttributes()) add(key, value);
     return merged;
   }
 

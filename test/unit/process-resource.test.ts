@@ -36,11 +36,13 @@ test('a process Resource is what the package’s merge makes: attributes in orde
       const actual = processResource(base, own);
       // Key order too: the encoding writes attributes in it.
       assert.deepEqual(Object.entries(actual.attributes), Object.entries(expected.attributes));
+      // A key `__proto__` sets the prototype of the package's attributes object (it assigns each one).
+      assert.equal(Object.getPrototypeOf(actual.attributes), Object.getPrototypeOf(expected.attributes));
       assert.equal(actual.schemaUrl, expected.schemaUrl);
       assert.equal(actual.asyncAttributesPending, false);
       assert.deepEqual(
-        Object.fromEntries(actual.getRawAttributes().filter(([k]) => k !== '')),
-        expected.attributes,
+        Object.entries(Object.fromEntries(actual.getRawAttributes().filter(([k]) => k !== ''))),
+        Object.entries(expected.attributes),
       );
       assert.deepEqual(encode(actual), encode(expected));
       const next = resourceFromAttributes(later);
