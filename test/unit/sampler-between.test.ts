@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ProcessInfo } from '../../src/engine/managed-process.ts';
 import { createProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource } from '../../src/sampler/sampler.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { sleepInfo } from '../helpers/sampled-info.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
 
 const fixtures = new URL('../fixtures/proc/', import.meta.url);
@@ -52,21 +52,7 @@ function buildRoot(pids: number[]): string {
   return proc;
 }
 
-function info(pid: number): ProcessInfo {
-  return {
-    pid,
-    name: 'sleep',
-    simulationId: 'sim',
-    profile: 'fixture',
-    shard: undefined,
-    priority: 'low',
-    cpuPattern: 'steady',
-    memoryPattern: 'steady',
-    startedAtMs: 0,
-    generation: 0,
-    targets: { cpuPermille: 0, rssKiB: 0, threads: 1, fds: 3 },
-  };
-}
+const info = sleepInfo;
 
 /** An engine's side of the seam whose live set the test changes, recording what was read. */
 function fakeSource(live: Set<number>) {

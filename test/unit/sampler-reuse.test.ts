@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import type { ProcessInfo } from '../../src/engine/managed-process.ts';
 import { createProcReader, type ProcessSample, type ProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource } from '../../src/sampler/sampler.ts';
 import { type SampledProcess, type Snapshot, SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { sleepInfo } from '../helpers/sampled-info.ts';
 
 const fixtures = new URL('../fixtures/proc/', import.meta.url);
 const fixture = (path: string) => readFileSync(new URL(path, fixtures));
@@ -77,21 +77,7 @@ function buildRoot(): string {
   return proc;
 }
 
-function info(pid: number): ProcessInfo {
-  return {
-    pid,
-    name: 'sleep',
-    simulationId: 'sim',
-    profile: 'fixture',
-    shard: undefined,
-    priority: 'low',
-    cpuPattern: 'steady',
-    memoryPattern: 'steady',
-    startedAtMs: 0,
-    generation: 0,
-    targets: { cpuPermille: 0, rssKiB: 0, threads: 1, fds: 3 },
-  };
-}
+const info = sleepInfo;
 
 type Op =
   | { kind: 'start'; pid: number }

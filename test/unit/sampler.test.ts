@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ProcessInfo } from '../../src/engine/managed-process.ts';
 import { createProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource, type SampleStats } from '../../src/sampler/sampler.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { sleepInfo } from '../helpers/sampled-info.ts';
 
 const fixtures = new URL('../fixtures/proc/', import.meta.url);
 const fixture = (path: string) => readFileSync(new URL(path, fixtures));
@@ -55,21 +55,7 @@ function repairIo(proc: string, pid: number): void {
   writeFileSync(join(proc, String(pid), 'io'), fixture('live-sleep/io'));
 }
 
-function info(pid: number): ProcessInfo {
-  return {
-    pid,
-    name: 'sleep',
-    simulationId: 'sim',
-    profile: 'fixture',
-    shard: undefined,
-    priority: 'low',
-    cpuPattern: 'steady',
-    memoryPattern: 'steady',
-    startedAtMs: 0,
-    generation: 0,
-    targets: { cpuPermille: 0, rssKiB: 0, threads: 1, fds: 3 },
-  };
-}
+const info = sleepInfo;
 
 /** The engine's side of the seam: these PIDs are live and ours. */
 const source: SampleSource = {
