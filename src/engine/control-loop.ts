@@ -14,14 +14,18 @@ export class ControlLoop {
   readonly #processes: ProcessRegistry;
   readonly #faults: FaultBook;
   readonly #warn: (message: string, fields: Record<string, unknown>) => void;
+  /** the time between two ticks: targets are held for it (a replay holds its mean over it) */
+  readonly #intervalMs: number;
   #ticking = false;
 
   constructor(deps: {
     processes: ProcessRegistry;
     faults: FaultBook;
     warn: (message: string, fields: Record<string, unknown>) => void;
+    intervalMs: number;
   }) {
     this.#processes = deps.processes;
+    this.#intervalMs = deps.intervalMs;
     this.#faults = deps.faults;
     this.#warn = deps.warn;
   }
@@ -40,6 +44,7 @@ export class ControlLoop {
         process.template,
         process.patternSeeds,
         nowMs - process.startedAtMs,
+        this.#intervalMs,
         this.#scratch,
       );
       this.#faults.active.apply(process.pid, targets, nowMs);

@@ -91,6 +91,7 @@ export class Engine {
   readonly #removeRuntime: () => void;
   readonly #controlTimer: NodeJS.Timeout;
   readonly #chaosIntervalMs: number;
+  readonly #controlIntervalMs: number;
   readonly #rampBatch: number;
   readonly #warn: (message: string, fields: Record<string, unknown>) => void;
   #closed = false;
@@ -134,10 +135,16 @@ export class Engine {
       simulation: (id) => this.#simulations.get(id),
       events: this.events,
     });
-    this.#loop = new ControlLoop({ processes: this.#processes, faults: this.#faults, warn: this.#warn });
+    this.#controlIntervalMs = options.controlIntervalMs ?? 1000;
+    this.#loop = new ControlLoop({
+      processes: this.#processes,
+      faults: this.#faults,
+      warn: this.#warn,
+      intervalMs: this.#controlIntervalMs,
+    });
     this.#controlTimer = setInterval(() => {
       if (!this.#closed) this.#loop.tick();
-    }, options.controlIntervalMs ?? 1000);
+    }, this.#controlIntervalMs);
     this.#controlTimer.unref();
   }
 
@@ -579,7 +586,7 @@ export class Engine {
         planned,
         generation,
         seedKey,
-        targets: targetsAt(planned.template, patternSeeds(seedKey), 0),
+        targets: targetsAt(planned.template, patternSeeds(seedKey), 0, this.#controlIntervalMs),
         lifetimeMs: lifetimeOf(planned.template, seedKey),
       },
       (process, exitCode, signal) => this.#onExit(simulation, process, exitCode, signal),

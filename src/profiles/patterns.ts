@@ -46,6 +46,63 @@ export function replayIndex(
   return pattern.repeat ? step % n : Math.min(step, n - 1);
 }
 
+/**
+ * The value a process holds from `elapsedMs` until its next retarget, `spanMs` later. A replay's values
+ * are means over their step (a capture writes the CPU of each reading), so when its steps are shorter
+ * than the span it holds their time-weighted mean over the span, and what it holds over a run adds up to
+ * what was recorded. Taking the value at each retarget instead aliases: a 1 s control tick over 250 ms
+ * readings takes every fourth one, at the same phase every time, and a steady worker recorded as
+ * 12, 20, 12, 20 % was replayed at 20 %.
+ * Every other pattern is held at its value at `elapsedMs`: its edges and steps are what it is for.
+ */
+export function heldValue(pattern: Pattern, elapsedMs: number, spanMs: number, seedKey: string): number {
+  if (pattern.pattern !== 'replay' || !(spanMs > 0) || pattern.values.length === 0 || !(pattern.every > 0))
+    return valueAt(pattern, elapsedMs, seedKey);
+  const from = Math.max(0, elapsedMs);
+  if (!pattern.repeat) return (heldUntil(pattern, from + spanMs) - heldUntil(pattern, from)) / spanMs;
+  // A loop: start within its first round, so that the sums stay small however long the process runs.
+  const round = pattern.every * pattern.values.length;
+  const start = from - Math.floor(from / round) * round;
+  return (heldUntil(pattern, start + spanMs) - heldUntil(pattern, start)) / spanMs;
+}
+
+/** Sums of a replay's values before each index: sums[i] = values[0] + ... + values[i - 1]. */
+const prefixSums = new WeakMap<readonly number[], Float64Array>();
+
+function sumsOf(values: readonly number[]): Float64Array {
+  let sums = prefixSums.get(values);
+  if (!sums) {
+    sums = new Float64Array(values.length + 1);
+    for (let i = 0; i < values.length; i++) sums[i + 1] = (sums[i] as number) + (values[i] as number);
+    prefixSums.set(values, sums);
+  }
+  return sums;
+}
+
+/** Integral of a replay's value from 0 to `t` >= 0 (value x ms): step by step, over again or the last one. */
+function heldUntil(
+  pattern: { every: number; values: readonly number[]; repeat: boolean },
+  t: number,
+): number {
+  const { every, values } = pattern;
+  const n = values.length;
+  const sums = sumsOf(values);
+  const round = every * n;
+  let rounds = 0;
+  let rest = t;
+  if (t >= round) {
+    if (!pattern.repeat) return (sums[n] as number) * every + (values[n - 1] as number) * (t - round);
+    rounds = Math.floor(t / round);
+    rest = t - rounds * round;
+  }
+  const step = Math.min(n - 1, Math.floor(rest / every));
+  return (
+    rounds * (sums[n] as number) * every +
+    (sums[step] as number) * every +
+    (values[step] as number) * (rest - step * every)
+  );
+}
+
 /** The largest value the pattern can take (for memory headroom checks). */
 export function peakOf(pattern: Pattern): number {
   switch (pattern.pattern) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { meanOf } from '../../src/profiles/demand.ts';
-import { peakOf, replayIndex, valueAt } from '../../src/profiles/patterns.ts';
+import { heldValue, peakOf, replayIndex, valueAt } from '../../src/profiles/patterns.ts';
 import { hashKey } from '../../src/profiles/random.ts';
 
 test('a steady pattern holds its value', () => {
@@ -86,6 +86,118 @@ test('a replay is the recorded value of its step at any time, the same for every
         assert.equal(valueAt(pattern, elapsed, 'a'), expected);
         assert.equal(valueAt(pattern, elapsed, 'b'), expected);
         assert.equal(replayIndex(pattern, -5), 0, 'before the start: the first value');
+      },
+    ),
+  );
+});
+
+/** The time-weighted mean of a replay over [from, from + span), walked step by step (integers only). */
+function walkedMean(
+  pattern: { pattern: 'replay'; every: number; values: number[]; repeat: boolean },
+  from: number,
+  span: number,
+): number {
+  let sum = 0;
+  for (let t = from; t < from + span; ) {
+    const next = Math.min(from + span, (Math.floor(t / pattern.every) + 1) * pattern.every);
+    sum += (pattern.values[replayIndex(pattern, t)] as number) * (next - t);
+    t = next;
+  }
+  return sum / span;
+}
+
+const replays = fc.record({
+  pattern: fc.constant('replay' as const),
+  values: fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 1, maxLength: 40 }),
+  every: fc.integer({ min: 1, max: 2000 }),
+  repeat: fc.boolean(),
+});
+
+test('between two retargets a replay holds the time-weighted mean of its values, at any phase', () => {
+  fc.assert(
+    fc.property(
+      replays,
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      fc.integer({ min: 1, max: 5000 }),
+      (pattern, from, span) => {
+        // The walk is exact but long for late starts: start it within the first rounds, as a loop repeats.
+        const round = pattern.every * pattern.values.length;
+        const walkFrom = pattern.repeat ? (from % round) + round : Math.min(from, round + 7);
+        const walked = walkedMean(pattern, walkFrom, span);
+        const held = heldValue(pattern, pattern.repeat ? from : walkFrom, span, 'k');
+        assert.ok(Math.abs(held - walked) <= 1e-9 * Math.max(1, walked), `${held} vs ${walked}`);
+        if (
+          span <= pattern.every &&
+          Math.floor(walkFrom / pattern.every) === Math.floor((walkFrom + span - 1) / pattern.every)
+        )
+          assert.ok(
+            Math.abs(held - valueAt(pattern, walkFrom, 'k')) <= 1e-9 * Math.max(1, held),
+            'within one step: its value',
+          );
+      },
+    ),
+  );
+});
+
+test('retargets that follow each other hold, over whole rounds of a loop, the mean of what was recorded', () => {
+  fc.assert(
+    fc.property(
+      replays.map((p) => ({ ...p, repeat: true })),
+      fc.integer({ min: 0, max: 10_000_000 }),
+      fc.integer({ min: 1, max: 4 }),
+      (pattern, start, rounds) => {
+        const round = pattern.every * pattern.values.length;
+        const total = round * rounds;
+        // Retargets at uneven times, as timers fire: the spans between them add up to the whole rounds.
+        let at = start;
+        let sum = 0;
+        for (let left = total, i = 0; left > 0; i++) {
+          const span = Math.min(left, 1 + ((i * 7919 + start) % 1500));
+          sum += heldValue(pattern, at, span, 'k') * span;
+          at += span;
+          left -= span;
+        }
+        const mean = pattern.values.reduce((a, b) => a + b, 0) / pattern.values.length;
+        assert.ok(Math.abs(sum / total - mean) <= 1e-9 * Math.max(1, mean), `${sum / total} vs ${mean}`);
+      },
+    ),
+  );
+});
+
+test('a 1 s retarget over 250 ms readings holds their mean, not the reading at its phase', () => {
+  const recorded = {
+    pattern: 'replay' as const,
+    every: 250,
+    values: [12, 20, 12, 20, 12, 20],
+    repeat: true,
+  };
+  for (let phase = 0; phase < 2000; phase += 10)
+    for (let tick = 0; tick < 8; tick++) {
+      const held = heldValue(recorded, phase + tick * 1000, 1000, 'k');
+      assert.ok(held >= 16 - 1e-9 && held <= 16 + 1e-9, `phase ${phase} tick ${tick}: ${held}`);
+    }
+  assert.deepEqual(
+    [0, 1, 2, 3].map((tick) => valueAt(recorded, 300 + tick * 1000, 'k')),
+    [20, 20, 20, 20],
+    'the value at each retarget: the same phase every time',
+  );
+  assert.equal(heldValue(recorded, 300, 0, 'k'), 20, 'no span: the value at that time');
+});
+
+test('every other pattern is held at its value when the retarget comes', () => {
+  const patterns = [
+    { pattern: 'steady' as const, value: 7 },
+    { pattern: 'spiky' as const, base: 1, peak: 50, every: 4000, for: 1000 },
+    { pattern: 'growing' as const, start: 10, max: 40, per_minute: 10, reset: true },
+    { pattern: 'random' as const, min: 1, max: 9, every: 300 },
+  ];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...patterns),
+      fc.nat(),
+      fc.integer({ min: 1, max: 10_000 }),
+      (pattern, at, span) => {
+        assert.equal(heldValue(pattern, at, span, 'seed'), valueAt(pattern, at, 'seed'));
       },
     ),
   );
