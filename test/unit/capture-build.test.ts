@@ -250,10 +250,18 @@ test('the default priority follows uptime and resident memory; rules override it
   assert.throws(() => parsePriorityRules('- nginx\n'), /a mapping of name patterns to priorities/);
 });
 
+/** What the keyed hash writes for a name, an argument or any other text. */
+const HASHED = /[pah]-[0-9a-f]{10}/g;
+
 test('anonymised: no recorded name, argument or host is left in the profile, the replay or the samples', () => {
   fc.assert(
     fc.property(
-      fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_-]{3,14}$/), { minLength: 1, maxLength: 6 }),
+      fc.uniqueArray(
+        fc
+          .stringMatching(/^[a-z][a-z0-9_-]{3,14}$/)
+          .filter((name) => !new RegExp(`^${HASHED.source}$`).test(name)),
+        { minLength: 1, maxLength: 6 },
+      ),
       fc.array(fc.stringMatching(/^--[a-z]{4,12}=[a-z0-9/]{4,20}$/), { maxLength: 4 }),
       fc.string({ minLength: 1, maxLength: 8 }),
       (names, args, salt) => {
@@ -275,8 +283,10 @@ test('anonymised: no recorded name, argument or host is left in the profile, the
           JSON.stringify(anonymiseRecording(recording, anonymiser)),
         ];
         for (const text of texts) {
+          // The hashes themselves out first: a name such as "a-08" is in "a-08dcaf47e8" by chance alone.
+          const rest = text.replace(HASHED, '#');
           for (const secret of [...names, ...args, host, '/usr/bin/', 'postgres', 'system.slice']) {
-            assert.ok(!text.includes(secret), `${JSON.stringify(secret)} left in ${text.slice(0, 200)}`);
+            assert.ok(!rest.includes(secret), `${JSON.stringify(secret)} left in ${rest.slice(0, 200)}`);
           }
         }
         // The same key gives the same names (two captures can be compared); templates stay valid.
@@ -287,7 +297,8 @@ test('anonymised: no recorded name, argument or host is left in the profile, the
         written(capture.profile);
       },
     ),
-    { numRuns: 50 },
+    // A name shaped like a hash's start, which one of the hashes begins with under this key.
+    { numRuns: 50, examples: [[['a-08', 'a0ai'], [], '#>}']] },
   );
 });
 
