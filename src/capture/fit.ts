@@ -11,7 +11,10 @@
  *   of variation at most SPIKE_MAX_PERIOD_CV);
  *   `every` is the median time between rises and `for` the median time high, both measured to a
  *   fraction of an interval from how far each edge sample sits between the levels; at least
- *   SPIKE_MIN_READINGS readings;
+ *   SPIKE_MIN_READINGS readings; and they come at most every SPIKE_MIN_PERIOD_MS (two of the
+ *   engine's one-second targets), or the engine could not hold them;
+ * - steady when its means over blocks of a second are within the tolerance (cpuSteadyTolerance at the
+ *   block's length): variation faster than the engine's targets is no shape it can hold;
  * - random otherwise.
  * Memory (resident MiB, read at each sample):
  * - growing when a least-squares line rises by at least GROWTH_MIN_RISE_MIB over the recording and
@@ -240,7 +243,7 @@ export function fitCpu(series: Series, intervalMs: number, clockTicks: number): 
   // Steady first: variation within the reading's own noise is no shape, spikes or otherwise.
   if (stats.std <= cpuSteadyTolerance(stats.mean, intervalMs, clockTicks)) return steady(stats);
   const spikes = detectSpikes(series);
-  if (spikes) {
+  if (spikes && spikes.everyMs >= SPIKE_MIN_PERIOD_MS) {
     const notes =
       spikes.forMs < 2 * intervalMs
         ? ['spikes last under two intervals: their peak is read averaged over an interval, so low']
@@ -257,7 +260,69 @@ export function fitCpu(series: Series, intervalMs: number, clockTicks: number): 
       notes,
     };
   }
-  return random(stats, intervalMs);
+  // Variation that a second's average takes away is no shape the engine can hold (it sets targets
+  // once a second): a worker's slices of CPU falling now into one reading and now into the next (which
+  // can even look like spikes, at the beat of the two), a busy machine's scheduling. Such a series is
+  // steady at its mean; its rmse still says how it varied.
+  const fast = spikes
+    ? [
+        `spikes every ${Math.round(spikes.everyMs)} ms, faster than the engine's targets (once a second) can follow`,
+      ]
+    : [];
+  const held = heldMeans(series);
+  if (held.values.length >= HELD_MIN_BLOCKS) {
+    const heldStats = moments(held.values);
+    if (heldStats.std <= cpuSteadyTolerance(heldStats.mean, held.spanMs, clockTicks)) {
+      const fit = steady(stats);
+      fit.notes.push(
+        ...fast,
+        `varies by ${round(stats.std)} points between readings but ${round(heldStats.std)} between seconds: steady at its mean`,
+      );
+      return fit;
+    }
+  }
+  const fit = random(stats, intervalMs);
+  fit.notes.unshift(...fast);
+  return fit;
+}
+
+/** How long the engine holds a target: a CPU series is judged steady over blocks this long too. */
+export const CPU_HOLD_MS = 1000;
+/** Spikes are spikes when they come at most once in two such holds: a spike and a gap a hold each. */
+export const SPIKE_MIN_PERIOD_MS = 2 * CPU_HOLD_MS;
+/** Fewest such blocks a series is judged on. */
+export const HELD_MIN_BLOCKS = 3;
+
+/**
+ * A CPU series averaged over consecutive blocks of readings that span at least CPU_HOLD_MS, weighted by
+ * the time each reading covers; what is left at the end joins the last block, so it counts as well.
+ * `spanMs`: the blocks' mean length.
+ */
+export function heldMeans(series: Series): { values: number[]; spanMs: number } {
+  const values: number[] = [];
+  let total = 0;
+  let sum = 0;
+  let span = 0;
+  let lastSum = 0;
+  let lastSpan = 0;
+  for (let i = 0; i < series.v.length; i++) {
+    const dt = series.dt[i] as number;
+    sum += (series.v[i] as number) * dt;
+    span += dt;
+    if (span >= CPU_HOLD_MS) {
+      values.push(sum / span);
+      total += span;
+      lastSum = sum;
+      lastSpan = span;
+      sum = 0;
+      span = 0;
+    }
+  }
+  if (span > 0 && values.length > 0) {
+    values[values.length - 1] = (lastSum + sum) / (lastSpan + span);
+    total += span;
+  }
+  return { values, spanMs: values.length ? total / values.length : 0 };
 }
 
 /** The memory pattern of one series (resident MiB). */

@@ -7,13 +7,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
+  CPU_HOLD_MS,
   cpuSteadyTolerance,
   detectSpikes,
   fitCpu,
   fitMemory,
   GROWTH_MIN_POINTS,
   GROWTH_MIN_RISE_MIB,
+  heldMeans,
   type Series,
+  SPIKE_MIN_PERIOD_MS,
   SPIKE_MIN_READINGS,
 } from '../../src/capture/fit.ts';
 import { fitLine, median, moments, splitTwoLevels } from '../../src/capture/stats.ts';
@@ -112,7 +115,9 @@ test('periodic spikes read as interval averages: period and duration within half
       }),
       (c) => {
         const rng = createRng(c.seed);
-        const everyMs = c.everyIntervals * c.intervalMs;
+        // At most once in two of the engine's holds (faster spikes are no spikes it could replay), by
+        // more than the estimate's half an interval.
+        const everyMs = Math.max(SPIKE_MIN_PERIOD_MS + c.intervalMs, c.everyIntervals * c.intervalMs);
         // Spikes and gaps at least 2.2 readings long: one reading lies wholly inside each, whatever the jitter.
         const forMs = Math.max(
           2.2 * c.intervalMs,
@@ -248,6 +253,128 @@ test('steady CPU: within the tolerance of the clock tick, the mean', () => {
         const expected = moments(series.v).mean;
         assert.ok(fit.pattern.pattern === 'steady' && Math.abs(fit.pattern.value - expected) < 1e-9);
         assert.ok(fit.quality.rmse <= tolerance);
+      },
+    ),
+  );
+});
+
+/**
+ * A worker holding `share` % of a core as a slice of each 100 ms tick, the slice pushed later in its
+ * tick by up to `stallMs` (a busy machine), read in 10 ms clock ticks at `times`: CPU % per reading.
+ */
+function slicedWorker(times: number[], share: number, stallMs: number, rng: () => number): Series {
+  const sliceMs = share; // share % of 100 ms
+  const cpuAt = (t: number) => {
+    // CPU ms used by time t: whole ticks before it, and the part of the slice of its tick.
+    let used = 0;
+    const first = Math.floor((times[0] as number) / 100);
+    for (let tick = first; tick * 100 < t; tick++) {
+      const start = tick * 100 + stall(tick);
+      used += Math.max(0, Math.min(sliceMs, t - start));
+    }
+    return used;
+  };
+  const stalls = new Map<number, number>();
+  const stall = (tick: number) => {
+    let value = stalls.get(tick);
+    if (value === undefined) {
+      value = rng() * Math.min(stallMs, 100 - sliceMs);
+      stalls.set(tick, value);
+    }
+    return value;
+  };
+  const clockTicks = times.map((t) => Math.floor(cpuAt(t) / 10));
+  return cpuSeriesOf(times, (a, b) => {
+    const i = times.indexOf(b);
+    return (((clockTicks[i] as number) - (clockTicks[i - 1] as number)) * 10 * 100) / (b - a);
+  });
+}
+
+test('a worker that holds its share in slices of 100 ms, read more often than a second, is steady at its mean', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 90 }),
+      fc.integer({ min: 100, max: 900 }),
+      fc.integer({ min: 0, max: 90 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (share, intervalMs, stallMs, seed) => {
+        const rng = createRng(seed);
+        const times = readingTimes(Math.ceil(13_000 / intervalMs) + 1, intervalMs, 0.03, rng);
+        const series = slicedWorker(times, share, stallMs, rng);
+        const fit = fitCpu(series, intervalMs, 100);
+        assert.equal(fit.pattern.pattern, 'steady', `${series.v.map(Math.round).join(' ')}`);
+        if (fit.pattern.pattern !== 'steady') return;
+        assert.ok(Math.abs(fit.pattern.value - moments(series.v).mean) < 1e-9);
+      },
+    ),
+  );
+});
+
+test('CPU that holds a level for seconds at a time is not called steady for being read often', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: 0, max: 60, noNaN: true }), { minLength: 4, maxLength: 8 }),
+      // Each level long enough that a block of a second or two lies wholly inside it.
+      fc.integer({ min: 4 * CPU_HOLD_MS, max: 6 * CPU_HOLD_MS }),
+      fc.integer({ min: 100, max: 900 }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (levels, stepMs, intervalMs, seed) => {
+        const spread = moments(levels).std;
+        // Beyond what the reading's own resolution can make (10 points at 100 ms), and a second's.
+        const { mean } = moments(levels);
+        fc.pre(
+          spread >
+            2 *
+              Math.max(cpuSteadyTolerance(mean, CPU_HOLD_MS, 100), cpuSteadyTolerance(mean, intervalMs, 100)),
+        );
+        const rng = createRng(seed);
+        const start = 1_700_000_000_000;
+        // Readings over every level, the last one included.
+        const times = readingTimes(
+          Math.ceil((levels.length * stepMs) / (0.97 * intervalMs)) + 1,
+          intervalMs,
+          0.03,
+          rng,
+        );
+        const level = (t: number) =>
+          levels[Math.min(levels.length - 1, Math.floor((t - start) / stepMs))] as number;
+        const series = cpuSeriesOf(times, (a, b) => (level(a) + level(b)) / 2);
+        assert.notEqual(fitCpu(series, intervalMs, 100).pattern.pattern, 'steady');
+      },
+    ),
+  );
+});
+
+test("spikes faster than two of the engine's holds are not replayed as spikes, and are steady when a second evens them out", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 100, max: 250 }),
+      fc.double({ min: 0.3, max: 0.7, noNaN: true }),
+      fc.double({ min: 20, max: 60, noNaN: true }),
+      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      (intervalMs, forShare, gap, seed) => {
+        const rng = createRng(seed);
+        // Four readings a spike at most, so that a second holds one or two whole periods of them.
+        const everyMs = Math.min(SPIKE_MIN_PERIOD_MS - 1, 4 * intervalMs);
+        const times = readingTimes(Math.ceil(20_000 / intervalMs), intervalMs, 0.03, rng);
+        const wave = {
+          base: 5,
+          peak: 5 + gap,
+          everyMs,
+          forMs: forShare * everyMs,
+          phaseMs: times[0] as number,
+        };
+        const series = cpuSeriesOf(times, (a, b) => squareAverage(a, b, wave));
+        const fit = fitCpu(series, intervalMs, 100);
+        assert.notEqual(fit.pattern.pattern, 'spiky');
+        const held = heldMeans(series);
+        const heldStats = moments(held.values);
+        const evened = heldStats.std <= cpuSteadyTolerance(heldStats.mean, held.spanMs, 100);
+        assert.equal(
+          fit.pattern.pattern,
+          evened ? 'steady' : 'random',
+          `seconds ${held.values.map(Math.round).join(' ')}`,
+        );
       },
     ),
   );
