@@ -4,52 +4,18 @@
  * as departed, and the utilization between two readings of one process as the collector computes it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource } from '../../src/sampler/sampler.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { fakeProcRoot, fixture, sleepStat } from '../helpers/fake-proc.ts';
 import { sleepInfo } from '../helpers/sampled-info.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
 
-const fixtures = new URL('../fixtures/proc/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, fixtures));
-const STAT = fixture('live-sleep/stat').toString();
-
-/** stat of `pid` with utime, stime and blkio ticks set (fields 14, 15 and 42). */
-function statWith(pid: number, utime: number, stime: number, blkio: number): string {
-  const close = STAT.lastIndexOf(')');
-  const fields = STAT.slice(close + 2)
-    .trimEnd()
-    .split(' ');
-  fields[14 - 3] = String(utime);
-  fields[15 - 3] = String(stime);
-  fields[42 - 3] = String(blkio);
-  return `${pid} ${STAT.slice(STAT.indexOf('('), close + 2)}${fields.join(' ')}\n`;
-}
-
 function buildRoot(pids: number[]): string {
-  const top = mkdtempSync(join(tmpdir(), 'sampler-between-'));
-  const proc = join(top, 'proc');
-  mkdirSync(proc, { recursive: true });
-  writeFileSync(join(proc, 'stat'), fixture('proc-stat'));
-  writeFileSync(join(proc, 'cpuinfo'), fixture('cpuinfo'));
-  writeFileSync(join(proc, 'meminfo'), fixture('meminfo'));
-  mkdirSync(join(top, 'etc'));
-  writeFileSync(join(top, 'etc', 'passwd'), fixture('passwd'));
-  for (const pid of pids) {
-    const dir = join(proc, String(pid));
-    mkdirSync(join(dir, 'fd'), { recursive: true });
-    for (const name of ['statm', 'status', 'io', 'cmdline']) {
-      writeFileSync(join(dir, name), fixture(`live-sleep/${name}`));
-    }
-    writeFileSync(join(dir, 'stat'), statWith(pid, 0, 0, 0));
-    for (let fd = 0; fd < 3; fd++) writeFileSync(join(dir, 'fd', String(fd)), '');
-    symlinkSync('/usr/bin/sleep', join(dir, 'exe'));
-  }
-  return proc;
+  return fakeProcRoot('sampler-between-', pids, { utime: 0, stime: 0, blkio: 0 });
 }
 
 const info = sleepInfo;
@@ -170,7 +136,7 @@ describe('readings between samples', () => {
     const sampler = new Sampler({ source, reader: createProcReader({ root: proc }), store });
     await sampler.sampleNow();
     const before = store.latest().processes.get(204);
-    writeFileSync(join(proc, '204', 'stat'), statWith(204, 150, 50, 0));
+    writeFileSync(join(proc, '204', 'stat'), sleepStat(204, { utime: 150, stime: 50, blkio: 0 }));
     await sleep(20);
     sampler.readFinal(204);
     const final = store.latest().processes.get(204);
@@ -203,7 +169,7 @@ describe('readings between samples', () => {
     store.drop(201);
     for (let i = 0; i < 3; i++) await sampler.sampleNow();
     assert.equal(store.takeDeparted().size, 0, 'dropped after two publishes untaken');
-    writeFileSync(join(proc, '204', 'stat'), statWith(204, 0, 0, 0));
+    writeFileSync(join(proc, '204', 'stat'), sleepStat(204, { utime: 0, stime: 0, blkio: 0 }));
   });
 
   it('keeps the newer of a sample and a final reading while the process is still there', async () => {
@@ -239,7 +205,7 @@ describe('readings between samples', () => {
     symlinkSync('/usr/bin/sleep', join(proc, '998', 'exe'));
     for (const name of ['statm', 'status', 'cmdline'])
       writeFileSync(join(proc, '998', name), fixture(`live-sleep/${name}`));
-    writeFileSync(join(proc, '998', 'stat'), statWith(998, 0, 0, 0));
+    writeFileSync(join(proc, '998', 'stat'), sleepStat(998, { utime: 0, stime: 0, blkio: 0 }));
     sampler.readFinal(998); // io is a directory: EISDIR, reported
     assert.deepEqual(errors, [998]);
   });
@@ -251,11 +217,11 @@ describe('readings between samples', () => {
     const reader = createProcReader({ root: proc });
     assert.equal(reader.logicalCpus, 2);
     const sampler = new Sampler({ source, reader, store });
-    writeFileSync(join(proc, '203', 'stat'), statWith(203, 100, 40, 10));
+    writeFileSync(join(proc, '203', 'stat'), sleepStat(203, { utime: 100, stime: 40, blkio: 10 }));
     await sampler.sampleNow();
     const first = store.latest().processes.get(203)?.sample;
     assert.equal(first?.cpuUtilization, undefined, 'no utilization on the first reading');
-    writeFileSync(join(proc, '203', 'stat'), statWith(203, 150, 60, 12));
+    writeFileSync(join(proc, '203', 'stat'), sleepStat(203, { utime: 150, stime: 60, blkio: 12 }));
     await sleep(50);
     await sampler.sampleNow();
     const second = store.latest().processes.get(203)?.sample;
@@ -275,6 +241,6 @@ describe('readings between samples', () => {
       (used / seconds) * 100,
       'the API share of one core',
     );
-    writeFileSync(join(proc, '203', 'stat'), statWith(203, 0, 0, 0));
+    writeFileSync(join(proc, '203', 'stat'), sleepStat(203, { utime: 0, stime: 0, blkio: 0 }));
   });
 });

@@ -8,8 +8,7 @@
  * process's command line.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
@@ -17,11 +16,9 @@ import fc from 'fast-check';
 import { createProcReader, type ProcessSample, type ProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource } from '../../src/sampler/sampler.ts';
 import { type SampledProcess, type Snapshot, SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { fakeProcRoot, sleepStat } from '../helpers/fake-proc.ts';
 import { sleepInfo } from '../helpers/sampled-info.ts';
 
-const fixtures = new URL('../fixtures/proc/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, fixtures));
-const STAT = fixture('live-sleep/stat').toString();
 const PIDS = [301, 302, 303, 304, 305];
 
 interface Model {
@@ -34,46 +31,19 @@ interface Model {
   residentPages: number;
 }
 
-/** stat of `pid` with utime, stime, starttime and blkio ticks set (fields 14, 15, 22 and 42). */
-function statOf(pid: number, m: Model): string {
-  const close = STAT.lastIndexOf(')');
-  const fields = STAT.slice(close + 2)
-    .trimEnd()
-    .split(' ');
-  fields[14 - 3] = String(m.utime);
-  fields[15 - 3] = String(m.stime);
-  fields[22 - 3] = String(m.startTicks);
-  fields[42 - 3] = String(m.blkio);
-  return `${pid} ${STAT.slice(STAT.indexOf('('), close + 2)}${fields.join(' ')}\n`;
-}
-
 const commandLineOf = (pid: number, m: Model) => ['/bin/sleep', `${pid}-${m.generation}`];
 
 function write(proc: string, pid: number, m: Model): void {
   const dir = join(proc, String(pid));
   writeFileSync(join(dir, 'cmdline'), `${commandLineOf(pid, m).join('\0')}\0`);
-  writeFileSync(join(dir, 'stat'), statOf(pid, m));
+  writeFileSync(join(dir, 'stat'), sleepStat(pid, m));
   writeFileSync(join(dir, 'statm'), `${m.residentPages + 100} ${m.residentPages} 50 10 0 80 0\n`);
 }
 
 function buildRoot(): string {
-  const top = mkdtempSync(join(tmpdir(), 'sampler-reuse-'));
-  const proc = join(top, 'proc');
-  mkdirSync(proc, { recursive: true });
-  writeFileSync(join(proc, 'stat'), fixture('proc-stat'));
-  writeFileSync(join(proc, 'cpuinfo'), fixture('cpuinfo'));
-  writeFileSync(join(proc, 'meminfo'), fixture('meminfo'));
-  mkdirSync(join(top, 'etc'));
-  writeFileSync(join(top, 'etc', 'passwd'), fixture('passwd'));
-  for (const pid of PIDS) {
-    const dir = join(proc, String(pid));
-    mkdirSync(join(dir, 'fd'), { recursive: true });
-    for (const name of ['status', 'io', 'cmdline'])
-      writeFileSync(join(dir, name), fixture(`live-sleep/${name}`));
-    for (let fd = 0; fd < 3; fd++) writeFileSync(join(dir, 'fd', String(fd)), '');
-    symlinkSync('/usr/bin/sleep', join(dir, 'exe'));
+  const proc = fakeProcRoot('sampler-reuse-', PIDS);
+  for (const pid of PIDS)
     write(proc, pid, { generation: 0, utime: 0, stime: 0, blkio: 0, startTicks: 1000, residentPages: 200 });
-  }
   return proc;
 }
 

@@ -5,17 +5,15 @@
  * EIO even for root (a link to this process's own /proc/self/mem, unmapped at offset 0).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createProcReader } from '../../src/proc/reader.ts';
 import { Sampler, type SampleSource, type SampleStats } from '../../src/sampler/sampler.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { fakeProcRoot, fixture } from '../helpers/fake-proc.ts';
 import { sleepInfo } from '../helpers/sampled-info.ts';
 
-const fixtures = new URL('../fixtures/proc/', import.meta.url);
-const fixture = (path: string) => readFileSync(new URL(path, fixtures));
 const HEALTHY = [101, 104];
 const NOT_A_FILE = 102;
 const EIO = 103;
@@ -23,22 +21,7 @@ const ALL = [101, NOT_A_FILE, EIO, 104];
 
 /** A proc root with four copies of a live sleep, each with its own pid in stat. */
 function buildRoot(): string {
-  const top = mkdtempSync(join(tmpdir(), 'sampler-'));
-  const proc = join(top, 'proc');
-  mkdirSync(proc, { recursive: true });
-  writeFileSync(join(proc, 'stat'), fixture('proc-stat'));
-  mkdirSync(join(top, 'etc'));
-  writeFileSync(join(top, 'etc', 'passwd'), fixture('passwd'));
-  for (const pid of ALL) {
-    const dir = join(proc, String(pid));
-    mkdirSync(join(dir, 'fd'), { recursive: true });
-    for (const name of ['statm', 'status', 'io', 'cmdline']) {
-      writeFileSync(join(dir, name), fixture(`live-sleep/${name}`));
-    }
-    writeFileSync(join(dir, 'stat'), fixture('live-sleep/stat').toString().replace(/^\d+ /, `${pid} `));
-    for (let fd = 0; fd < 3; fd++) writeFileSync(join(dir, 'fd', String(fd)), '');
-    symlinkSync('/usr/bin/sleep', join(dir, 'exe'));
-  }
+  const proc = fakeProcRoot('sampler-', ALL);
   breakIo(proc, NOT_A_FILE);
   rmSync(join(proc, String(EIO), 'io'));
   symlinkSync('/proc/self/mem', join(proc, String(EIO), 'io'));
