@@ -1,7 +1,8 @@
 /**
  * JSON for input from users (API bodies, .json profile files), stricter than JSON.parse in three ways:
  * a key given twice in one object is refused (JSON.parse silently keeps the last, so `{"count": 1,
- * "count": 9000}` would mean 9000 to us and 1 to whatever checked the text), nesting deeper than a limit
+ * "count": 9000}` would mean 9000 to us and 1 to whatever checked the text; a text with a syntax error
+ * anywhere is refused for that instead, as JSON.parse refuses it), nesting deeper than a limit
  * is refused before anything else looks at the value, and a syntax error names its line and column but
  * quotes nothing (V8's message quotes the text around the error, which for a file could be a secret).
  *
@@ -65,7 +66,10 @@ export function parseStrictJson(text: string, maxDepth: number): unknown {
   const stack: Frame[] = [];
   let pos = 0;
 
-  const fail = (reason: JsonRefusal, description: string, at = pos, key?: string): never => {
+  /** the first key given twice: refused once the whole text is known to be JSON (see below) */
+  let duplicate: JsonInputError | undefined;
+
+  const refusalAt = (reason: JsonRefusal, description: string, at = pos, key?: string): JsonInputError => {
     let line = 1;
     let lineStart = 0;
     for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) {
@@ -74,12 +78,15 @@ export function parseStrictJson(text: string, maxDepth: number): unknown {
     }
     // A duplicate is named by the path to the object holding it; a container too deep by its own path.
     const frames = reason === 'too_deep' ? stack : stack.slice(0, -1);
-    throw new JsonInputError(
+    return new JsonInputError(
       reason,
       description,
       { line, column: at - lineStart + 1, path: frames.map((frame) => frame.at) },
       key === undefined ? { maxDepth } : { key, maxDepth },
     );
+  };
+  const fail = (reason: JsonRefusal, description: string, at = pos): never => {
+    throw refusalAt(reason, description, at);
   };
   const skipWhitespace = () => {
     WHITESPACE.lastIndex = pos;
@@ -117,7 +124,10 @@ export function parseStrictJson(text: string, maxDepth: number): unknown {
     const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
     const frame = stack.at(-1) as Frame;
     const keys = frame.keys as Set<string>;
-    if (keys.has(key)) fail('duplicate_key', 'a key given twice in one object', keyStart, key);
+    // A text that is no JSON at all is refused as such, whatever it repeats before its syntax error:
+    // the first duplicate is kept, and refused only at the end.
+    if (keys.has(key))
+      duplicate ??= refusalAt('duplicate_key', 'a key given twice in one object', keyStart, key);
     keys.add(key);
     frame.at = key;
     skipWhitespace();
@@ -168,6 +178,7 @@ export function parseStrictJson(text: string, maxDepth: number): unknown {
       const frame = stack.at(-1);
       if (!frame) {
         if (pos < text.length) fail('syntax', 'unexpected text after the end of the value');
+        if (duplicate) throw duplicate;
         return JSON.parse(text);
       }
       const next = text[pos];

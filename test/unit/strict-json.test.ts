@@ -80,7 +80,11 @@ describe('strict JSON', () => {
           assert.deepEqual(parseStrictJson(text, LIMIT), expected);
         }
       }),
-      { numRuns: 2000 },
+      {
+        numRuns: 2000,
+        // The key "" given twice, then a string left open: no JSON, refused as such, not for the duplicate.
+        examples: [['{"password":"S3CRET-line","value":{"":""," ":"  ",""     ":false}}']],
+      },
     );
   });
 
@@ -159,6 +163,8 @@ describe('strict JSON', () => {
           for (const s of steps) path.push(s.kind === 'array' ? s.before : s.key);
           const error = refusal(text);
           assert.equal(error?.reason, 'duplicate_key', JSON.stringify({ text, error }));
+          // The same text cut short is no JSON: refused for that, duplicate or not.
+          assert.equal(refusal(text.slice(0, -1))?.reason, 'syntax', text.slice(0, -1));
           // A step's key may be one of its siblings' names ("s0" before it): the outermost such pair is
           // the duplicate found first, since an object's earlier keys are read before its later values.
           const collision = steps.findIndex(
