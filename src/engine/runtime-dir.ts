@@ -252,18 +252,23 @@ function startTimeOf(pid: number): string | undefined {
 }
 
 /** True while the engine recorded in `dir` still runs (same PID, same start time). */
-function engineAlive(dir: string): boolean {
+function engineAlive(dir: string, modifiedAtMs: number): boolean {
+  // An engine starting beside this one makes its directory, then writes its record: until the record
+  // is whole, a young directory is its (two shards starting together removed each other's).
+  const halfMade = () => Date.now() - modifiedAtMs < HALF_MADE_GRACE_MS;
   let fd: number;
   try {
     fd = openSync(join(dir, OWNER_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch {
     // No record (an old layout, or a directory half made): judge by the PID in its name, if any.
     const legacy = /^process-simulator-(\d+)-\d+$/.exec(basename(dir));
-    return legacy ? startTimeOf(Number(legacy[1])) !== undefined : false;
+    return legacy ? startTimeOf(Number(legacy[1])) !== undefined : halfMade();
   }
   try {
     if (!fstatSync(fd).isFile()) return true;
-    const [pid, started, namespace, boot] = readFileSync(fd, 'utf8').trim().split(' ');
+    const record = readFileSync(fd, 'utf8');
+    if (!record.endsWith('\n')) return halfMade();
+    const [pid, started, namespace, boot] = record.trim().split(' ');
     if (!pid || !/^\d+$/.test(pid)) return false;
     const thisBoot = bootId();
     if (boot && thisBoot && boot !== thisBoot) return false;
@@ -281,6 +286,9 @@ function engineAlive(dir: string): boolean {
  * Removes runtime directories in `base` that belong to engines no longer running: only real
  * directories (lstat: a symlink is never followed) owned by our uid. Others' entries are left alone.
  */
+/** How long a runtime directory without a whole owner record counts as one being made. */
+const HALF_MADE_GRACE_MS = 60_000;
+
 export function removeStaleDirs(base: string): void {
   let entries: string[];
   try {
@@ -294,7 +302,7 @@ export function removeStaleDirs(base: string): void {
     try {
       const stat = lstatSync(dir);
       if (!stat.isDirectory() || stat.uid !== euid()) continue;
-      if (engineAlive(dir)) continue;
+      if (engineAlive(dir, stat.mtimeMs)) continue;
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // gone meanwhile, or not ours to remove: leave it

@@ -18,6 +18,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,6 +165,22 @@ test('left-overs of our dead engines are removed, those of live ones kept', asyn
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+});
+
+test('a directory another engine is still making is kept; one left half made long ago is removed', () => {
+  const shm = base();
+  // Made, and its record not yet written or written in part: two shards starting together.
+  const empty = join(shm, `${DIR_PREFIX}justmade`);
+  const partial = join(shm, `${DIR_PREFIX}halfwritten`);
+  const abandoned = join(shm, `${DIR_PREFIX}abandoned`);
+  const abandonedPartial = join(shm, `${DIR_PREFIX}abandonedpartial`);
+  for (const dir of [empty, partial, abandoned, abandonedPartial]) mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(partial, 'engine.pid'), `${process.pid} `);
+  writeFileSync(join(abandonedPartial, 'engine.pid'), '');
+  const longAgo = new Date(Date.now() - 10 * 60_000);
+  for (const dir of [abandoned, abandonedPartial]) utimesSync(dir, longAgo, longAgo);
+  removeStaleDirs(shm);
+  assert.deepEqual(readdirSync(shm).sort(), [partial, empty].map((dir) => dir.slice(shm.length + 1)).sort());
 });
 
 test('an engine in another PID namespace keeps its files; one from an earlier boot loses them', async () => {
