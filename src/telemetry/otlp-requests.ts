@@ -34,10 +34,29 @@ export interface CollectedRequest {
 
 export type OtlpRequest = EncodedRequest | CollectedRequest;
 
+/**
+ * A ResourceMetrics that writes its own bytes (a process's, otlp-process-encoding.ts): sized and written
+ * straight into the request, its data points never made as objects unless `scopeMetrics` is asked for.
+ */
+export interface SelfEncodedResourceMetrics extends ResourceMetrics {
+  /** false when it must be encoded by the package's serializer after all (a Resource with a schema URL) */
+  readonly selfEncodes: boolean;
+  readonly dataPointCount: number;
+  /** every byte of its `resource_metrics` field in a request: tag, length and content */
+  encodedSize(): number;
+  /** writes them into `out` at `at`; returns the position after them */
+  writeTo(out: Buffer, at: number): number;
+}
+
+function selfEncoded(resourceMetrics: ResourceMetrics): resourceMetrics is SelfEncodedResourceMetrics {
+  return (resourceMetrics as Partial<SelfEncodedResourceMetrics>).selfEncodes === true;
+}
+
 /** Default size budget per request: half the collector's 4 MiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 
 function countPoints(resourceMetrics: ResourceMetrics): number {
+  if (selfEncoded(resourceMetrics)) return resourceMetrics.dataPointCount;
   let points = 0;
   for (const scope of resourceMetrics.scopeMetrics)
     for (const metric of scope.metrics) points += metric.dataPoints.length;
@@ -57,7 +76,7 @@ function serialize(resourceMetrics: ResourceMetrics): Uint8Array {
 const resourceFields = new WeakMap<Resource, Uint8Array>();
 const EMPTY_RESOURCE = emptyResource();
 
-function resourceFieldOf(resource: Resource): Uint8Array {
+export function resourceFieldOf(resource: Resource): Uint8Array {
   let field = resourceFields.get(resource);
   if (field === undefined) {
     const request = serialize({ resource, scopeMetrics: [] });
@@ -200,7 +219,7 @@ function readVarint(bytes: Uint8Array, at: number): number {
   }
 }
 
-function varintSize(value: number): number {
+export function varintSize(value: number): number {
   let size = 1;
   while (value >= 0x80) {
     value = Math.floor(value / 128);
@@ -209,7 +228,7 @@ function varintSize(value: number): number {
   return size;
 }
 
-function writeVarint(out: Uint8Array, at: number, value: number): number {
+export function writeVarint(out: Uint8Array, at: number, value: number): number {
   while (value >= 0x80) {
     out[at++] = (value & 0x7f) | 0x80;
     value = Math.floor(value / 128);
@@ -249,8 +268,9 @@ export function packResourceMetrics(
     dataPoints = 0;
   };
   for (const resourceMetrics of resources) {
-    if (resourceMetrics.scopeMetrics.length === 0) continue;
-    const size = prepare(resourceMetrics);
+    const self = selfEncoded(resourceMetrics);
+    if (self ? resourceMetrics.dataPointCount === 0 : resourceMetrics.scopeMetrics.length === 0) continue;
+    const size = self ? resourceMetrics.encodedSize() : prepare(resourceMetrics);
     if (size > maxBytes) {
       flush();
       for (const piece of splitResourceMetrics(resourceMetrics, maxBytes / 2)) {
@@ -267,7 +287,7 @@ export function packResourceMetrics(
     }
     if (bytes + size > maxBytes) flush();
     buffer ??= Buffer.allocUnsafe(maxBytes);
-    bytes = writePrepared(buffer, bytes);
+    bytes = self ? resourceMetrics.writeTo(buffer, bytes) : writePrepared(buffer, bytes);
     count++;
     dataPoints += countPoints(resourceMetrics);
   }

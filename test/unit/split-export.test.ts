@@ -294,7 +294,10 @@ test('a request with the cached Resource decodes as the package serializer’s o
         const source = resourceSource(1, 0);
         const [live] = source(resourceFromAttributes(attributes));
         assert.ok(live);
-        const resourceMetrics = { ...live, resource: live.resource.merge(resourceFromAttributes({ pid })) };
+        const resourceMetrics = {
+          scopeMetrics: live.scopeMetrics,
+          resource: live.resource.merge(resourceFromAttributes({ pid })),
+        };
         const expected = decodeExportRequest(
           Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics) as Uint8Array),
         );
@@ -498,10 +501,10 @@ test('packed requests hold every ResourceMetrics once, in order, as the package 
       (picks, budget) => {
         const resources = picks.map(({ index, kind }): ResourceMetrics => {
           const base = all[index] as ResourceMetrics;
-          if (kind === 'empty') return { ...base, scopeMetrics: [] };
+          if (kind === 'empty') return { resource: base.resource, scopeMetrics: [] };
           if (kind === 'schema')
             return {
-              ...base,
+              scopeMetrics: base.scopeMetrics,
               resource: resourceFromAttributes(base.resource.attributes, {
                 schemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
               }),
