@@ -273,10 +273,10 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
     at += template.after.byteLength;
 
     const sample = this.#sample;
-    setHrTimeOf(scratchTime, sample.startTimeMs);
+    setHrTime(scratchTime, sample.startTimeMs);
     const startLow = fixed64Low(scratchTime);
     const startHigh = fixed64High(scratchTime);
-    setHrTimeOf(scratchTime, sample.readAtMs);
+    setHrTime(scratchTime, sample.readAtMs);
     const timeLow = fixed64Low(scratchTime);
     const timeHigh = fixed64High(scratchTime);
     const { values, counts } = this.#encoding.readValues(sample);
@@ -299,8 +299,11 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
   }
 }
 
-/** `ms` since the epoch as an HrTime, as process-producer.ts's setHrTime (core's millisToHrTime). */
-function setHrTimeOf(time: HrTime, ms: number): void {
+/**
+ * `ms` since the epoch into an existing HrTime: the arithmetic of the core package's millisToHrTime,
+ * written here because that one returns a new array.
+ */
+export function setHrTime(time: HrTime, ms: number): void {
   time[0] = Math.trunc(ms / 1e3);
   time[1] = Math.round((ms % 1e3) * 1e6);
 }

@@ -21,7 +21,6 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { ProcessSample } from '../proc/reader.ts';
 import type { SampledProcess, SnapshotStore } from '../sampler/snapshot.ts';
-import { deriveAttributes } from './derived-attributes.ts';
 import { type ProcessEncoding, ProcessResourceMetrics, ShapeTemplates } from './otlp-process-encoding.ts';
 import {
   defaultSelection,
@@ -30,6 +29,7 @@ import {
   type ProcessMetricDefinition,
 } from './process-metrics.ts';
 import { processResource } from './process-resource.ts';
+import { ProcessSeriesMetric } from './process-series.ts';
 
 export interface ProcessProducerOptions {
   store: SnapshotStore;
@@ -130,7 +130,7 @@ function exactArray<T>(length: number): T[] {
   return new Array<T>(length);
 }
 
-/** A gauge or sum point whose value is updated in place (DataPoint's fields are read-only). */
+/** A gauge or sum point as the SDK reads it (DataPoint's fields are read-only). */
 interface Point {
   startTime: HrTime;
   endTime: HrTime;
@@ -139,100 +139,37 @@ interface Point {
 }
 
 /**
- * Per process (keyed by the identity object the sampler keeps per live PID, so entries go away with
- * the process): its attribute sets and, per metric, the points of the last collect, whose values and
- * times are updated in place at the next one. A collect hands its points to a reader that encodes or
- * serializes them at once and keeps none, so reusing them is safe; building them anew cost ~3 KB of
- * objects per process and collect (at 10,000 processes, 28 MB per /metrics scrape, all of it alive
- * until the text was written and so promoted to the old generation). A reader must not hold a
- * collection across an await: the next collect writes newer values into the same points (two
- * /metrics scrapes at once may both write the newer values, each page still whole and valid).
+ * The process metrics for a pull (/metrics) or the OTLP datapoint shape: one MetricData per metric over
+ * every process, the process's attributes on each point. Each is a ProcessSeriesMetric: the Prometheus
+ * serializer takes its points one at a time from the readings; other readers get the SDK's points. A
+ * process keeps only its attribute set here (keyed by the identity object the sampler keeps per live
+ * PID, so it goes away with the process), which the serializer keeps its labels by.
  */
-interface CachedPoints {
-  base: Attributes;
-  /** the derived sets by `key=value`, shared by the metrics split the same way (state of cpu.time and cpu.utilization) */
-  split: Map<string, Attributes>;
-  /** per definition, the points of the last collect (undefined before the first) */
-  points: Array<Point[] | undefined>;
-  startTime: HrTime;
-  endTime: HrTime;
-}
-
 export function createProcessMetricProducer(options: ProcessProducerOptions): MetricProducer {
   const selection = options.selection ?? defaultSelection();
   const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name));
   const descriptors = definitions.map((definition) => descriptorOf(definition, options.naming));
-  const cache = new WeakMap<object, CachedPoints>();
-  const read: number[] = [];
-  // Per definition, the points of every process: the same arrays at every collect, like the points.
-  // Made anew, these arrays of 10,000-30,000 points lived through the scrape, were promoted, then died old.
-  const dataPoints: Point[][] = definitions.map(() => []);
-
-  const cachedOf = (entry: SampledProcess): CachedPoints => {
-    let cached = cache.get(entry.identity);
-    if (!cached) {
-      cached = {
-        base: processAttributes(entry, options.simulationPrefix, selection.attributes),
-        split: new Map(),
-        points: new Array(definitions.length).fill(undefined),
-        startTime: [0, 0],
-        endTime: [0, 0],
-      };
-      cache.set(entry.identity, cached);
+  const attributes = new WeakMap<object, Attributes>();
+  const attributesOf = (entry: SampledProcess): Attributes => {
+    let base = attributes.get(entry.identity);
+    if (base === undefined) {
+      base = processAttributes(entry, options.simulationPrefix, selection.attributes);
+      attributes.set(entry.identity, base);
     }
-    return cached;
-  };
-
-  const attributesOf = (
-    cached: CachedPoints,
-    splitKey: string | undefined,
-    splitValue: string | undefined,
-  ) => {
-    if (splitKey === undefined || splitValue === undefined) return cached.base;
-    const key = `${splitKey}=${splitValue}`;
-    let attributes = cached.split.get(key);
-    if (!attributes) {
-      attributes = deriveAttributes(cached.base, splitKey, splitValue);
-      cached.split.set(key, attributes);
-    }
-    return attributes;
+    return base;
   };
 
   return {
     async collect(): Promise<CollectionResult> {
-      const lengths: number[] = new Array(definitions.length).fill(0);
-      for (const source of processesToSend(options))
-        for (const entry of source.values()) {
-          const cached = cachedOf(entry);
-          setHrTime(cached.startTime, entry.sample.startTimeMs);
-          setHrTime(cached.endTime, entry.sample.readAtMs);
-          for (let d = 0; d < definitions.length; d++) {
-            const definition = definitions[d] as ProcessMetricDefinition;
-            const count = definition.read(entry.sample, entry.sample.readAtMs, read);
-            let points = cached.points[d];
-            if (points === undefined || points.length !== count) {
-              points = exactArray<Point>(count);
-              for (let i = 0; i < count; i++) {
-                points[i] = {
-                  startTime: cached.startTime,
-                  endTime: cached.endTime,
-                  attributes: attributesOf(cached, definition.split?.key, definition.split?.values[i]),
-                  value: read[i] as number,
-                };
-              }
-              cached.points[d] = points;
-            } else {
-              for (let i = 0; i < count; i++) (points[i] as Point).value = read[i] as number;
-            }
-            const out = dataPoints[d] as Point[];
-            let length = lengths[d] as number;
-            for (let i = 0; i < points.length; i++) out[length++] = points[i] as Point;
-            lengths[d] = length;
-          }
-        }
-      for (let d = 0; d < definitions.length; d++) (dataPoints[d] as Point[]).length = lengths[d] as number;
+      const entries: SampledProcess[] = [];
+      for (const source of processesToSend(options)) for (const entry of source.values()) entries.push(entry);
       const metrics = definitions.map((definition, d) =>
-        metricData(definition, descriptors[d] as MetricDescriptor, dataPoints[d] as Point[]),
+        new ProcessSeriesMetric(
+          definition,
+          descriptors[d] as MetricDescriptor,
+          entries,
+          attributesOf,
+        ).asMetricData(),
       );
       return {
         resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: options.scope, metrics }] },
@@ -240,15 +177,6 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
       };
     },
   };
-}
-
-/**
- * `ms` since the epoch into an existing HrTime: the arithmetic of the core package's millisToHrTime,
- * written here because that one returns a new array and the points keep theirs.
- */
-export function setHrTime(time: HrTime, ms: number): void {
-  time[0] = Math.trunc(ms / 1e3);
-  time[1] = Math.round((ms % 1e3) * 1e6);
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { derivationOf } from './derived-attributes.ts';
+import { isProcessSeries } from './process-series.ts';
 
 type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 
@@ -169,7 +170,17 @@ export class PrometheusTextSerializer {
       newline();
       out.text(metadataLines(name, family));
     }
-    if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
+    if (isProcessSeries(metric)) {
+      // The process metrics hand their points over one at a time, from the readings.
+      const nameBytes = this.#nameBytes(name);
+      metric.eachPoint((base, splitKey, splitValue, value) => {
+        newline();
+        out.bytes(nameBytes);
+        if (splitKey === undefined || splitValue === undefined) out.bytes(this.#labelBytes(base));
+        else this.#writeSplitLabels(out, base, splitKey, splitValue);
+        out.spaceAndValue(value);
+      });
+    } else if (metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE) {
       const nameBytes = this.#nameBytes(name);
       for (const point of metric.dataPoints) {
         newline();
@@ -229,6 +240,25 @@ export class PrometheusTextSerializer {
     const base = this.#labelBytes(derivation.base);
     if (base.length > 0) out.prefix(base, base.length - 1);
     out.bytes(this.#suffixBytes(derivation.key, derivation.value, base.length === 0));
+  }
+
+  /**
+   * The labels of `base` plus `key="value"`, as `#writeLabels` writes a derived set: the base's labels
+   * less the closing brace, then the shared suffix. A base that has the key already (no process
+   * attribute is named as a split) gets the set's own labels, uncached.
+   */
+  #writeSplitLabels(out: ByteWriter, base: Attributes, key: string, value: string): void {
+    if (Object.hasOwn(base, key)) {
+      const pairs: string[] = [];
+      const set: Attributes = { ...base, [key]: value };
+      for (const name of Object.keys(set))
+        pairs.push(`${this.#sanitizedKey(name)}="${escapeLabelValue(set[name])}"`);
+      out.text(`{${pairs.join(',')}}`);
+      return;
+    }
+    const labels = this.#labelBytes(base);
+    if (labels.length > 0) out.prefix(labels, labels.length - 1);
+    out.bytes(this.#suffixBytes(key, value, labels.length === 0));
   }
 
   /** `,key="value"}`, or `{key="value"}` after an empty base; one per key and value. */

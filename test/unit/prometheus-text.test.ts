@@ -10,8 +10,18 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
+import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { deriveAttributes } from '../../src/telemetry/derived-attributes.ts';
+import {
+  type MetricSelection,
+  PROCESS_ATTRIBUTE_KEYS,
+  PROCESS_METRICS,
+  type ProcessMetricDefinition,
+} from '../../src/telemetry/process-metrics.ts';
+import { createProcessMetricProducer } from '../../src/telemetry/process-producer.ts';
+import { ProcessSeriesMetric } from '../../src/telemetry/process-series.ts';
 import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
+import { reading, sampledOf } from '../helpers/generated-readings.ts';
 
 const time: [number, number] = [1_700_000_000, 0];
 const descriptor = (name: string, description = 'd', unit = '') => ({
@@ -245,6 +255,107 @@ describe('Prometheus text serializer', () => {
         assert.equal(new PrometheusTextSerializer().serialize(data), packageTextAsCollectorNames(data));
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('process series written from the readings', () => {
+  const selection = fc.record({
+    metrics: fc.subarray(PROCESS_METRICS.map((m) => m.name)).map((names) => new Set(names)),
+    attributes: fc.subarray([...PROCESS_ATTRIBUTE_KEYS]).map((keys) => new Set(keys)),
+  }) as fc.Arbitrary<MetricSelection>;
+
+  /** The same collection with each metric's points made as the SDK's objects (the producer's own). */
+  const asPoints = (data: ResourceMetrics): ResourceMetrics => ({
+    resource: data.resource,
+    scopeMetrics: data.scopeMetrics.map(({ scope, metrics }) => ({
+      scope,
+      metrics: metrics.map((metric) => ({ ...metric, dataPoints: metric.dataPoints }) as MetricData),
+    })),
+  });
+
+  it('writes what the package writes of the same points, for generated processes, selections and names', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(reading, { selector: (r) => r.pid, maxLength: 6 }),
+        selection,
+        fc.constantFrom(undefined, 'simulator_', 'x.'),
+        async (readings, chosen, prefix) => {
+          const store = new SnapshotStore();
+          const processes = new Map<number, SampledProcess>(readings.map((r) => [r.pid, sampledOf(r)]));
+          store.publish({
+            takenAtMs: 0,
+            durationMs: 0,
+            processes,
+            unreadable: new Map(),
+            departed: new Map(),
+          });
+          const producer = createProcessMetricProducer({
+            store,
+            naming: 'prometheus',
+            simulationPrefix: prefix,
+            selection: chosen,
+            scope: { name: 'process-simulator', version: '0.1.0' },
+          });
+          const { resourceMetrics } = await producer.collect();
+          const expected = packageTextAsCollectorNames(asPoints(resourceMetrics));
+          const serializer = new PrometheusTextSerializer();
+          assert.equal(serializer.serialize(resourceMetrics), expected);
+          assert.equal(serializer.serialize(resourceMetrics), expected, 'again, from the caches');
+          // The series count is the readings' own: one per value of each chosen metric.
+          const scratch: number[] = [];
+          const values = readings.reduce(
+            (sum, r) =>
+              sum +
+              PROCESS_METRICS.filter((m) => chosen.metrics.has(m.name)).reduce(
+                (n, m) => n + m.read(sampledOf(r).sample, r.readAtMs, scratch),
+                0,
+              ),
+            0,
+          );
+          const series = expected.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+          assert.equal(series.length, values + 1, 'the series and target_info');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes a split whose key the process attributes already have as the package writes that set', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom('state', 'direction', 'type', 'process.pid', 'a'),
+          fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('a"b', 'c\\d', 'e\nf'), fc.integer()),
+          { maxKeys: 4 },
+        ),
+        fc.uniqueArray(reading, { selector: (r) => r.pid, minLength: 1, maxLength: 3 }),
+        (base, readings) => {
+          const definition = PROCESS_METRICS.find(
+            (m) => m.name === 'process.cpu.time',
+          ) as ProcessMetricDefinition;
+          const metric = new ProcessSeriesMetric(
+            definition,
+            {
+              name: definition.prometheusName,
+              description: definition.description,
+              unit: '',
+              valueType: ValueType.DOUBLE,
+            },
+            readings.map(sampledOf),
+            () => base,
+          ).asMetricData();
+          const data: ResourceMetrics = {
+            resource: resourceFromAttributes({}),
+            scopeMetrics: [{ scope: { name: 's' }, metrics: [metric] }],
+          };
+          assert.equal(
+            new PrometheusTextSerializer().serialize(data),
+            packageTextAsCollectorNames(asPoints(data)),
+          );
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

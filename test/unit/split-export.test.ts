@@ -8,12 +8,12 @@ import { AggregationTemporality, DataPointType, type ResourceMetrics } from '@op
 import fc from 'fast-check';
 import type { SampledProcess } from '../../src/sampler/snapshot.ts';
 import { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import { setHrTime } from '../../src/telemetry/otlp-process-encoding.ts';
 import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
 import { defaultSelection } from '../../src/telemetry/process-metrics.ts';
 import {
   createProcessMetricProducer,
   createProcessResourceSource,
-  setHrTime,
 } from '../../src/telemetry/process-producer.ts';
 import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
 import { splitResourceMetrics } from '../../src/telemetry/split-export.ts';
