@@ -71,16 +71,30 @@ export class ProcessSeriesMetric {
 
   /** Each process's points, in the order of the processes and of the split's values. */
   eachPoint(write: PointWriter): void {
+    const captured = this.capture();
+    for (let p = 0; p < captured.processes; p++) captured.eachPointOf(p, write);
+  }
+
+  /**
+   * The values of every process now, copied out of the readings into one typed array, so that a
+   * writer may write them bit by bit later (a /metrics page streamed to a slow client) and still show
+   * one moment of every process. Made when asked: 8 bytes a value, and no object per point.
+   */
+  capture(): CapturedSeries {
     const definition = this.#definition;
     const read = this.#read;
-    const splitKey = definition.split?.key;
-    const splitValues = definition.split?.values;
-    for (const entry of this.#entries) {
+    const entries = this.#entries;
+    const stride = definition.split?.values.length ?? 1;
+    const counts = new Uint8Array(entries.length);
+    const values = new Float64Array(entries.length * stride);
+    for (let p = 0; p < entries.length; p++) {
+      const entry = entries[p] as SampledProcess;
       const count = definition.read(entry.sample, entry.sample.readAtMs, read);
-      if (count === 0) continue;
-      const base = this.#attributesOf(entry);
-      for (let i = 0; i < count; i++) write(base, splitKey, splitValues?.[i], read[i] as number);
+      if (count > stride) throw new Error(`${definition.name} read ${count} values; it has ${stride}`);
+      counts[p] = count;
+      for (let i = 0; i < count; i++) values[p * stride + i] = read[i] as number;
     }
+    return new CapturedSeries(definition, entries, this.#attributesOf, counts, values, stride);
   }
 
   /** The points as the SDK's objects, built anew at each call. */
@@ -109,6 +123,46 @@ export class ProcessSeriesMetric {
   /** This as the SDK's type (a gauge or a sum). */
   asMetricData(): MetricData {
     return this as unknown as MetricData;
+  }
+}
+
+/** The values of one metric of every process at one moment (ProcessSeriesMetric.capture). */
+export class CapturedSeries {
+  readonly processes: number;
+  readonly #splitKey: string | undefined;
+  readonly #splitValues: readonly string[] | undefined;
+  readonly #entries: readonly SampledProcess[];
+  readonly #attributesOf: (entry: SampledProcess) => Attributes;
+  readonly #counts: Uint8Array;
+  readonly #values: Float64Array;
+  readonly #stride: number;
+
+  constructor(
+    definition: ProcessMetricDefinition,
+    entries: readonly SampledProcess[],
+    attributesOf: (entry: SampledProcess) => Attributes,
+    counts: Uint8Array,
+    values: Float64Array,
+    stride: number,
+  ) {
+    this.processes = entries.length;
+    this.#splitKey = definition.split?.key;
+    this.#splitValues = definition.split?.values;
+    this.#entries = entries;
+    this.#attributesOf = attributesOf;
+    this.#counts = counts;
+    this.#values = values;
+    this.#stride = stride;
+  }
+
+  /** The points of the `p`th process, in the order of the split's values. */
+  eachPointOf(p: number, write: PointWriter): void {
+    const count = this.#counts[p] as number;
+    if (count === 0) return;
+    const base = this.#attributesOf(this.#entries[p] as SampledProcess);
+    const at = p * this.#stride;
+    for (let i = 0; i < count; i++)
+      write(base, this.#splitKey, this.#splitValues?.[i], this.#values[at + i] as number);
   }
 }
 

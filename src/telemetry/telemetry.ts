@@ -10,6 +10,7 @@ import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { EventBus } from '../engine/events.ts';
 import type { Priority } from '../profiles/schema.ts';
 import type { SnapshotStore } from '../sampler/snapshot.ts';
+import { writePage } from './metrics-page.ts';
 import { OtlpGrpcRequestExporter, SdkMetricRequestExporter } from './otlp-grpc-exporter.ts';
 import type { MetricSelection } from './process-metrics.ts';
 import { createProcessMetricProducer, createProcessResourceSource } from './process-producer.ts';
@@ -112,16 +113,19 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     const serializer = new PrometheusTextSerializer();
     metricsServer = createServer((request, response) => {
       if (new URL(request.url ?? '/', 'http://localhost').pathname === '/metrics') {
-        exporter.collect().then(
-          ({ resourceMetrics }) => {
+        exporter
+          .collect()
+          .then(({ resourceMetrics }) => {
             response.setHeader('content-type', 'text/plain');
-            response.end(serializer.serializeToBuffer(resourceMetrics));
-          },
-          (error: Error) => {
+            // Streamed in chunks with backpressure; the first chunk takes every value (see `chunks`).
+            return writePage(response, serializer, serializer.chunks(resourceMetrics));
+          })
+          .catch((error: Error) => {
+            // Part of the page sent: cut the connection, so that the client sees it is not whole.
+            if (response.headersSent) return void response.destroy(error);
             response.statusCode = 500;
             response.end(`# failed to export metrics: ${error.message}`);
-          },
-        );
+          });
       } else {
         response.statusCode = 404;
         response.end('Not found');

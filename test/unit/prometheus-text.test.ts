@@ -21,7 +21,7 @@ import {
 import { createProcessMetricProducer } from '../../src/telemetry/process-producer.ts';
 import { ProcessSeriesMetric } from '../../src/telemetry/process-series.ts';
 import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
-import { reading, sampledOf } from '../helpers/generated-readings.ts';
+import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
 
 const time: [number, number] = [1_700_000_000, 0];
 const descriptor = (name: string, description = 'd', unit = '') => ({
@@ -356,6 +356,103 @@ describe('process series written from the readings', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('a page in chunks', () => {
+  /** A producer's collection over generated readings, and the entries to change afterwards. */
+  async function collected(readings: Reading[]) {
+    const store = new SnapshotStore();
+    const processes = new Map<number, SampledProcess>(readings.map((r) => [r.pid, sampledOf(r)]));
+    store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: new Map() });
+    const producer = createProcessMetricProducer({
+      store,
+      naming: 'prometheus',
+      simulationPrefix: 'simulator_',
+      selection: {
+        metrics: new Set(PROCESS_METRICS.map((m) => m.name)),
+        attributes: new Set(PROCESS_ATTRIBUTE_KEYS),
+      },
+      scope: { name: 'process-simulator', version: '0.1.0' },
+    });
+    const { resourceMetrics } = await producer.collect();
+    return { resourceMetrics, processes };
+  }
+
+  it('joins into the whole page, for any chunk size, whenever the chunks are handed back', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(reading, { selector: (r) => r.pid, maxLength: 40 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.constantFrom('at once', 'at the end', 'never'),
+        async (readings, chunkBytes, release) => {
+          const { resourceMetrics } = await collected(readings);
+          const serializer = new PrometheusTextSerializer();
+          const whole = new PrometheusTextSerializer().serializeToBuffer(resourceMetrics);
+          const longestLine = Math.max(
+            ...whole
+              .toString('utf8')
+              .split('\n')
+              .map((line) => Buffer.byteLength(line) + 1),
+          );
+          for (let round = 0; round < 2; round++) {
+            // Copies: a chunk handed back is written over by a later one.
+            const copies: Buffer[] = [];
+            const held: Buffer[] = [];
+            const buffers = new Set<ArrayBufferLike>();
+            for (const chunk of serializer.chunks(resourceMetrics, chunkBytes)) {
+              assert.ok(chunk.length > 0, 'no empty chunk');
+              copies.push(Buffer.from(chunk));
+              buffers.add(chunk.buffer);
+              assert.ok(chunk.length <= chunkBytes + 6 * longestLine, 'a chunk within its size');
+              if (release === 'at once') serializer.release(chunk);
+              else held.push(chunk);
+            }
+            // Held to the end without a copy, the chunks are still the page: none was written twice.
+            if (release !== 'at once') assert.ok(Buffer.concat(held).equals(whole), 'held chunks intact');
+            if (release === 'at the end') for (const chunk of held) serializer.release(chunk);
+            assert.ok(Buffer.concat(copies).equals(whole), `round ${round}, chunks of ${chunkBytes} bytes`);
+            // Handed back at once, a page needs two buffers, as long as a process's lines (three at most)
+            // fit in the quarter of a chunk left after the three quarters that hand it out.
+            if (release === 'at once' && 3 * longestLine <= chunkBytes / 4)
+              assert.ok(buffers.size <= 2, `${buffers.size} buffers for chunks of ${chunkBytes} bytes`);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('shows the readings of the moment its first chunk was taken, however they change after', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(reading, { selector: (r) => r.pid, minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 64, max: 4096 }),
+        fc.array(fc.double({ min: 0, max: 1e9, noNaN: true }), { minLength: 1, maxLength: 8 }),
+        async (readings, chunkBytes, later) => {
+          const { resourceMetrics, processes } = await collected(readings);
+          const before = new PrometheusTextSerializer().serializeToBuffer(resourceMetrics);
+          const chunks = new PrometheusTextSerializer().chunks(resourceMetrics, chunkBytes);
+          const parts: Buffer[] = [];
+          let next = chunks.next();
+          let k = 0;
+          while (!next.done) {
+            parts.push(Buffer.from(next.value));
+            // The sampler writes newer readings between two chunks (as between two writes to a client).
+            for (const entry of processes.values()) {
+              const sample = entry.sample as { rssBytes: number; cpuUserSeconds: number; threads: number };
+              sample.rssBytes = Math.trunc(later[k % later.length] as number);
+              sample.cpuUserSeconds = later[(k + 1) % later.length] as number;
+              sample.threads += 1;
+            }
+            k++;
+            next = chunks.next();
+          }
+          assert.ok(Buffer.concat(parts).equals(before));
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 });
