@@ -17,6 +17,7 @@ import { createProcReader, type ProcessSample, type ProcReader } from '../../src
 import { Sampler, type SampleSource } from '../../src/sampler/sampler.ts';
 import { type SampledProcess, type Snapshot, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { fakeProcRoot, sleepStat } from '../helpers/fake-proc.ts';
+import { plainSample } from '../helpers/plain-sample.ts';
 import { sleepInfo } from '../helpers/sampled-info.ts';
 
 const PIDS = [301, 302, 303, 304, 305];
@@ -94,7 +95,7 @@ function valuesOf(entry: SampledProcess) {
     pid: entry.info.pid,
     identity: { ...entry.identity, commandLine: [...entry.identity.commandLine] },
     sample: {
-      ...entry.sample,
+      ...plainSample(entry.sample),
       cpuUtilization: entry.sample.cpuUtilization && { ...entry.sample.cpuUtilization },
     },
     cpuPercent: entry.cpuPercent,
@@ -279,12 +280,12 @@ describe('entries written again', () => {
     assert.equal(read, into, 'the same object');
     const expected = reader.readProcess(301) as ProcessSample;
     assert.deepEqual(
-      { ...read, readAtMs: 0, cpuUtilization: undefined },
-      { ...expected, readAtMs: 0, cpuUtilization: undefined },
+      { ...plainSample(read), readAtMs: 0, cpuUtilization: undefined },
+      { ...plainSample(expected), readAtMs: 0, cpuUtilization: undefined },
     );
     assert.equal(read.cpuUtilization, utilization, 'the utilization is the sampler’s to write');
-    const before = { ...into };
+    const before = plainSample(into);
     assert.equal(reader.readProcess(399, into), undefined, 'no such process');
-    assert.deepEqual({ ...into }, before, 'left as it was');
+    assert.deepEqual(plainSample(into), before, 'left as it was');
   });
 });
