@@ -46,6 +46,34 @@ export interface ProcessProducerOptions {
    */
   departed?: boolean;
   scope: { name: string; version: string };
+  /**
+   * the attribute set of each process, shared by the producers of one telemetry (the /metrics labels
+   * and the OTLP Resource of a process are made from one object) @default one of its own
+   */
+  attributesOf?: ProcessAttributesOf;
+}
+
+/** The attribute set of a process, made once (processAttributes) and the same object after. */
+export type ProcessAttributesOf = (entry: SampledProcess) => Attributes;
+
+/**
+ * Each process's attribute set, kept by the identity object the sampler keeps per live PID, so that
+ * it goes away with the process. Read-only: the Prometheus serializer keeps its labels by the object,
+ * and a process's Resource holds it.
+ */
+export function processAttributesCache(
+  prefix: string | undefined,
+  keys: MetricSelection['attributes'] = defaultSelection().attributes,
+): ProcessAttributesOf {
+  const sets = new WeakMap<object, Attributes>();
+  return (entry) => {
+    let attributes = sets.get(entry.identity);
+    if (attributes === undefined) {
+      attributes = processAttributes(entry, prefix, keys);
+      sets.set(entry.identity, attributes);
+    }
+    return attributes;
+  };
 }
 
 /**
@@ -149,15 +177,8 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
   const selection = options.selection ?? defaultSelection();
   const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name));
   const descriptors = definitions.map((definition) => descriptorOf(definition, options.naming));
-  const attributes = new WeakMap<object, Attributes>();
-  const attributesOf = (entry: SampledProcess): Attributes => {
-    let base = attributes.get(entry.identity);
-    if (base === undefined) {
-      base = processAttributes(entry, options.simulationPrefix, selection.attributes);
-      attributes.set(entry.identity, base);
-    }
-    return base;
-  };
+  const attributesOf =
+    options.attributesOf ?? processAttributesCache(options.simulationPrefix, selection.attributes);
 
   return {
     async collect(): Promise<CollectionResult> {
@@ -214,13 +235,12 @@ export function createProcessResourceSource(
     resource: Resource;
   }
   const cache = new WeakMap<object, Cached>();
+  const attributesOf =
+    options.attributesOf ?? processAttributesCache(options.simulationPrefix, selection.attributes);
   const resourceOf = (entry: SampledProcess, sdkResource: Resource): Resource => {
     const cached = cache.get(entry.identity);
     if (cached && cached.sdkResource === sdkResource) return cached.resource;
-    const resource = processResource(
-      sdkResource,
-      processAttributes(entry, options.simulationPrefix, selection.attributes),
-    );
+    const resource = processResource(sdkResource, attributesOf(entry));
     cache.set(entry.identity, { sdkResource, resource });
     return resource;
   };

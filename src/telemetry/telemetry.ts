@@ -13,7 +13,11 @@ import type { SnapshotStore } from '../sampler/snapshot.ts';
 import { writePage } from './metrics-page.ts';
 import { OtlpGrpcRequestExporter, SdkMetricRequestExporter } from './otlp-grpc-exporter.ts';
 import type { MetricSelection } from './process-metrics.ts';
-import { createProcessMetricProducer, createProcessResourceSource } from './process-producer.ts';
+import {
+  createProcessMetricProducer,
+  createProcessResourceSource,
+  processAttributesCache,
+} from './process-producer.ts';
 import { PrometheusTextSerializer } from './prometheus-text.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from './sample-driven-reader.ts';
 import { registerSelfMetrics, type SelfMetrics } from './self-metrics.ts';
@@ -83,8 +87,11 @@ export interface Telemetry {
 }
 
 export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  // One attribute set per process for both readers: the /metrics labels and the OTLP Resource.
+  const attributesOf = processAttributesCache(options.simulationPrefix, options.selection.attributes);
   const producerOptions = (naming: 'otlp' | 'prometheus') => ({
     store: options.store,
+    attributesOf,
     naming,
     simulationPrefix: options.simulationPrefix,
     selection: options.selection,

@@ -15,7 +15,11 @@ import {
   PROCESS_ATTRIBUTE_KEYS,
   PROCESS_METRICS,
 } from '../../src/telemetry/process-metrics.ts';
-import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
+import {
+  createProcessResourceSource,
+  processAttributes,
+  processAttributesCache,
+} from '../../src/telemetry/process-producer.ts';
 import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
 import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
 
@@ -156,5 +160,26 @@ test('packed requests of processes written from readings decode to the readings,
       },
     ),
     { numRuns: 60 },
+  );
+});
+
+test('a process has one attribute set for both readers, made once, and another process another', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(reading, { selector: (r) => r.pid, minLength: 1, maxLength: 5 }),
+      (readings) => {
+        const attributesOf = processAttributesCache('simulator.');
+        const entries = readings.map(sampledOf);
+        const first = entries.map(attributesOf);
+        assert.deepEqual(entries.map(attributesOf), first, 'the same sets again');
+        entries.forEach((entry, i) => {
+          assert.equal(attributesOf(entry), first[i], 'the same object');
+          assert.deepEqual(attributesOf(entry), processAttributes(entry, 'simulator.'));
+          // A new identity (a PID reused by another process) gets its own set.
+          const again = { ...entry, identity: { ...entry.identity } };
+          assert.notEqual(attributesOf(again), first[i]);
+        });
+      },
+    ),
   );
 });
