@@ -4,7 +4,6 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ColumnSample } from './column-sample.ts';
 import { createFdCounter } from './fd-count.ts';
 import { createFileReader } from './files.ts';
 import { createOwnerLookup } from './owners.ts';
@@ -283,9 +282,38 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
   };
 }
 
-/** A sample with every field at zero (memoryPercent and cpuUtilization undefined): see column-sample.ts. */
+/**
+ * A sample with every field, in the order the reader writes them: every sample has one shape, and its
+ * number fields stay numbers, so V8 updates them in place when a sample is read into again.
+ */
 function emptySample(): ProcessSample {
-  return new ColumnSample();
+  return {
+    pid: 0,
+    ppid: 0,
+    name: '',
+    state: '',
+    cpuUserSeconds: 0,
+    cpuSystemSeconds: 0,
+    cpuWaitSeconds: 0,
+    rssBytes: 0,
+    vmsBytes: 0,
+    threads: 0,
+    openFds: 0,
+    readChars: 0,
+    writeChars: 0,
+    readSyscalls: 0,
+    writeSyscalls: 0,
+    voluntaryCtxSwitches: 0,
+    involuntaryCtxSwitches: 0,
+    signalsPending: 0,
+    memoryPercent: undefined,
+    cpuUtilization: undefined,
+    minorFaults: 0,
+    majorFaults: 0,
+    startTimeMs: 0,
+    startTicks: 0,
+    readAtMs: 0,
+  };
 }
 
 /** The collector trims one final newline of the cgroup file and keeps the rest (PS/process.go 131-140). */
