@@ -24,6 +24,7 @@ import type { ScopeMetrics } from '@opentelemetry/sdk-metrics';
 import type { ProcessSample } from '../proc/reader.ts';
 import {
   resourceFieldOf,
+  resourceSpan,
   type SelfEncodedResourceMetrics,
   varintSize,
   writeVarint,
@@ -100,19 +101,10 @@ function makeTemplate(scopeMetrics: ScopeMetrics[]): ShapeTemplate {
   const request = ProtobufMetricsSerializer.serializeRequest({ resource: EMPTY_RESOURCE, scopeMetrics });
   if (request === undefined) throw new Error('the OTLP serializer encoded nothing');
   const bytes = Buffer.from(request.buffer, request.byteOffset, request.byteLength);
-  // ExportMetricsServiceRequest { resource_metrics (1) = ResourceMetrics { resource (1), scope_metrics (2)... } }
-  const outer = fields(bytes, 0, bytes.byteLength);
-  const only = outer[0];
-  if (outer.length !== 1 || only === undefined || only.tag !== 0x0a)
-    throw new Error('not one ResourceMetrics');
-  let fieldStart = only.start;
-  let fieldEnd = only.start;
-  for (const field of fields(bytes, only.start, only.end))
-    if (field.tag === 0x0a) {
-      fieldStart = field.at;
-      fieldEnd = field.end;
-    }
-  const after = Uint8Array.prototype.slice.call(bytes, fieldEnd, only.end);
+  // The ResourceMetrics's content around its (empty) resource field, as otlp-requests.ts splices it.
+  const { contentStart, fieldStart, fieldEnd } = resourceSpan(bytes);
+  const before = Uint8Array.prototype.slice.call(bytes, contentStart, fieldStart);
+  const after = Uint8Array.prototype.slice.call(bytes, fieldEnd, bytes.byteLength);
   const offsets: number[] = [];
   const intValue: number[] = [];
   // scope_metrics (2) > metrics (2) > gauge (5) | sum (7) > data_points (1) > fixed-width fields
@@ -142,7 +134,7 @@ function makeTemplate(scopeMetrics: ScopeMetrics[]): ShapeTemplate {
                   intValue.push(isInt);
                 }
   return {
-    before: Uint8Array.prototype.slice.call(bytes, only.start, fieldStart),
+    before,
     after,
     offsets: Int32Array.from(offsets),
     intValue: Uint8Array.from(intValue),
@@ -226,6 +218,8 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
   readonly #sample: ProcessSample;
   readonly #encoding: ProcessEncoding;
   readonly #template: ShapeTemplate;
+  /** the Resource's encoded field, looked up once (sized, then written) */
+  #field: Uint8Array | undefined;
 
   constructor(resource: Resource, sample: ProcessSample, encoding: ProcessEncoding, template: ShapeTemplate) {
     this.resource = resource;
@@ -255,13 +249,18 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
 
   #contentLength(): number {
     const template = this.#template;
-    return template.before.byteLength + resourceFieldOf(this.resource).byteLength + template.after.byteLength;
+    return template.before.byteLength + this.#resourceField().byteLength + template.after.byteLength;
+  }
+
+  #resourceField(): Uint8Array {
+    this.#field ??= resourceFieldOf(this.resource);
+    return this.#field;
   }
 
   /** Writes the field into `out` at `at`; returns the position after it. */
   writeTo(out: Buffer, at: number): number {
     const template = this.#template;
-    const field = resourceFieldOf(this.resource);
+    const field = this.#resourceField();
     out[at] = 0x0a; // field 1 (resource_metrics), wire type 2
     at = writeVarint(out, at + 1, this.#contentLength());
     out.set(template.before, at);
@@ -274,11 +273,13 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
 
     const sample = this.#sample;
     setHrTime(scratchTime, sample.startTimeMs);
-    const startLow = fixed64Low(scratchTime);
-    const startHigh = fixed64High(scratchTime);
+    hrTimeAsFixed64(scratchTime);
+    const startLow = halves.low;
+    const startHigh = halves.high;
     setHrTime(scratchTime, sample.readAtMs);
-    const timeLow = fixed64Low(scratchTime);
-    const timeHigh = fixed64High(scratchTime);
+    hrTimeAsFixed64(scratchTime);
+    const timeLow = halves.low;
+    const timeHigh = halves.high;
     const { values, counts } = this.#encoding.readValues(sample);
     const { offsets, intValue } = template;
     let point = 0;
@@ -308,15 +309,10 @@ export function setHrTime(time: HrTime, ms: number): void {
   time[1] = Math.round((ms % 1e3) * 1e6);
 }
 
-// The package's writeHrTimeAsFixed64 (common/protobuf/common-serializer), split into its two halves so
-// that a process's two times are computed once for all its points.
-function fixed64Low(hrTime: HrTime): number {
-  return fixed64(hrTime, false);
-}
-function fixed64High(hrTime: HrTime): number {
-  return fixed64(hrTime, true);
-}
-function fixed64(hrTime: HrTime, high: boolean): number {
+// The package's writeHrTimeAsFixed64 (common/protobuf/common-serializer), with the two halves left in
+// `halves` instead of written: a process's two times are computed once for all its points.
+const halves = { low: 0, high: 0 };
+function hrTimeAsFixed64(hrTime: HrTime): void {
   const seconds = hrTime[0];
   const nanos = hrTime[1];
   const nanosPerSecond = 1e9;
@@ -329,9 +325,9 @@ function fixed64(hrTime: HrTime, high: boolean): number {
   const upperBitsContributionLow32 = ((nanosFromUpperBits & 65535) * 65536) >>> 0;
   const upperBitsContributionHigh32 = (nanosFromUpperBits / 65536) >>> 0;
   const low32WithCarry = lower16ContributionLow32 + upperBitsContributionLow32 + nanos;
-  if (!high) return low32WithCarry >>> 0;
+  halves.low = low32WithCarry >>> 0;
   const carry = Math.floor(low32WithCarry / 4294967296);
-  return (lower16ContributionHigh32 + upperBitsContributionHigh32 + carry) >>> 0;
+  halves.high = (lower16ContributionHigh32 + upperBitsContributionHigh32 + carry) >>> 0;
 }
 
 function writeFixed64(out: Uint8Array, at: number, low: number, high: number): void {

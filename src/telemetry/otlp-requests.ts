@@ -179,7 +179,7 @@ let cursor = 0;
  * writes it: length-delimited fields only). An absent resource field is an empty span where the
  * content starts. The result is one shared object, valid until the next call.
  */
-function resourceSpan(request: Uint8Array): ResourceSpan {
+export function resourceSpan(request: Uint8Array): ResourceSpan {
   const tag = readVarint(request, 0);
   if (tag !== 0x0a) throw new Error(`unexpected field tag ${tag} in an encoded request`);
   const length = readVarint(request, cursor);
