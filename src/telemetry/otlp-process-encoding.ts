@@ -202,6 +202,8 @@ export interface ProcessEncoding {
    * process is written at a time), and says how many each metric has.
    */
   readValues(sample: ProcessSample): { values: readonly number[][]; counts: readonly number[] };
+  /** the shape of `sample`'s reading as it is now; undefined when no metric has a value */
+  templateOf(sample: ProcessSample): ShapeTemplate | undefined;
   /** the ScopeMetrics of `sample` as SDK objects (built anew: a split or a test asks for them) */
   scopeMetricsOf(sample: ProcessSample): ScopeMetrics[];
 }
@@ -210,14 +212,18 @@ const scratchTime: HrTime = [0, 0];
 
 /**
  * One process's ResourceMetrics in an export: its Resource, its reading and its shape. Made per process
- * and export (a small object that dies young); its reading must be written before the sampler reuses
- * the entry (within the collect, as every reader of a snapshot).
+ * and export, right before it is written (a small object that dies young).
+ *
+ * The sampler writes a later reading into the same sample object (two samples later, or at once for a
+ * process it reads between samples), and a request may wait for the one before it to be sent. So
+ * `encodedSize` takes the shape of the reading as it is when it is called, and `writeTo` writes that
+ * shape with the values then: call them in one synchronous step, as the request packer does.
  */
 export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
   readonly resource: Resource;
   readonly #sample: ProcessSample;
   readonly #encoding: ProcessEncoding;
-  readonly #template: ShapeTemplate;
+  #template: ShapeTemplate | undefined;
   /** the Resource's encoded field, looked up once (sized, then written) */
   #field: Uint8Array | undefined;
 
@@ -232,8 +238,9 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
     return this.#encoding.scopeMetricsOf(this.#sample);
   }
 
+  /** the data points of the shape last measured (at first, the one it was made with) */
   get dataPointCount(): number {
-    return this.#template.dataPoints;
+    return this.#template?.dataPoints ?? 0;
   }
 
   /** Whether the bytes can come from the template: a Resource with a schema URL adds a field to them. */
@@ -241,14 +248,18 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
     return !this.resource.schemaUrl;
   }
 
-  /** Every byte of the `resource_metrics` field: tag, length and content. */
+  /**
+   * Every byte of the `resource_metrics` field (tag, length and content) of the reading as it is now;
+   * 0 when it has no value to send (`dataPointCount` is 0 then).
+   */
   encodedSize(): number {
-    const length = this.#contentLength();
+    this.#template = this.#encoding.templateOf(this.#sample);
+    if (this.#template === undefined) return 0;
+    const length = this.#contentLength(this.#template);
     return 1 + varintSize(length) + length;
   }
 
-  #contentLength(): number {
-    const template = this.#template;
+  #contentLength(template: ShapeTemplate): number {
     return template.before.byteLength + this.#resourceField().byteLength + template.after.byteLength;
   }
 
@@ -257,12 +268,13 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
     return this.#field;
   }
 
-  /** Writes the field into `out` at `at`; returns the position after it. */
+  /** Writes the field into `out` at `at`, in the shape `encodedSize` measured; returns the position after it. */
   writeTo(out: Buffer, at: number): number {
     const template = this.#template;
+    if (template === undefined) throw new Error('a process with no value to send cannot be written');
     const field = this.#resourceField();
     out[at] = 0x0a; // field 1 (resource_metrics), wire type 2
-    at = writeVarint(out, at + 1, this.#contentLength());
+    at = writeVarint(out, at + 1, this.#contentLength(template));
     out.set(template.before, at);
     at += template.before.byteLength;
     out.set(field, at);

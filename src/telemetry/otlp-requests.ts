@@ -22,6 +22,11 @@ export interface EncodedRequest {
   readonly bytes: number;
   readonly resources: number;
   readonly dataPoints: number;
+  /**
+   * The whole buffer the request's one part is a view of, when it came from a RequestBuffers: the
+   * sender gives it back once the exporter is done with the request (retries included).
+   */
+  readonly buffer?: Buffer;
 }
 
 /** One request as the SDK's exporter takes it, one ResourceMetrics (the datapoint shape). */
@@ -238,61 +243,139 @@ export function writeVarint(out: Uint8Array, at: number, value: number): number 
 }
 
 /**
- * Requests of whole ResourceMetrics, in order, each at most `maxBytes` encoded. A ResourceMetrics
- * larger than the budget on its own is split by data points (splitResourceMetrics) into requests of
- * its own. ResourceMetrics without scope metrics are left out.
+ * Buffers of one size for the requests of the exports, taken back once a request is sent. Why: the
+ * requests of an export (7 of 2 MiB at 10,000 processes) were each a new buffer, which outlived a few
+ * young collections while the requests before them were sent and then waited for a full one: with the
+ * gRPC layer's own copy of each request, an export left ~40 MiB of dead buffers in the engine's memory.
+ */
+export class RequestBuffers {
+  readonly size: number;
+  readonly #spare: Buffer[] = [];
+  readonly #keep: number;
+
+  /** @param keep spare buffers kept at most @default 1 */
+  constructor(size = DEFAULT_MAX_REQUEST_BYTES, keep = 1) {
+    this.size = size;
+    this.#keep = keep;
+  }
+
+  take(): Buffer {
+    return this.#spare.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  /** Takes back a buffer of `take`'s once nothing reads it any more. */
+  give(buffer: Buffer): void {
+    if (buffer.byteLength === this.size && this.#spare.length < this.#keep && !this.#spare.includes(buffer))
+      this.#spare.push(buffer);
+  }
+}
+
+/**
+ * Requests of whole ResourceMetrics, in order, each at most `maxBytes` encoded, all at once (each in a
+ * buffer of its own). A ResourceMetrics larger than the budget on its own is split by data points
+ * (splitResourceMetrics) into requests of its own. ResourceMetrics without scope metrics are left out.
  */
 export function packResourceMetrics(
   resources: Iterable<ResourceMetrics>,
   maxBytes = DEFAULT_MAX_REQUEST_BYTES,
 ): EncodedRequest[] {
-  const requests: EncodedRequest[] = [];
+  return [...packRequests(resources, maxBytes)];
+}
+
+/**
+ * The requests of packResourceMetrics one at a time: the next is packed when it is asked for, in a
+ * buffer of `buffers` (by default a new one each). Each ResourceMetrics is sized and written in one
+ * synchronous step, sized again after a request was handed out: a process's reading may change while
+ * its request waits for the one before it to be sent (see ProcessResourceMetrics).
+ */
+export function* packRequests(
+  resources: Iterable<ResourceMetrics>,
+  maxBytes = DEFAULT_MAX_REQUEST_BYTES,
+  buffers?: RequestBuffers,
+): Generator<EncodedRequest, void, undefined> {
+  if (buffers !== undefined && buffers.size < maxBytes)
+    throw new RangeError(`request buffers of ${buffers.size} bytes cannot hold requests of ${maxBytes}`);
   // The request being filled: its ResourceMetrics are written one after the other into one buffer of
   // the budget's size, not kept as a Buffer each (10,000 per export) and concatenated at the end.
   let buffer: Buffer | undefined;
   let bytes = 0;
   let count = 0;
   let dataPoints = 0;
-  const flush = () => {
-    if (buffer !== undefined && count > 0)
-      requests.push({
-        kind: 'encoded',
-        parts: [buffer.subarray(0, bytes)],
-        bytes,
-        resources: count,
-        dataPoints,
-      });
+  const finish = (): EncodedRequest | undefined => {
+    const request: EncodedRequest | undefined =
+      buffer !== undefined && count > 0
+        ? {
+            kind: 'encoded',
+            parts: [buffer.subarray(0, bytes)],
+            bytes,
+            resources: count,
+            dataPoints,
+            ...(buffers ? { buffer } : {}),
+          }
+        : undefined;
+    if (request === undefined && buffer !== undefined) buffers?.give(buffer);
     buffer = undefined;
     bytes = 0;
     count = 0;
     dataPoints = 0;
+    return request;
   };
-  for (const resourceMetrics of resources) {
-    const self = selfEncoded(resourceMetrics);
-    if (self ? resourceMetrics.dataPointCount === 0 : resourceMetrics.scopeMetrics.length === 0) continue;
-    const size = self ? resourceMetrics.encodedSize() : prepare(resourceMetrics);
-    if (size > maxBytes) {
-      flush();
-      for (const piece of splitResourceMetrics(resourceMetrics, maxBytes / 2)) {
-        const encoded = encode(piece);
-        requests.push({
-          kind: 'encoded',
-          parts: [encoded],
-          bytes: encoded.byteLength,
-          resources: 1,
-          dataPoints: countPoints(piece),
-        });
-      }
-      continue;
-    }
-    if (bytes + size > maxBytes) flush();
-    buffer ??= Buffer.allocUnsafe(maxBytes);
-    bytes = self ? resourceMetrics.writeTo(buffer, bytes) : writePrepared(buffer, bytes);
-    count++;
-    dataPoints += countPoints(resourceMetrics);
+  try {
+    yield* pack();
+  } finally {
+    // a request being filled when the caller stopped asking (an export failed) or a write threw
+    if (buffer !== undefined) buffers?.give(buffer);
   }
-  flush();
-  return requests;
+
+  function* pack(): Generator<EncodedRequest, void, undefined> {
+    for (const resourceMetrics of resources) {
+      const self = selfEncoded(resourceMetrics);
+      for (;;) {
+        // 0: nothing to send (no data point)
+        const size = self
+          ? selfEncodedSize(resourceMetrics)
+          : resourceMetrics.scopeMetrics.length === 0
+            ? 0
+            : prepare(resourceMetrics);
+        if (size === 0) break;
+        if (size > maxBytes) {
+          const request = finish();
+          if (request) yield request;
+          for (const piece of splitResourceMetrics(resourceMetrics, maxBytes / 2)) {
+            const encoded = encode(piece);
+            yield {
+              kind: 'encoded',
+              parts: [encoded],
+              bytes: encoded.byteLength,
+              resources: 1,
+              dataPoints: countPoints(piece),
+            };
+          }
+          break;
+        }
+        if (bytes + size > maxBytes) {
+          const request = finish();
+          if (request) {
+            yield request;
+            continue; // sized again: the reading may have changed meanwhile
+          }
+        }
+        buffer ??= buffers ? buffers.take() : Buffer.allocUnsafe(maxBytes);
+        bytes = self ? resourceMetrics.writeTo(buffer, bytes) : writePrepared(buffer, bytes);
+        count++;
+        dataPoints += countPoints(resourceMetrics);
+        break;
+      }
+    }
+    const request = finish();
+    if (request) yield request;
+  }
+}
+
+/** Its size now, 0 when it has no data point to send (sized first: sizing takes the reading's shape). */
+function selfEncodedSize(resourceMetrics: SelfEncodedResourceMetrics): number {
+  const size = resourceMetrics.encodedSize();
+  return resourceMetrics.dataPointCount > 0 ? size : 0;
 }
 
 /**

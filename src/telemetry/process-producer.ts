@@ -207,6 +207,11 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
  * process has no value of (utilization on its first reading) are left out of its ResourceMetrics. The
  * same processes as the producer's (`fresh`, then the departed ones when asked), read once per call.
  *
+ * The processes are those of the moment of the call (the first `next`); their items come one at a
+ * time, each made when the request packer asks for it, so an export holds the request being filled,
+ * not an object per process. A process's reading is the one its entry holds when it is written: the
+ * sampler may have written a later one into it while earlier requests were sent (a slow collector).
+ *
  * Each is a ProcessResourceMetrics that writes its own bytes from the reading when the request is
  * encoded (otlp-process-encoding.ts): a process keeps only its Resource here, not its data points.
  * Its `scopeMetrics`, the SDK's objects, are built anew when asked (a test, or a process too large for
@@ -214,7 +219,7 @@ export function createProcessMetricProducer(options: ProcessProducerOptions): Me
  */
 export function createProcessResourceSource(
   options: ProcessProducerOptions,
-): (sdkResource: Resource) => ProcessResourceMetrics[] {
+): (sdkResource: Resource) => Generator<ProcessResourceMetrics, void, undefined> {
   const selection = options.selection ?? defaultSelection();
   const definitions = PROCESS_METRICS.filter((definition) => selection.metrics.has(definition.name)).map(
     (definition) => ({
@@ -261,6 +266,11 @@ export function createProcessResourceSource(
   );
   const encoding: ProcessEncoding = {
     readValues,
+    templateOf(sample) {
+      readValues(sample);
+      const key = templates.key(counts);
+      return key === 0 ? undefined : templates.get(key, counts);
+    },
     scopeMetricsOf(sample) {
       readValues(sample);
       const times = {
@@ -271,23 +281,14 @@ export function createProcessResourceSource(
     },
   };
 
-  return (sdkResource) => {
-    const resources: ProcessResourceMetrics[] = [];
-    for (const source of processesToSend(options))
-      for (const entry of source.values()) {
-        readValues(entry.sample);
-        const key = templates.key(counts);
-        if (key === 0) continue; // no metric has a value
-        resources.push(
-          new ProcessResourceMetrics(
-            resourceOf(entry, sdkResource),
-            entry.sample,
-            encoding,
-            templates.get(key, counts),
-          ),
-        );
-      }
-    return resources;
+  return function* processResources(sdkResource) {
+    const entries: SampledProcess[] = [];
+    for (const source of processesToSend(options)) for (const entry of source.values()) entries.push(entry);
+    for (const entry of entries) {
+      const template = encoding.templateOf(entry.sample);
+      if (template === undefined) continue; // no metric has a value
+      yield new ProcessResourceMetrics(resourceOf(entry, sdkResource), entry.sample, encoding, template);
+    }
   };
 
   /** The ScopeMetrics of a process: the metrics with values, one point per value, sharing its times. */

@@ -19,7 +19,8 @@ import type { OtlpRequestExporter } from './otlp-grpc-exporter.ts';
 import {
   DEFAULT_MAX_REQUEST_BYTES,
   type OtlpRequest,
-  packResourceMetrics,
+  packRequests,
+  RequestBuffers,
   splitIntoRequests,
 } from './otlp-requests.ts';
 
@@ -54,6 +55,8 @@ export class SampleDrivenMetricReader extends MetricReader {
   #renewals = 0;
   readonly #timeoutMs: number;
   readonly #maxRequestBytes: number;
+  /** the resource shape's request buffers: one is filled while the one before it is sent */
+  readonly #buffers: RequestBuffers;
   readonly #onResult: ((outcome: ExportOutcome) => void) | undefined;
   #inFlight: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
@@ -66,6 +69,7 @@ export class SampleDrivenMetricReader extends MetricReader {
     this.#exporter = options.createExporter(0);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    this.#buffers = new RequestBuffers(this.#maxRequestBytes);
     this.#onResult = options.onResult;
   }
 
@@ -96,13 +100,16 @@ export class SampleDrivenMetricReader extends MetricReader {
     try {
       const { resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs });
       const processResources = this.#processResources;
-      const chunks: OtlpRequest[] = processResources
-        ? packResourceMetrics(
+      // The resource shape's requests are packed one at a time, each when the one before it was sent:
+      // an export holds one request's buffer and the one being sent, not all of them.
+      const chunks: Iterable<OtlpRequest> = processResources
+        ? packRequests(
             (function* () {
               yield resourceMetrics;
               yield* processResources(resourceMetrics.resource);
             })(),
             this.#maxRequestBytes,
+            this.#buffers,
           )
         : splitIntoRequests(resourceMetrics, this.#maxRequestBytes);
       for (const chunk of chunks) {
@@ -120,6 +127,9 @@ export class SampleDrivenMetricReader extends MetricReader {
           timer.unref();
           this.#exporter.export(chunk, (outcome) => {
             clearTimeout(timer);
+            // The exporter is done with the request (its retries too): its buffer may be filled again.
+            // After a timeout this comes late or never, and the buffer is left to the collector.
+            if (chunk.kind === 'encoded' && chunk.buffer) this.#buffers.give(chunk.buffer);
             resolve(outcome);
           });
         });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import fc from 'fast-check';
 import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
@@ -48,7 +48,7 @@ function sourceOf(
   const gone = new Map<number, SampledProcess>();
   for (const r of departed) gone.set(r.pid, sampledOf(r));
   store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: gone });
-  return createProcessResourceSource({
+  const source = createProcessResourceSource({
     store,
     naming: 'otlp',
     simulationPrefix: prefix,
@@ -56,6 +56,7 @@ function sourceOf(
     departed: true,
     scope: { name: 'process-simulator', version: '0.1.0' },
   });
+  return (sdkResource: Resource) => [...source(sdkResource)];
 }
 
 test('a process written from its reading is byte for byte the package serializer’s encoding', () => {

@@ -185,7 +185,7 @@ test('10,000 processes in the resource shape: requests under 4 MiB of whole proc
   const LIVE = 10_000;
   const DEPARTED = 40;
   const source = resourceSource(LIVE, DEPARTED);
-  const resources = source(SDK_RESOURCE);
+  const resources = [...source(SDK_RESOURCE)];
   assert.equal(resources.length, LIVE + DEPARTED, 'one ResourceMetrics per process, the departed included');
   const requests = packResourceMetrics(resources);
   assert.ok(requests.length > 1, `${requests.length} requests`);
@@ -223,7 +223,7 @@ test('10,000 processes in the resource shape: requests under 4 MiB of whole proc
     requests.reduce((sum, r) => sum + r.dataPoints, 0),
     points,
   );
-  assert.deepEqual(source(SDK_RESOURCE).length, LIVE, 'the departed readings go out once');
+  assert.deepEqual([...source(SDK_RESOURCE)].length, LIVE, 'the departed readings go out once');
 });
 
 test("a process's Resource has exactly the receiver's process attributes, the simulation ones and the SDK's", () => {
@@ -262,7 +262,7 @@ test("a process's Resource has exactly the receiver's process attributes, the si
 });
 
 test('one process larger than the budget alone is split into requests of its own; the others stay whole', () => {
-  const resources = resourceSource(3, 0)(SDK_RESOURCE);
+  const resources = [...resourceSource(3, 0)(SDK_RESOURCE)];
   const one = ProtobufMetricsSerializer.serializeRequest(resources[0] as ResourceMetrics)?.byteLength ?? 0;
   // A budget one byte short of one process: each is split into pieces, none shares a request.
   const requests = packResourceMetrics(resources, one - 1);
@@ -358,8 +358,8 @@ test('a process’s ResourceMetrics reused between exports carry each export’s
             packResourceMetrics(resources).map((request) =>
               decodeExportRequest(Buffer.concat(request.parts)),
             );
-          const expected = decode(createProcessResourceSource(options)(SDK_RESOURCE));
-          const actual = decode(reused(SDK_RESOURCE));
+          const expected = decode([...createProcessResourceSource(options)(SDK_RESOURCE)]);
+          const actual = decode([...reused(SDK_RESOURCE)]);
           assert.deepEqual(actual, expected);
           // And against the reading itself, which a defect shared by both sources would not show.
           const points = actual.flatMap((request) =>
@@ -485,7 +485,7 @@ test('setHrTime writes what the core package’s millisToHrTime returns, for gen
 });
 
 test('packed requests hold every ResourceMetrics once, in order, as the package encodes it, within the budget', () => {
-  const all = resourceSource(12, 3)(SDK_RESOURCE);
+  const all = [...resourceSource(12, 3)(SDK_RESOURCE)];
   const oneSize = ProtobufMetricsSerializer.serializeRequest(all[0] as ResourceMetrics)?.byteLength ?? 0;
   fc.assert(
     fc.property(

@@ -1,0 +1,216 @@
+/**
+ * The resource shape's requests are packed one at a time into buffers that are filled again once the
+ * exporter is done with them (otlp-requests.ts packRequests, RequestBuffers). They must be the requests
+ * packed all at once, a reading the sampler rewrites while its request waits must go out as it is when
+ * written, and a buffer the exporter may still send must never be filled again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ExportResultCode } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import fc from 'fast-check';
+import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
+import type { OtlpRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
+import {
+  type EncodedRequest,
+  type OtlpRequest,
+  packRequests,
+  packResourceMetrics,
+  RequestBuffers,
+} from '../../src/telemetry/otlp-requests.ts';
+import { PROCESS_ATTRIBUTE_KEYS, PROCESS_METRICS } from '../../src/telemetry/process-metrics.ts';
+import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
+import { type ExportOutcome, SampleDrivenMetricReader } from '../../src/telemetry/sample-driven-reader.ts';
+import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
+import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
+
+const SDK_RESOURCE = resourceFromAttributes({ 'service.name': 'process-simulator' });
+
+function storeOf(readings: Reading[]): { store: SnapshotStore; entries: Map<number, SampledProcess> } {
+  const store = new SnapshotStore();
+  const entries = new Map<number, SampledProcess>();
+  for (const r of readings) entries.set(r.pid, sampledOf(r));
+  store.publish({
+    takenAtMs: 0,
+    durationMs: 0,
+    processes: entries,
+    unreadable: new Map(),
+    departed: new Map(),
+  });
+  return { store, entries };
+}
+
+function sourceOf(store: SnapshotStore) {
+  return createProcessResourceSource({
+    store,
+    naming: 'otlp',
+    simulationPrefix: 'simulator.',
+    // every metric: process.cpu.utilization comes and goes with a reading, and the shape with it
+    selection: {
+      metrics: new Set(PROCESS_METRICS.map((m) => m.name)),
+      attributes: new Set(PROCESS_ATTRIBUTE_KEYS),
+    },
+    scope: { name: 'process-simulator', version: '0.1.0' },
+  });
+}
+
+const body = (request: EncodedRequest) => Buffer.from(Buffer.concat(request.parts));
+
+/** process.pid -> its process.memory.usage value and whether it has process.cpu.utilization, per request */
+function decoded(request: Uint8Array): Map<number, { memory: number | undefined; utilization: boolean }> {
+  const out = new Map<number, { memory: number | undefined; utilization: boolean }>();
+  for (const rm of decodeExportRequest(Buffer.from(request)).resource_metrics) {
+    const pid = attributesOf(rm.resource.attributes)['process.pid'] as number;
+    assert.ok(!out.has(pid), `process ${pid} twice in one request`);
+    const metrics = rm.scope_metrics.flatMap((sm) => sm.metrics);
+    const memory = metrics.find((m) => m.name === 'process.memory.usage');
+    out.set(pid, {
+      memory: (memory?.sum?.data_points ?? memory?.gauge?.data_points)?.[0]?.as_int as number | undefined,
+      utilization: metrics.some((m) => m.name === 'process.cpu.utilization'),
+    });
+  }
+  return out;
+}
+
+const readings = fc.uniqueArray(reading, { selector: (r) => r.pid, minLength: 1, maxLength: 40 });
+
+test('requests packed one at a time into reused buffers are the requests packed all at once', () => {
+  fc.assert(
+    fc.property(readings, fc.integer({ min: 300, max: 20_000 }), (generated, budget) => {
+      const eager = packResourceMetrics(sourceOf(storeOf(generated).store)(SDK_RESOURCE), budget).map(body);
+      const buffers = new RequestBuffers(budget);
+      const lazy: Buffer[] = [];
+      const used = new Set<Buffer>();
+      for (const request of packRequests(sourceOf(storeOf(generated).store)(SDK_RESOURCE), budget, buffers)) {
+        lazy.push(body(request));
+        if (request.buffer) {
+          used.add(request.buffer);
+          buffers.give(request.buffer);
+        }
+      }
+      assert.deepEqual(lazy, eager);
+      assert.ok(used.size <= 1, `${used.size} buffers for requests that were each given back`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('a reading rewritten while earlier requests are sent goes out as it is when written, every process once', () => {
+  fc.assert(
+    fc.property(
+      readings,
+      // the readings written over each process's entry after each request, in turn
+      fc.array(fc.array(reading, { minLength: 40, maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+      // every process fits in a request: one split into pieces goes out in several
+      fc.integer({ min: 4096, max: 12_000 }),
+      (generated, rewrites, budget) => {
+        const { store, entries } = storeOf(generated);
+        const version = new Map<number, Reading>(generated.map((r) => [r.pid, r]));
+        const requests: Buffer[] = [];
+        const versions: Array<Map<number, Reading>> = [];
+        const buffers = new RequestBuffers(budget);
+        for (const request of packRequests(sourceOf(store)(SDK_RESOURCE), budget, buffers)) {
+          requests.push(body(request));
+          versions.push(new Map(version));
+          if (request.buffer) buffers.give(request.buffer);
+          // The sampler writes newer readings into the entries, in place, shape changes included.
+          const next = rewrites[(requests.length - 1) % rewrites.length] as Reading[];
+          let i = 0;
+          for (const [pid, entry] of entries) {
+            const r = { ...(next[i++ % next.length] as Reading), pid };
+            Object.assign(entry.sample, sampledOf(r).sample);
+            version.set(pid, r);
+          }
+        }
+        const seen = new Set<number>();
+        requests.forEach((request, k) => {
+          for (const [pid, got] of decoded(request)) {
+            assert.ok(!seen.has(pid), `process ${pid} sent twice`);
+            seen.add(pid);
+            const r = versions[k]?.get(pid) as Reading;
+            // a request written with a process's shape and values of the moment it was packed
+            assert.equal(got.utilization, r.utilization !== undefined, `process ${pid} in request ${k}`);
+            assert.equal(got.memory, Math.trunc(r.numbers[3] as number) || 0);
+          }
+        });
+        assert.deepEqual(
+          [...seen].sort((a, b) => a - b),
+          generated.map((r) => r.pid).sort((a, b) => a - b),
+        );
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test('a buffer comes back once given, never twice, and only of its own size', () => {
+  const buffers = new RequestBuffers(1024, 2);
+  const a = buffers.take();
+  const b = buffers.take();
+  assert.notEqual(a, b, 'a buffer out is not handed out again');
+  buffers.give(a);
+  buffers.give(a);
+  buffers.give(Buffer.alloc(512));
+  assert.equal(buffers.take(), a);
+  assert.notEqual(buffers.take(), a, 'given twice, lent once');
+  assert.throws(() => packRequests([], 2048, buffers).next(), /1024 bytes cannot hold requests of 2048/);
+});
+
+test('the reader fills no buffer the exporter still holds: a timed-out request keeps its bytes', async () => {
+  const generated = fc.sample(readings, { numRuns: 1, seed: 7 })[0] as Reading[];
+  const { store } = storeOf(
+    fc
+      .sample(reading, { numRuns: 60, seed: 11 })
+      .map((r, i) => ({ ...r, pid: 1000 + i, utilization: undefined })),
+  );
+  assert.ok(generated.length > 0);
+  const sent: Array<{ request: EncodedRequest; copy: Buffer; done: () => void }> = [];
+  let hold = 1; // the first request is never answered in time
+  const exporter: OtlpRequestExporter = {
+    export(request: OtlpRequest, done) {
+      assert.equal(request.kind, 'encoded');
+      const answer = () => done({ code: ExportResultCode.SUCCESS });
+      sent.push({ request, copy: body(request), done: answer });
+      if (hold > 0) hold--;
+      else setImmediate(answer);
+    },
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const outcomes: ExportOutcome[] = [];
+  const source = sourceOf(store);
+  const reader = new SampleDrivenMetricReader({
+    createExporter: () => exporter,
+    processResources: (resource) => source(resource),
+    timeoutMs: 50,
+    maxRequestBytes: 4096,
+    onResult: (outcome) => outcomes.push(outcome),
+  });
+  const provider = new MeterProvider({ readers: [reader] });
+  try {
+    for (let i = 0; i < 4; i++) await reader.exportNow();
+    assert.deepEqual(
+      outcomes.map((o) => o.ok),
+      [false, true, true, true],
+    );
+    const [held, ...answered] = sent;
+    assert.ok(held && answered.length >= 6, `${answered.length} answered requests`);
+    for (const { request } of answered)
+      assert.notEqual(
+        request.buffer,
+        held.request.buffer,
+        'the unanswered request’s buffer was filled again',
+      );
+    assert.deepEqual(body(held.request), held.copy, 'the unanswered request changed after it was sent');
+    for (const { request, copy } of answered.slice(-1)) assert.deepEqual(body(request), copy);
+    const buffersOfAnswered = new Set(answered.map(({ request }) => request.buffer));
+    assert.ok(buffersOfAnswered.size <= 2, `${buffersOfAnswered.size} buffers for answered requests`);
+    // Answered at last, it may be filled again.
+    held.done();
+    await reader.exportNow();
+    assert.equal(outcomes.at(-1)?.ok, true);
+  } finally {
+    await provider.shutdown();
+  }
+});
