@@ -10,7 +10,9 @@ import type { ProcessInfo } from '../../src/engine/managed-process.ts';
 import type { ProcessIdentity, ProcessSample } from '../../src/proc/reader.ts';
 import type { SampledProcess, Snapshot } from '../../src/sampler/snapshot.ts';
 import { parseNspid, procHostView } from '../../src/verify/host.ts';
-import { ReadingHistory } from '../../src/verify/readings.ts';
+import { ReadingHistory, toReading } from '../../src/verify/readings.ts';
+import { READING_FIELDS, type ReadingField } from '../../src/verify/truth.ts';
+import { reading, sampledOf } from '../helpers/generated-readings.ts';
 
 function snapshot(takenAtMs: number, pids: number[]): Snapshot {
   const processes = new Map<number, SampledProcess>();
@@ -42,6 +44,50 @@ test('stays within its bounds of readings, snapshots and age, whatever is publis
         assert.ok(history.fromMs <= 1000 * last);
       },
     ),
+  );
+});
+
+/** Each field of a reading and the sample's number it holds, written out here on its own. */
+const SAMPLE_FIELD: Record<ReadingField, keyof ProcessSample> = {
+  time: 'readAtMs',
+  cpu_user: 'cpuUserSeconds',
+  cpu_system: 'cpuSystemSeconds',
+  cpu_wait: 'cpuWaitSeconds',
+  memory_usage: 'rssBytes',
+  memory_virtual: 'vmsBytes',
+  threads: 'threads',
+  fds: 'openFds',
+  disk_read: 'readChars',
+  disk_write: 'writeChars',
+  context_switches_involuntary: 'involuntaryCtxSwitches',
+  context_switches_voluntary: 'voluntaryCtxSwitches',
+  faults_major: 'majorFaults',
+  faults_minor: 'minorFaults',
+};
+
+test('a snapshot kept holds each process’s numbers in the order of READING_FIELDS, as toReading gives them', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(reading, { selector: (r) => r.pid, minLength: 1, maxLength: 30 }),
+      (readings) => {
+        const processes = new Map<number, SampledProcess>();
+        for (const r of readings) processes.set(r.pid, sampledOf(r));
+        const history = new ReadingHistory();
+        history.record({
+          takenAtMs: 1,
+          durationMs: 1,
+          processes,
+          unreadable: new Map(),
+          departed: new Map(),
+        });
+        for (const [pid, { sample }] of processes) {
+          const expected = READING_FIELDS.map((field) => sample[SAMPLE_FIELD[field]] as number);
+          assert.deepEqual(history.readingsOf(pid), [expected]);
+          assert.deepEqual(toReading(sample), expected);
+        }
+      },
+    ),
+    { numRuns: 100 },
   );
 });
 
