@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import type { ProcessSample } from '../../src/proc/reader.ts';
-import type { SampledProcess } from '../../src/sampler/snapshot.ts';
+import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 
 /** Any number the encoder may be handed: /proc's integers up to 2^53, fractions, and negatives too. */
 const anyNumber = fc.oneof(
@@ -101,3 +101,18 @@ export type Reading = {
   startTimeMs: number;
   readAtMs: number;
 };
+
+/**
+ * A store whose latest snapshot holds `readings` as its processes and `departed` as its departed
+ * readings; `processes` are the snapshot's entries by PID (a test may write later readings into them).
+ */
+export function storeOf(
+  readings: readonly Reading[],
+  departed: readonly Reading[] = [],
+): { store: SnapshotStore; processes: Map<number, SampledProcess> } {
+  const store = new SnapshotStore();
+  const processes = new Map<number, SampledProcess>(readings.map((r) => [r.pid, sampledOf(r)]));
+  const gone = new Map<number, SampledProcess>(departed.map((r) => [r.pid, sampledOf(r)]));
+  store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: gone });
+  return { store, processes };
+}

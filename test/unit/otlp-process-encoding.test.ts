@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import fc from 'fast-check';
-import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { packResourceMetrics } from '../../src/telemetry/otlp-requests.ts';
 import {
   type MetricSelection,
@@ -20,7 +19,7 @@ import {
   processAttributes,
   processAttributesCache,
 } from '../../src/telemetry/process-producer.ts';
-import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
+import { type Reading, reading, sampledOf, storeOf } from '../helpers/generated-readings.ts';
 import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
 
 const selection = fc.record({
@@ -42,12 +41,7 @@ function sourceOf(
   chosen: MetricSelection,
   prefix: string | undefined,
 ) {
-  const store = new SnapshotStore();
-  const processes = new Map<number, SampledProcess>();
-  for (const r of readings) processes.set(r.pid, sampledOf(r));
-  const gone = new Map<number, SampledProcess>();
-  for (const r of departed) gone.set(r.pid, sampledOf(r));
-  store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: gone });
+  const { store } = storeOf(readings, departed);
   const source = createProcessResourceSource({
     store,
     naming: 'otlp',

@@ -10,7 +10,6 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
-import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import { deriveAttributes } from '../../src/telemetry/derived-attributes.ts';
 import {
   type MetricSelection,
@@ -21,7 +20,7 @@ import {
 import { createProcessMetricProducer } from '../../src/telemetry/process-producer.ts';
 import { ProcessSeriesMetric } from '../../src/telemetry/process-series.ts';
 import { PrometheusTextSerializer } from '../../src/telemetry/prometheus-text.ts';
-import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
+import { type Reading, reading, sampledOf, storeOf } from '../helpers/generated-readings.ts';
 
 const time: [number, number] = [1_700_000_000, 0];
 const descriptor = (name: string, description = 'd', unit = '') => ({
@@ -281,15 +280,7 @@ describe('process series written from the readings', () => {
         selection,
         fc.constantFrom(undefined, 'simulator_', 'x.'),
         async (readings, chosen, prefix) => {
-          const store = new SnapshotStore();
-          const processes = new Map<number, SampledProcess>(readings.map((r) => [r.pid, sampledOf(r)]));
-          store.publish({
-            takenAtMs: 0,
-            durationMs: 0,
-            processes,
-            unreadable: new Map(),
-            departed: new Map(),
-          });
+          const { store } = storeOf(readings);
           const producer = createProcessMetricProducer({
             store,
             naming: 'prometheus',
@@ -363,9 +354,7 @@ describe('process series written from the readings', () => {
 describe('a page in chunks', () => {
   /** A producer's collection over generated readings, and the entries to change afterwards. */
   async function collected(readings: Reading[]) {
-    const store = new SnapshotStore();
-    const processes = new Map<number, SampledProcess>(readings.map((r) => [r.pid, sampledOf(r)]));
-    store.publish({ takenAtMs: 0, durationMs: 0, processes, unreadable: new Map(), departed: new Map() });
+    const { store, processes } = storeOf(readings);
     const producer = createProcessMetricProducer({
       store,
       naming: 'prometheus',

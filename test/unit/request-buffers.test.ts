@@ -10,7 +10,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
-import { type SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
+import type { SnapshotStore } from '../../src/sampler/snapshot.ts';
 import type { OtlpRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
 import {
   type EncodedRequest,
@@ -22,24 +22,10 @@ import {
 import { PROCESS_ATTRIBUTE_KEYS, PROCESS_METRICS } from '../../src/telemetry/process-metrics.ts';
 import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from '../../src/telemetry/sample-driven-reader.ts';
-import { type Reading, reading, sampledOf } from '../helpers/generated-readings.ts';
+import { type Reading, reading, sampledOf, storeOf } from '../helpers/generated-readings.ts';
 import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
 
 const SDK_RESOURCE = resourceFromAttributes({ 'service.name': 'process-simulator' });
-
-function storeOf(readings: Reading[]): { store: SnapshotStore; entries: Map<number, SampledProcess> } {
-  const store = new SnapshotStore();
-  const entries = new Map<number, SampledProcess>();
-  for (const r of readings) entries.set(r.pid, sampledOf(r));
-  store.publish({
-    takenAtMs: 0,
-    durationMs: 0,
-    processes: entries,
-    unreadable: new Map(),
-    departed: new Map(),
-  });
-  return { store, entries };
-}
 
 function sourceOf(store: SnapshotStore) {
   return createProcessResourceSource({
@@ -105,7 +91,7 @@ test('a reading rewritten while earlier requests are sent goes out as it is when
       // every process fits in a request: one split into pieces goes out in several
       fc.integer({ min: 4096, max: 12_000 }),
       (generated, rewrites, budget) => {
-        const { store, entries } = storeOf(generated);
+        const { store, processes: entries } = storeOf(generated);
         const version = new Map<number, Reading>(generated.map((r) => [r.pid, r]));
         const requests: Buffer[] = [];
         const versions: Array<Map<number, Reading>> = [];
