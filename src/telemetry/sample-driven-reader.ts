@@ -55,7 +55,7 @@ export class SampleDrivenMetricReader extends MetricReader {
   #renewals = 0;
   readonly #timeoutMs: number;
   readonly #maxRequestBytes: number;
-  /** the resource shape's request buffers: one is filled while the one before it is sent */
+  /** the resource shape's request buffers: the next request goes into the buffer of the one answered */
   readonly #buffers: RequestBuffers;
   readonly #onResult: ((outcome: ExportOutcome) => void) | undefined;
   #inFlight: Promise<void> | undefined;
@@ -100,8 +100,8 @@ export class SampleDrivenMetricReader extends MetricReader {
     try {
       const { resourceMetrics } = await this.collect({ timeoutMillis: this.#timeoutMs });
       const processResources = this.#processResources;
-      // The resource shape's requests are packed one at a time, each when the one before it was sent:
-      // an export holds one request's buffer and the one being sent, not all of them.
+      // The resource shape's requests are packed one at a time, each once the one before it was
+      // answered: an export holds one request's buffer, not all of them.
       const chunks: Iterable<OtlpRequest> = processResources
         ? packRequests(
             (function* () {
