@@ -210,6 +210,16 @@ export function validationHook(
 /** Any thrown error as the one JSON error shape; unexpected ones are 500 and reported to `onUnexpected`. */
 export function toApiError(error: unknown, onUnexpected: (error: unknown) => void = () => {}): ApiError {
   if (error instanceof ApiError) return error;
+  if (isClientGone(error)) {
+    return new ApiError(
+      400,
+      'request_aborted',
+      'the client closed the connection before its request was read',
+      {
+        cause: error,
+      },
+    );
+  }
   if (error instanceof JsonInputError) return jsonInputError(error);
   if (error instanceof EngineError) {
     return new ApiError(ENGINE_STATUS[error.code], error.code, error.message, {
@@ -266,6 +276,20 @@ export function toApiError(error: unknown, onUnexpected: (error: unknown) => voi
   return new ApiError(500, 'internal_error', 'the simulator failed to handle this request; see its log', {
     cause: error,
   });
+}
+
+/**
+ * The client closed its connection while its request body was still being read: Node's HTTP server
+ * fails the read with the error it makes for that case, `aborted` with code ECONNRESET (abortIncoming in
+ * its _http_server). The answer reaches nobody, and it is no failure of the simulator: it is not logged.
+ * Matched on both, so that a reset of a connection the simulator opened itself still counts as its own.
+ */
+function isClientGone(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.message === 'aborted' &&
+    (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+  );
 }
 
 /** A body refused by the strict JSON reading: 400 for syntax, 422 for a duplicate key or too deep. */

@@ -4,6 +4,8 @@
  * echoes of a deep or huge value is bounded. /health answers the simulator's state.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { createApp } from '../../src/api/app.ts';
@@ -154,6 +156,42 @@ describe('request bodies', () => {
     assert.equal(answer.body.error.code, 'malformed_json');
     assert.match(answer.body.error.message, /at line 3, column 11$/);
     assert.ok(!JSON.stringify(answer.body).includes('SECRET'));
+  });
+
+  test('a client that goes away while its body is read is no failure of the simulator, which carries on', async () => {
+    const { hostname, port } = new URL(s.url);
+    const before = s.lines.length;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/api/v1/simulations', '/api/v1/chaos/cpu-spike', '/api/v1/verify'),
+        fc.integer({ min: 2, max: 64 * 1024 }),
+        fc.double({ min: 0, max: 0.99, noNaN: true }),
+        fc.constantFrom('end', 'destroy'),
+        async (path, length, part, how) => {
+          // The head promises `length` bytes; the client sends part of them and goes away.
+          const sent = Math.floor(length * part);
+          const socket = connect(Number(port), hostname);
+          await once(socket, 'connect');
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${length}\r\n\r\n${'['.repeat(sent)}`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          if (how === 'end') {
+            // Half-closed: the server sees the end of a body cut short (it may answer, or keep the
+            // connection); the client then goes away for good.
+            socket.end();
+            await Promise.race([once(socket, 'close'), new Promise((resolve) => setTimeout(resolve, 50))]);
+          }
+          socket.destroy();
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const answer = await call(s.url, 'GET', '/health');
+    assert.equal(answer.status, 200, 'the simulator answers after them');
+    const logged = s.lines.slice(before).filter((line) => /failed unexpectedly|error/i.test(line));
+    assert.deepEqual(logged, [], 'a client gone mid-body is not logged as a failure');
   });
 });
 
