@@ -24,11 +24,14 @@ export function scaleProfile(profile: Profile, total: number | undefined): Profi
   if (total === undefined) return profile;
   const current = profile.templates.reduce((sum, t) => sum + t.count, 0);
   if (current === 0 || current === total) return profile;
-  const exact = profile.templates.map((t) => (t.count * total) / current);
-  const counts = exact.map(Math.floor);
+  // In integers (c x T is a safe integer: counts and totals are bounded far below 2^26): the same
+  // floors and remainders as the chart's _demand.tpl, which must find the same counts. Remainders in
+  // floating point could order two equal ones differently (1/3 is not the same double after 0 and 1).
+  const products = profile.templates.map((t) => t.count * total);
+  const counts = products.map((product) => (product - (product % current)) / current);
   let missing = total - counts.reduce((a, b) => a + b, 0);
-  const order = exact
-    .map((value, i) => ({ i, rest: value - Math.floor(value) }))
+  const order = products
+    .map((product, i) => ({ i, rest: product % current }))
     .sort((a, b) => b.rest - a.rest || a.i - b.i);
   for (const { i } of order) {
     if (missing <= 0) break;

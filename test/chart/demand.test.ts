@@ -84,11 +84,10 @@ function chartBound(profile: Profile, total: number | undefined, shards: number,
   let fds = 0;
   let memory = 0;
   let cpu = 0;
-  for (const template of profile.templates) {
-    const count =
-      scaling && template.count > 0
-        ? Math.max(1, Math.ceil((template.count * (total as number)) / current))
-        : template.count;
+  // The chart finds the simulator's own counts of a scaled run.
+  const counts = scaleProfile(profile, total).templates.map((t) => t.count);
+  for (const [i, template] of profile.templates.entries()) {
+    const count = counts[i] as number;
     const share = Math.ceil(count / shards);
     const one = templateDemand({ ...template, count: 1 });
     processes += share;

@@ -9,10 +9,11 @@ random max) in MiB, at least the worker's floor; average CPU with the share of t
 process is alive and the CPU its spawns cost.
 
 The shard's share is an upper bound, not the exact count: one pod template serves every shard, so it
-must fit the fullest. A template of c processes scaled to a total T out of C holds at most
-max(1, ceil(c T / C)) of them (largest remainder, at least one of every kind), and a shard at most
-ceil of that over the shards (processes are dealt round-robin). The bound exceeds the fullest shard
-by less than one process of each template.
+must fit the fullest. A run scaled to a total T holds the simulator's own counts (scaleProfile in
+src/profiles/plan.ts, redone below in integers: floors of c T / C, one more for the largest
+remainders, then one for every kind left without, taken from the kind that has the most), and a shard
+at most ceil of a kind's count over the shards (processes are dealt round-robin). The bound exceeds
+the fullest shard by less than one process of each template.
 */}}
 
 {{/* Peak of a pattern (a number is steady). */}}
@@ -188,16 +189,52 @@ chaos headroom, and what the pod gets from them (memoryRequestMi, memoryLimitMi,
 {{- $scaling := and (ge $total 0) (gt $current 0) (ne $total $current) }}
 {{- $runTotal := $scaling | ternary $total $current }}
 
+{{- /* The run's count of each template, by its index: scaleProfile's, step by step (see above). */}}
+{{- $counts := dict }}
+{{- range $i, $t := $templates }}{{ $_ := set $counts (toString $i) ($t.count | int64) }}{{ end }}
+{{- if $scaling }}
+{{- $missing := $total }}
+{{- range $i, $t := $templates }}
+{{- $floor := div (mul ($t.count | int64) $total) $current }}
+{{- $_ := set $counts (toString $i) $floor }}
+{{- $missing = sub $missing $floor }}
+{{- end }}
+{{- /* One more for the `missing` largest remainders, equal ones in template order. */}}
+{{- range $i, $t := $templates }}
+{{- $rest := mod (mul ($t.count | int64) $total) $current }}
+{{- $rank := 0 }}
+{{- range $j, $u := $templates }}
+{{- $other := mod (mul ($u.count | int64) $total) $current }}
+{{- if or (gt $other $rest) (and (eq $other $rest) (lt $j $i)) }}{{ $rank = add $rank 1 }}{{ end }}
+{{- end }}
+{{- if lt $rank $missing }}{{ $_ := set $counts (toString $i) (add (get $counts (toString $i)) 1) }}{{ end }}
+{{- end }}
+{{- /* At least one of every kind when the total allows it, from the first kind that has the most. */}}
+{{- $kinds := 0 }}
+{{- range $templates }}{{ if gt (.count | int64) 0 }}{{ $kinds = add $kinds 1 }}{{ end }}{{ end }}
+{{- if ge $total $kinds }}
+{{- range $i, $t := $templates }}
+{{- if and (gt ($t.count | int64) 0) (eq (get $counts (toString $i) | int64) 0) }}
+{{- $donor := 0 }}
+{{- $most := -1 }}
+{{- range $j, $u := $templates }}
+{{- $n := get $counts (toString $j) | int64 }}
+{{- if gt $n $most }}{{ $donor = $j }}{{ $most = $n }}{{ end }}
+{{- end }}
+{{- $_ := set $counts (toString $donor) (sub $most 1) }}
+{{- $_ := set $counts (toString $i) 1 }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- $processes := 0 }}
 {{- $tasks := 0 }}
 {{- $fds := 0 }}
 {{- $memory := 0.0 }}
 {{- $cpu := 0.0 }}
-{{- range $templates }}
-{{- $count := .count | int64 }}
-{{- if and $scaling (gt $count 0) }}
-{{- $count = max 1 (div (add (mul $count $total) $current -1) $current) }}
-{{- end }}
+{{- range $i, $t := $templates }}
+{{- $count := get $counts (toString $i) | int64 }}
 {{- $share := div (add $count $shards -1) $shards }}
 {{- $processes = add $processes $share }}
 {{- $tasks = add $tasks (mul $share (.threads | int64)) }}
