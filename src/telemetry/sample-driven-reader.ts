@@ -128,7 +128,7 @@ export class SampleDrivenMetricReader extends MetricReader {
           this.#exporter.export(chunk, (outcome) => {
             clearTimeout(timer);
             // The exporter is done with the request (its retries too): its buffer may be filled again.
-            // After a timeout this comes late or never, and the buffer is left to the collector.
+            // After our timeout this comes late or never: until it does, the buffer stays out.
             if (chunk.kind === 'encoded' && chunk.buffer) this.#buffers.give(chunk.buffer);
             resolve(outcome);
           });
