@@ -227,11 +227,15 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
   /** the Resource's encoded field, looked up once (sized, then written) */
   #field: Uint8Array | undefined;
 
+  /** the start (stat starttime) of the process the Resource is of */
+  readonly #startTicks: number;
+
   constructor(resource: Resource, sample: ProcessSample, encoding: ProcessEncoding, template: ShapeTemplate) {
     this.resource = resource;
     this.#sample = sample;
     this.#encoding = encoding;
     this.#template = template;
+    this.#startTicks = sample.startTicks;
   }
 
   get scopeMetrics(): ScopeMetrics[] {
@@ -253,7 +257,10 @@ export class ProcessResourceMetrics implements SelfEncodedResourceMetrics {
    * 0 when it has no value to send (`dataPointCount` is 0 then).
    */
   encodedSize(): number {
-    this.#template = this.#encoding.templateOf(this.#sample);
+    // Another process under the same PID (reused while earlier requests were sent) has its reading in
+    // the entry now: it is not the process of this Resource, and goes out with the next export.
+    this.#template =
+      this.#sample.startTicks === this.#startTicks ? this.#encoding.templateOf(this.#sample) : undefined;
     if (this.#template === undefined) return 0;
     const length = this.#contentLength(this.#template);
     return 1 + varintSize(length) + length;

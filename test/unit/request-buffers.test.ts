@@ -10,7 +10,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
-import type { SnapshotStore } from '../../src/sampler/snapshot.ts';
+import type { SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
 import type { OtlpRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
 import {
   type EncodedRequest,
@@ -44,16 +44,24 @@ function sourceOf(store: SnapshotStore) {
 const body = (request: EncodedRequest) => Buffer.from(Buffer.concat(request.parts));
 
 /** process.pid -> its process.memory.usage value and whether it has process.cpu.utilization, per request */
-function decoded(request: Uint8Array): Map<number, { memory: number | undefined; utilization: boolean }> {
-  const out = new Map<number, { memory: number | undefined; utilization: boolean }>();
+interface Decoded {
+  memory: number | undefined;
+  utilization: boolean;
+  executable: unknown;
+}
+
+function decoded(request: Uint8Array): Map<number, Decoded> {
+  const out = new Map<number, Decoded>();
   for (const rm of decodeExportRequest(Buffer.from(request)).resource_metrics) {
-    const pid = attributesOf(rm.resource.attributes)['process.pid'] as number;
+    const attributes = attributesOf(rm.resource.attributes);
+    const pid = attributes['process.pid'] as number;
     assert.ok(!out.has(pid), `process ${pid} twice in one request`);
     const metrics = rm.scope_metrics.flatMap((sm) => sm.metrics);
     const memory = metrics.find((m) => m.name === 'process.memory.usage');
     out.set(pid, {
       memory: (memory?.sum?.data_points ?? memory?.gauge?.data_points)?.[0]?.as_int as number | undefined,
       utilization: metrics.some((m) => m.name === 'process.cpu.utilization'),
+      executable: attributes['process.executable.path'],
     });
   }
   return out;
@@ -82,31 +90,49 @@ test('requests packed one at a time into reused buffers are the requests packed 
   );
 });
 
-test('a reading rewritten while earlier requests are sent goes out as it is when written, every process once', () => {
+test('a reading rewritten while earlier requests are sent goes out as it is when written, with its own Resource', () => {
   fc.assert(
     fc.property(
       readings,
-      // the readings written over each process's entry after each request, in turn
-      fc.array(fc.array(reading, { minLength: 40, maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+      // the readings written over each process's entry after each request, in turn; `true`: of another
+      // process under the same PID (its start differs, and the sampler gives the entry its identity)
+      fc.array(fc.array(fc.tuple(reading, fc.boolean()), { minLength: 40, maxLength: 40 }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
       // every process fits in a request: one split into pieces goes out in several
       fc.integer({ min: 4096, max: 12_000 }),
       (generated, rewrites, budget) => {
         const { store, processes: entries } = storeOf(generated);
-        const version = new Map<number, Reading>(generated.map((r) => [r.pid, r]));
+        // per PID, the reading its entry holds, and the reading its identity was made from
+        const values = new Map<number, Reading>(generated.map((r) => [r.pid, r]));
+        const identities = new Map<number, Reading>(generated.map((r) => [r.pid, r]));
+        const reused = new Set<number>();
         const requests: Buffer[] = [];
-        const versions: Array<Map<number, Reading>> = [];
+        const versions: Array<{ values: Map<number, Reading>; identities: Map<number, Reading> }> = [];
         const buffers = new RequestBuffers(budget);
         for (const request of packRequests(sourceOf(store)(SDK_RESOURCE), budget, buffers)) {
           requests.push(body(request));
-          versions.push(new Map(version));
+          versions.push({ values: new Map(values), identities: new Map(identities) });
           if (request.buffer) buffers.give(request.buffer);
           // The sampler writes newer readings into the entries, in place, shape changes included.
-          const next = rewrites[(requests.length - 1) % rewrites.length] as Reading[];
+          const next = rewrites[(requests.length - 1) % rewrites.length] as Array<[Reading, boolean]>;
           let i = 0;
           for (const [pid, entry] of entries) {
-            const r = { ...(next[i++ % next.length] as Reading), pid };
-            Object.assign(entry.sample, sampledOf(r).sample);
-            version.set(pid, r);
+            const [later, another] = next[i++ % next.length] as [Reading, boolean];
+            const start = (values.get(pid) as Reading).numbers[16] as number;
+            const numbers = [...later.numbers];
+            // another process's start differs (stat starttime: an integer below 2^53)
+            numbers[16] = another ? (Number.isSafeInteger(start) && start < 2 ** 52 ? start + 1 : 7) : start;
+            const r: Reading = { ...later, pid, numbers };
+            const sampled = sampledOf(r);
+            Object.assign(entry.sample, sampled.sample);
+            values.set(pid, r);
+            if (another) {
+              (entry as { identity: SampledProcess['identity'] }).identity = sampled.identity;
+              identities.set(pid, r);
+              reused.add(pid);
+            }
           }
         }
         const seen = new Set<number>();
@@ -114,16 +140,23 @@ test('a reading rewritten while earlier requests are sent goes out as it is when
           for (const [pid, got] of decoded(request)) {
             assert.ok(!seen.has(pid), `process ${pid} sent twice`);
             seen.add(pid);
-            const r = versions[k]?.get(pid) as Reading;
+            const version = versions[k] as (typeof versions)[number];
+            const r = version.values.get(pid) as Reading;
             // a request written with a process's shape and values of the moment it was packed
             assert.equal(got.utilization, r.utilization !== undefined, `process ${pid} in request ${k}`);
             assert.equal(got.memory, Math.trunc(r.numbers[3] as number) || 0);
+            // under the Resource of the process those values are of
+            const identity = version.identities.get(pid) as Reading;
+            assert.equal(
+              got.executable,
+              `/opt/${identity.name}`,
+              `process ${pid}: the Resource of another process`,
+            );
           }
         });
-        assert.deepEqual(
-          [...seen].sort((a, b) => a - b),
-          generated.map((r) => r.pid).sort((a, b) => a - b),
-        );
+        // Every process goes out once; one whose PID another took meanwhile may go with the next export.
+        for (const r of generated)
+          assert.ok(seen.has(r.pid) || reused.has(r.pid), `process ${r.pid} left out`);
       },
     ),
     { numRuns: 100 },
