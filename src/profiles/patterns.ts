@@ -47,15 +47,19 @@ export function replayIndex(
 }
 
 /**
- * The value a process holds from `elapsedMs` until its next retarget, `spanMs` later. A replay's values
- * are means over their step (a capture writes the CPU of each reading), so when its steps are shorter
- * than the span it holds their time-weighted mean over the span, and what it holds over a run adds up to
- * what was recorded. Taking the value at each retarget instead aliases: a 1 s control tick over 250 ms
- * readings takes every fourth one, at the same phase every time, and a steady worker recorded as
- * 12, 20, 12, 20 % was replayed at 20 %.
- * Every other pattern is held at its value at `elapsedMs`: its edges and steps are what it is for.
+ * The value a process holds from `elapsedMs` until its next retarget, `spanMs` later.
+ * - A replay's values are means over their step (a capture writes the CPU of each reading), so when its
+ *   steps are shorter than the span it holds their time-weighted mean over the span, and what it holds
+ *   over a run adds up to what was recorded. Taking the value at each retarget instead aliases: a 1 s
+ *   control tick over 250 ms readings takes every fourth one, at the same phase every time, and a steady
+ *   worker recorded as 12, 20, 12, 20 % was replayed at 20 %.
+ * - Spikes keep their two levels, and the time held at the peak follows the pattern's (see spikeHeld).
+ * - Every other pattern is held at its value at `elapsedMs`: its steps are what it is for, and a random
+ *   step's value is no more likely to be high than low, whatever the phase.
  */
 export function heldValue(pattern: Pattern, elapsedMs: number, spanMs: number, seedKey: string): number {
+  if (pattern.pattern === 'spiky' && spanMs > 0 && pattern.every > 0)
+    return spikeHeld(pattern, Math.max(0, elapsedMs), spanMs, seedKey);
   if (pattern.pattern !== 'replay' || !(spanMs > 0) || pattern.values.length === 0 || !(pattern.every > 0))
     return valueAt(pattern, elapsedMs, seedKey);
   const from = Math.max(0, elapsedMs);
@@ -64,6 +68,37 @@ export function heldValue(pattern: Pattern, elapsedMs: number, spanMs: number, s
   const round = pattern.every * pattern.values.length;
   const start = from - Math.floor(from / round) * round;
   return (heldUntil(pattern, start + spanMs) - heldUntil(pattern, start)) / spanMs;
+}
+
+type Spiky = Extract<Pattern, { pattern: 'spiky' }>;
+
+/**
+ * A spiky pattern held between retargets `spanMs` apart: the peak for the whole span, or the base.
+ * Its value at each retarget would alias: on a 1 s grid a 1.8 s spike every 4 s is held for 1 s or for
+ * 2 s, depending on the process's phase, and the same every time (a replayed capture held one at half
+ * its CPU). The mean over the span would be exact, but would put a third level between base and peak.
+ * So the span is held at the peak when the pattern's own time at the peak, counted from the process's
+ * start in whole spans (rounded), grows over it: the peak time held then follows the pattern's within
+ * half a span at every retarget, and edges stay sharp (a spike of whole spans is held as it is).
+ * Retargets come a few ms late; the pattern time that falls between two is counted by neither, which
+ * moves the held time by the delay's share of a span (a few thousandths).
+ */
+function spikeHeld(pattern: Spiky, fromMs: number, spanMs: number, seedKey: string): number {
+  const phase = unitRandom(seedKey, 'spike-phase') * pattern.every;
+  const before = Math.round(timeAtPeak(pattern, phase, fromMs) / spanMs);
+  const after = Math.round(timeAtPeak(pattern, phase, fromMs + spanMs) / spanMs);
+  return after > before ? pattern.peak : pattern.base;
+}
+
+/** Time a spiky pattern of phase `phase` spends at its peak from the process's start to `t` (ms). */
+function timeAtPeak(pattern: Spiky, phase: number, t: number): number {
+  // A spike as long as its period or longer never ends (valueAt: always the peak).
+  const high = Math.min(Math.max(0, pattern.for), pattern.every);
+  const until = (x: number) => {
+    const rounds = Math.floor(x / pattern.every);
+    return rounds * high + Math.min(high, x - rounds * pattern.every);
+  };
+  return until(t + phase) - until(phase);
 }
 
 /** Sums of a replay's values before each index: sums[i] = values[0] + ... + values[i - 1]. */

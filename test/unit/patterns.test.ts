@@ -184,10 +184,9 @@ test('a 1 s retarget over 250 ms readings holds their mean, not the reading at i
   assert.equal(heldValue(recorded, 300, 0, 'k'), 20, 'no span: the value at that time');
 });
 
-test('every other pattern is held at its value when the retarget comes', () => {
+test('steady, growing and random patterns are held at their value when the retarget comes', () => {
   const patterns = [
     { pattern: 'steady' as const, value: 7 },
-    { pattern: 'spiky' as const, base: 1, peak: 50, every: 4000, for: 1000 },
     { pattern: 'growing' as const, start: 10, max: 40, per_minute: 10, reset: true },
     { pattern: 'random' as const, min: 1, max: 9, every: 300 },
   ];
@@ -222,4 +221,101 @@ test('hashKey is FNV-1a over the parts joined by U+0001, for generated parts (se
   // Values pinned before the rewrite: a seed of an earlier release still gives the same run.
   assert.equal(hashKey('7/0/3/0/cpu', 'spike-phase'), 2102749504);
   assert.equal(hashKey(42, 'chaos'), 3667646670);
+});
+
+/** A spiky pattern and the span between two retargets, its period from a fifth of a span to twelve spans. */
+const spikesAndSpans = fc
+  .record({
+    base: fc.double({ min: 0, max: 100, noNaN: true }),
+    peak: fc.double({ min: 0, max: 100, noNaN: true }),
+    span: fc.integer({ min: 50, max: 2000 }),
+    spansPerPeriod: fc.double({ min: 0.2, max: 12, noNaN: true }),
+    // up to twice the period: a spike as long as its period or longer never ends
+    forShare: fc.double({ min: 0, max: 2, noNaN: true }),
+  })
+  .map(({ base, peak, span, spansPerPeriod, forShare }) => {
+    const every = Math.max(1, Math.round(spansPerPeriod * span));
+    return {
+      pattern: { pattern: 'spiky' as const, base, peak, every, for: Math.round(forShare * every) },
+      span,
+    };
+  });
+
+test('a spike held between retargets is at its base or its peak, and its time at the peak follows the pattern within half a span', () => {
+  fc.assert(
+    fc.property(
+      spikesAndSpans,
+      fc.string({ maxLength: 8 }),
+      fc.integer({ min: 1, max: 40 }),
+      ({ pattern, span }, key, ticks) => {
+        const levels = { ...pattern, base: 0, peak: 1 };
+        let held = 0;
+        // The pattern's own time at the peak, walked in 1 ms steps of valueAt: within 1 ms per edge.
+        let walked = 0;
+        let edges = 0;
+        let was = valueAt(levels, 0, key);
+        for (let tick = 0; tick < ticks; tick++) {
+          const value = heldValue(pattern, tick * span, span, key);
+          assert.ok(value === pattern.base || value === pattern.peak, `${value}: neither base nor peak`);
+          held += heldValue(levels, tick * span, span, key) * span;
+          for (let at = tick * span; at < (tick + 1) * span; at++) {
+            const now = valueAt(levels, at, key);
+            walked += now;
+            if (now !== was) edges++;
+            was = now;
+          }
+          assert.ok(
+            Math.abs(held - walked) <= span / 2 + edges,
+            `after ${tick + 1} spans of ${span} ms: held ${held} ms at the peak, the pattern ${walked} (${edges} edges)`,
+          );
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('a spike of whole spans is held for exactly its length every time, at any phase', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 2000 }),
+      fc.integer({ min: 2, max: 12 }),
+      fc.string({ maxLength: 8 }),
+      (span, spansPerPeriod, key) => {
+        const spansHigh = 1 + (key.length % (spansPerPeriod - 1));
+        const pattern = {
+          pattern: 'spiky' as const,
+          base: 0,
+          peak: 1,
+          every: spansPerPeriod * span,
+          for: spansHigh * span,
+        };
+        const held = Array.from({ length: spansPerPeriod * 6 }, (_, tick) =>
+          heldValue(pattern, tick * span, span, key),
+        );
+        const runs = held
+          .join('')
+          .split('0')
+          .filter((run) => run.length > 0);
+        // the first and the last run may be cut by the window
+        for (const run of runs.slice(1, -1)) assert.equal(run.length, spansHigh, held.join(''));
+        assert.ok(runs.length >= 4, held.join(''));
+      },
+    ),
+  );
+});
+
+test('a 1.8 s spike every 4 s on a 1 s grid is held 1.8 s of every 4 on average, at any phase (not 1 s)', () => {
+  const pattern = { pattern: 'spiky' as const, base: 0, peak: 30, every: 4000, for: 1800 };
+  for (let key = 0; key < 200; key++)
+    for (const start of [0, 130, 500, 999]) {
+      let sum = 0;
+      const ticks = 100;
+      for (let tick = 0; tick < ticks; tick++)
+        sum += heldValue(pattern, start + tick * 1000, 1000, `p${key}`);
+      assert.ok(
+        Math.abs(sum / ticks - 13.5) <= (30 * 1.5) / ticks,
+        `key p${key} from ${start} ms: mean ${sum / ticks}`,
+      );
+    }
 });
