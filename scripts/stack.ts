@@ -206,7 +206,13 @@ async function main(): Promise<number> {
   const simulator = start(
     'simulator',
     process.execPath,
-    ['--max-semi-space-size=16', join(root, 'src', 'main.ts'), 'run', ...process.argv.slice(2)],
+    [
+      '--max-semi-space-size=16',
+      '--liftoff-only',
+      join(root, 'src', 'main.ts'),
+      'run',
+      ...process.argv.slice(2),
+    ],
     {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST}:${ports.OTLP_GRPC_PORT}`,
       METRICS_HOST: HOST,
