@@ -1,7 +1,7 @@
 /**
  * The engine's once-a-second pass: faults that ended, lifetimes past their deadline (a backstop to
- * their own timers), and every process's targets from its pattern and its active faults, written to
- * its slot only when they changed. It never throws (a failure is reported and the next tick tries
+ * their own timers), and the targets of every process whose pattern or faults can change them, written
+ * to its slot only when they changed. It never throws (a failure is reported and the next tick tries
  * again) and never runs inside itself.
  */
 import type { SlotTargets } from '../workload/control-table.ts';
@@ -38,6 +38,16 @@ export class ControlLoop {
     for (const process of processes) if (!process.stopReason) this.#retargetOne(process, nowMs);
   }
 
+  #visit(process: ManagedProcess, nowMs: number): void {
+    if (process.stopReason) return;
+    if (process.deadlineMs !== undefined && nowMs >= process.deadlineMs) {
+      this.#processes.terminate(process, 'lifetime');
+      return;
+    }
+    this.#processes.wakeIfPending(process, nowMs);
+    this.#retargetOne(process, nowMs);
+  }
+
   #retargetOne(process: ManagedProcess, nowMs: number): void {
     try {
       const targets = targetsAt(
@@ -58,22 +68,27 @@ export class ControlLoop {
     }
   }
 
+  /**
+   * Visits the processes whose targets can have changed since the last tick: those whose patterns move
+   * with time or that have a lifetime, those of active faults and of faults that just ended (back to
+   * their pattern), and those still waiting for a wake. A steady process without a fault holds the
+   * targets it was spawned with, so it is not read at all.
+   */
   tick(nowMs = Date.now()): void {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      this.#faults.endDue(nowMs);
+      const ended = this.#faults.endDue(nowMs);
       // Each process in turn, with no list of the due ones: at 10,000 processes and a few ticks a
       // second, that list was most of what the engine allocated between two samples.
-      for (const process of this.#processes.values()) {
-        if (process.stopReason) continue;
-        if (process.deadlineMs !== undefined && nowMs >= process.deadlineMs) {
-          this.#processes.terminate(process, 'lifetime');
-          continue;
-        }
-        this.#processes.wakeIfPending(process, nowMs);
-        this.#retargetOne(process, nowMs);
-      }
+      for (const process of this.#processes.timed()) this.#visit(process, nowMs);
+      if (ended.length > 0 || this.#faults.active.size > 0)
+        for (const fault of [...ended, ...this.#faults.active.list()])
+          for (const pid of fault.pids) {
+            const process = this.#processes.get(pid);
+            if (process && !this.#processes.isTimed(process)) this.#visit(process, nowMs);
+          }
+      for (const process of this.#processes.unwoken()) this.#processes.wakeIfPending(process, nowMs);
     } catch (error) {
       this.#warn('the control tick failed', { error: (error as Error)?.stack ?? String(error) });
     } finally {

@@ -78,11 +78,13 @@ export class FaultBook {
     return fault;
   }
 
-  /** Ends the faults whose deadline passed and those none of whose processes is left. */
-  endDue(nowMs: number): void {
-    for (const fault of this.active.expired(nowMs)) this.end(fault.id);
+  /** Ends the faults whose deadline passed and those none of whose processes is left; returns them. */
+  endDue(nowMs: number): Fault[] {
+    const ended: Fault[] = [];
+    for (const fault of this.active.expired(nowMs)) if (this.end(fault.id)) ended.push(fault);
     for (const fault of this.active.orphaned((pid) => this.#processes.get(pid) !== undefined))
-      this.end(fault.id);
+      if (this.end(fault.id)) ended.push(fault);
+    return ended;
   }
 
   /** Ends every fault of a simulation (it stops). */
