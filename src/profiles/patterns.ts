@@ -16,9 +16,9 @@ export function valueAt(pattern: Pattern, elapsedMs: number, seedKey: string): n
       return pattern.value;
     case 'spiky': {
       if (pattern.every <= 0) return pattern.base;
-      // A per-process phase so that a fleet of spiky workers does not spike in lockstep.
-      const phase = unitRandom(seedKey, 'spike-phase') * pattern.every;
-      return (elapsedMs + phase) % pattern.every < pattern.for ? pattern.peak : pattern.base;
+      return (elapsedMs + spikePhase(pattern, seedKey)) % pattern.every < pattern.for
+        ? pattern.peak
+        : pattern.base;
     }
     case 'growing': {
       const grown = (pattern.per_minute * elapsedMs) / 60_000;
@@ -84,10 +84,15 @@ type Spiky = Extract<Pattern, { pattern: 'spiky' }>;
  * moves the held time by the delay's share of a span (a few thousandths).
  */
 function spikeHeld(pattern: Spiky, fromMs: number, spanMs: number, seedKey: string): number {
-  const phase = unitRandom(seedKey, 'spike-phase') * pattern.every;
+  const phase = spikePhase(pattern, seedKey);
   const before = Math.round(timeAtPeak(pattern, phase, fromMs) / spanMs);
   const after = Math.round(timeAtPeak(pattern, phase, fromMs + spanMs) / spanMs);
   return after > before ? pattern.peak : pattern.base;
+}
+
+/** A per-process phase (ms), so that a fleet of spiky workers does not spike in lockstep. */
+function spikePhase(pattern: Spiky, seedKey: string): number {
+  return unitRandom(seedKey, 'spike-phase') * pattern.every;
 }
 
 /** Time a spiky pattern of phase `phase` spends at its peak from the process's start to `t` (ms). */
