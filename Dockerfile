@@ -32,6 +32,8 @@ COPY --from=build /app/build ./build
 # on loopback only (-e API_ALLOW_UNAUTHENTICATED=true -p 127.0.0.1:8090:8090),
 # as docker-compose.yml does.
 ENV CONTROL_HOST=0.0.0.0
+# glibc malloc: blocks of 128 KiB or more mapped on their own, see bin/process-simulator.js.
+ENV MALLOC_MMAP_THRESHOLD_=131072
 # Prometheus /metrics and the control API (DEFAULT_METRICS_PORT, DEFAULT_CONTROL_PORT).
 EXPOSE 8888 8090
 # The simulated processes run as this user too: nothing here needs root.

@@ -44,13 +44,21 @@ const C_READER_PASSES = 5;
 /** scrapes of the collector's hostmetrics scraper over the same processes, one per interval */
 const COLLECTOR_SCRAPES = 3;
 
-/** The Node flags of `npm start` (package.json), between `node` and the script. */
-export function startFlags(): string[] {
+/**
+ * How `npm start` (package.json) launches the engine: the environment it sets before `node`
+ * (`NAME=value` words) and the Node flags between `node` and the script.
+ */
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0] ?? '')) {
+    const [name, ...value] = (words.shift() as string).split('=');
+    env[name as string] = value.join('=');
+  }
   if (words[0] !== 'node' || words[words.length - 1] !== 'src/main.ts')
     throw new Error(`unexpected start script ${JSON.stringify(pkg.scripts.start)}`);
-  return words.slice(1, -1);
+  return { env, flags: words.slice(1, -1) };
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -66,12 +74,14 @@ interface Engine {
 async function startEngine(count: number, otlpEndpoint: string): Promise<Engine> {
   const [metricsPort, controlPort] = await freePorts(2);
   const profileDir = mkdtempSync(join(tmpdir(), 'psim-bench-engine-'));
+  const start = startCommand();
   const spawnedUs = nowUs();
   const child = spawnChild(
     process.execPath,
-    [...startFlags(), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, MAIN],
+    [...start.flags, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, MAIN],
     {
       ...process.env,
+      ...start.env,
       PROFILE: 'high-cardinality',
       PROCESS_COUNT: String(count),
       SEED: '7',

@@ -214,6 +214,7 @@ async function main(): Promise<number> {
       ...process.argv.slice(2),
     ],
     {
+      MALLOC_MMAP_THRESHOLD_: '131072',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST}:${ports.OTLP_GRPC_PORT}`,
       METRICS_HOST: HOST,
       METRICS_PORT: String(ports.METRICS_PORT),

@@ -19,6 +19,14 @@ const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, imp
  * the type stripper's WebAssembly compiled by V8's optimising tier held ~12 MiB of code.
  */
 const LAUNCH_FLAGS = '--max-semi-space-size=16 --liftoff-only';
+/**
+ * The environment every launcher sets: glibc's malloc with a fixed mmap threshold, so that the OTLP
+ * packages' ~2 MiB copies of each request are not taken from the main heap, which then cannot shrink.
+ */
+const LAUNCH_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+const LAUNCH_ENV_WORDS = Object.entries(LAUNCH_ENV)
+  .map(([name, value]) => `${name}=${value}`)
+  .join(' ');
 const QUIET_ENV = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
@@ -118,32 +126,38 @@ test('SIGTERM during a run: exit 0 after every child is gone', async () => {
   for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
 });
 
-test('npm start, npm run bench, the package command, the image and the chart all launch with the same V8 flags', () => {
+test('npm start, npm run bench, the package command, the image and the chart all launch with the same V8 flags and environment', () => {
   const scripts = JSON.parse(readRepoFile('package.json')).scripts as Record<string, string>;
-  assert.equal(scripts.start, `node ${LAUNCH_FLAGS} src/main.ts`);
-  assert.equal(scripts.bench, `node ${LAUNCH_FLAGS} bench/run.ts`);
+  assert.equal(scripts.start, `${LAUNCH_ENV_WORDS} node ${LAUNCH_FLAGS} src/main.ts`);
+  assert.equal(scripts.bench, `${LAUNCH_ENV_WORDS} node ${LAUNCH_FLAGS} bench/run.ts`);
   assert.equal(
     readRepoFile('bin/process-simulator.js').split('\n')[0],
-    `#!/usr/bin/env -S node ${LAUNCH_FLAGS}`,
+    `#!/usr/bin/env -S ${LAUNCH_ENV_WORDS} node ${LAUNCH_FLAGS}`,
   );
   const cmd = `CMD ["node", ${LAUNCH_FLAGS.split(' ')
     .map((flag) => JSON.stringify(flag))
     .join(', ')}, "src/main.ts"]`;
-  assert.ok(readRepoFile('Dockerfile').includes(cmd), cmd);
+  const dockerfile = readRepoFile('Dockerfile');
+  assert.ok(dockerfile.includes(cmd), cmd);
+  for (const [name, value] of Object.entries(LAUNCH_ENV))
+    assert.match(dockerfile, new RegExp(`^ENV ${name}=${value}$`, 'm'), `Dockerfile: ENV ${name}`);
   // the chart's simulator pods and its verdict job
   const command = `command: ["node", ${LAUNCH_FLAGS.split(' ')
     .map((flag) => JSON.stringify(flag))
     .join(', ')}, "src/main.ts"]`;
-  for (const template of ['_pod.tpl', 'job-verdict.yaml'])
-    assert.ok(
-      readRepoFile(`charts/process-simulator/templates/${template}`).includes(command),
-      `${template}: ${command}`,
-    );
+  for (const template of ['_pod.tpl', 'job-verdict.yaml']) {
+    const text = readRepoFile(`charts/process-simulator/templates/${template}`);
+    assert.ok(text.includes(command), `${template}: ${command}`);
+    for (const [name, value] of Object.entries(LAUNCH_ENV))
+      assert.match(text, new RegExp(`- name: ${name}\\n\\s+value: "${value}"`), `${template}: env ${name}`);
+  }
 });
 
-test('the package command runs through its shebang, with the flags, and exits 0', async () => {
+test('the package command runs through its shebang, with the flags and environment, and exits 0', async () => {
   // as npx runs it: the file itself, `node` found on PATH (this Node first, as npm puts it there)
-  const env = { ...QUIET_ENV, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  const env: NodeJS.ProcessEnv = { ...QUIET_ENV, PATH: `${dirname(process.execPath)}:${process.env.PATH}` };
+  // The shebang must set these itself.
+  for (const name of Object.keys(LAUNCH_ENV)) delete env[name];
   const child = spawn(BIN, ['run', '-n', '1', '-d', '4s', '--interval', '1000'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -164,6 +178,8 @@ test('the package command runs through its shebang, with the flags, and exits 0'
     };
     assert.equal(info.process.pid, child.pid, "env exec'd node in the same PID");
     assert.deepEqual(info.process.exec_argv, LAUNCH_FLAGS.split(' '));
+    const environment = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    for (const word of LAUNCH_ENV_WORDS.split(' ')) assert.ok(environment.includes(word), word);
     assert.match(info.process.node, /^v24\./);
     assert.equal(readFileSync(`/proc/${child.pid}/comm`, 'utf8'), 'process-simulat\n');
     assert.equal(await exited, 0);

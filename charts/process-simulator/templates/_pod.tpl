@@ -61,6 +61,9 @@ address, which an OTLP endpoint may (a collector DaemonSet's host port on the sa
 */}}
 {{- define "process-simulator.env" -}}
 {{- $v := .Values -}}
+# glibc malloc: blocks of 128 KiB or more mapped on their own (see bin/process-simulator.js)
+- name: MALLOC_MMAP_THRESHOLD_
+  value: "131072"
 - name: K8S_POD_NAME
   valueFrom:
     fieldRef:
