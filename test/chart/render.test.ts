@@ -17,6 +17,7 @@ import { builtinProfile, loadProfileFile, validateProfile } from '../../src/prof
 import { planProcesses, scaleProfile, shardProfile } from '../../src/profiles/plan.ts';
 import { parseDuration } from '../../src/profiles/units.ts';
 import { helm, type K8sObject, objectOf, REPO_ROOT, renderChart } from '../helpers/helm.ts';
+import { LAUNCH_ENV } from '../helpers/launch.ts';
 import { type ChartCase, chartCases } from './cases.ts';
 import { type Container, type PodSpec, podTemplateOf, resolveEnv, workloadOf } from './pods.ts';
 
@@ -216,9 +217,6 @@ function checkSecurity(pod: PodSpec): void {
   }
 }
 
-/** Read by the C library, as every launcher sets them (see bin/process-simulator.js). */
-const LIBC_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
-
 /**
  * Names the simulator reads, the pod's identity from the downward API that a value refers to, or the
  * C library's settings of every launcher.
@@ -226,14 +224,14 @@ const LIBC_ENV: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 function checkEnvNames(container: Container): void {
   const names = container.env.map((e) => e.name);
   assert.equal(new Set(names).size, names.length, `no name twice: ${names.join(', ')}`);
-  for (const [name, value] of Object.entries(LIBC_ENV))
+  for (const [name, value] of Object.entries(LAUNCH_ENV))
     assert.equal(
       container.env.find((e) => e.name === name)?.value,
       value,
       `${name} as every launcher sets it`,
     );
   for (const env of container.env) {
-    if (env.name in ENV_VARS || env.name in LIBC_ENV) continue;
+    if (env.name in ENV_VARS || env.name in LAUNCH_ENV) continue;
     assert.match(env.name, /^K8S_[A-Z_]+$/, `${env.name} is neither a simulator setting nor a K8S_ identity`);
     assert.ok(env.valueFrom?.fieldRef, `${env.name} comes from the downward API`);
   }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { LAUNCH_ENV, LAUNCH_ENV_WORDS, LAUNCH_FLAGS } from '../helpers/launch.ts';
 import { isAlive, workersOf } from '../helpers/proc.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -14,19 +15,6 @@ const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const BIN = new URL('../../bin/process-simulator.js', import.meta.url).pathname;
 const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-/**
- * V8 flags every launcher passes: a young generation grown to 128 MiB under churn doubled the RSS, and
- * the type stripper's WebAssembly compiled by V8's optimising tier held ~12 MiB of code.
- */
-const LAUNCH_FLAGS = '--max-semi-space-size=16 --liftoff-only';
-/**
- * The environment every launcher sets: glibc's malloc with a fixed mmap threshold, so that the OTLP
- * packages' ~2 MiB copies of each request are not taken from the main heap, which then cannot shrink.
- */
-const LAUNCH_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
-const LAUNCH_ENV_WORDS = Object.entries(LAUNCH_ENV)
-  .map(([name, value]) => `${name}=${value}`)
-  .join(' ');
 const QUIET_ENV = { ...process.env, OTEL_METRICS_EXPORTER: 'none', METRICS_PORT: '0', CONTROL_PORT: '0' };
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = QUIET_ENV) {
