@@ -130,13 +130,13 @@ async function exportEnded(sink: OtlpSink): Promise<number[]> {
  */
 async function waitForCount(engine: Engine, count: number, log: (line: string) => void): Promise<number> {
   const deadline = Date.now() + 15 * 60_000;
-  let launcher: number | undefined;
   let seen = 0;
   let loggedAt = 0;
   while (Date.now() < deadline) {
     if (engine.child.exited())
       throw new Error(`the engine exited before ${count} processes ran:\n${engine.child.log()}`);
-    launcher ??= launcherOf(engine.child.pid);
+    // Looked up at each poll (cheap: the engine's own child lists), in case a launcher was started anew.
+    const launcher = launcherOf(engine.child.pid);
     const listed = launcher === undefined ? undefined : childPids(launcher);
     const atUs = nowUs();
     // Without the kernel's lists (or a launcher), the exact count is the only one.
