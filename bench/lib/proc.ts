@@ -78,6 +78,9 @@ export function launcherCpuSeconds(enginePid: number): number {
   return Number.isNaN(seconds) ? 0 : seconds;
 }
 
+/** Whether this kernel lists each thread's children (CONFIG_PROC_CHILDREN): the same for every process. */
+const HAS_CHILD_LISTS = existsSync(`/proc/self/task/${process.pid}/children`);
+
 /**
  * PIDs whose parent is `ppid`, with their state. The children come from the kernel's list of each of
  * its threads (/proc/PID/task/TID/children), so a call reads the children's stat and nothing else; at
@@ -102,7 +105,7 @@ export function childrenOf(ppid: number): Array<{ pid: number; state: string }> 
  * them is a lower bound to be confirmed.
  */
 export function childPids(pid: number): number[] | undefined {
-  if (!existsSync(`/proc/self/task/${process.pid}/children`)) return undefined;
+  if (!HAS_CHILD_LISTS) return undefined;
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
