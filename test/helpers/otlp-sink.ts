@@ -55,6 +55,8 @@ export interface OtlpSink {
   hanging: boolean;
   /** calls received and never answered (while `hanging`) */
   readonly hung: number;
+  /** calls answered UNAVAILABLE (while `failing`, or after `refuseAfter`'s count) */
+  readonly refused: number;
   /**
    * Accepts the next `accepted` requests, then answers UNAVAILABLE to every one after them until
    * `answerAll()`: a collector that fails partway through an export of several requests.
@@ -110,6 +112,7 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   let acceptLeft: number | undefined;
   let hung = 0;
+  let refused = 0;
   const sink = {
     failing: false,
     hanging: false,
@@ -130,8 +133,10 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
           hung++;
           return;
         }
-        if (sink.failing || acceptLeft === 0)
+        if (sink.failing || acceptLeft === 0) {
+          refused++;
           return callback({ code: grpc.status.UNAVAILABLE, details: 'sink is failing on purpose' });
+        }
         if (acceptLeft !== undefined) acceptLeft--;
         const metadata: Record<string, string> = {};
         for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
@@ -156,6 +161,7 @@ export async function startOtlpSink(options: { port?: number; keep?: number } = 
   );
   // defined, not assigned: Object.assign would copy the count once
   Object.defineProperty(sink, 'hung', { get: () => hung, enumerable: true });
+  Object.defineProperty(sink, 'refused', { get: () => refused, enumerable: true });
   return Object.assign(sink, {
     endpoint: `http://127.0.0.1:${boundPort}`,
     port: boundPort,

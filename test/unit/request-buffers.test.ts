@@ -11,7 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
 import type { SampledProcess, SnapshotStore } from '../../src/sampler/snapshot.ts';
-import type { OtlpRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
+import { OtlpGrpcRequestExporter, type OtlpRequestExporter } from '../../src/telemetry/otlp-grpc-exporter.ts';
 import {
   type EncodedRequest,
   type OtlpRequest,
@@ -23,7 +23,7 @@ import { PROCESS_ATTRIBUTE_KEYS, PROCESS_METRICS } from '../../src/telemetry/pro
 import { createProcessResourceSource } from '../../src/telemetry/process-producer.ts';
 import { type ExportOutcome, SampleDrivenMetricReader } from '../../src/telemetry/sample-driven-reader.ts';
 import { type Reading, reading, sampledOf, storeOf } from '../helpers/generated-readings.ts';
-import { attributesOf, decodeExportRequest } from '../helpers/otlp-sink.ts';
+import { attributesOf, decodeExportRequest, startOtlpSink } from '../helpers/otlp-sink.ts';
 
 const SDK_RESOURCE = resourceFromAttributes({ 'service.name': 'process-simulator' });
 
@@ -231,5 +231,92 @@ test('the reader fills no buffer the exporter still holds: a timed-out request k
     assert.equal(outcomes.at(-1)?.ok, true);
   } finally {
     await provider.shutdown();
+  }
+});
+
+test('a request body goes to Buffer.from as a view of its buffer, not a copy; the buffer is whole again once given back', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8192 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+      (size, requests) => {
+        const buffers = new RequestBuffers(size);
+        for (const [wanted, fill] of requests) {
+          const bytes = 1 + (wanted % size);
+          const buffer = buffers.take();
+          assert.equal(buffer.length, size, 'a buffer taken is whole');
+          for (let i = 0; i < size; i++) buffer[i] = (fill + i * 31) & 0xff;
+          const expected = Buffer.from(buffer.subarray(0, bytes));
+          assert.notEqual(expected.buffer, buffer.buffer, 'Buffer.from of an ordinary view copies');
+          const body = buffers.body(buffer, bytes);
+          assert.deepEqual(Buffer.from(body.buffer, body.byteOffset, body.byteLength), expected);
+          // What the OTLP transport does with it, at each attempt of the request
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const sent = Buffer.from(body);
+            assert.equal(sent.buffer, buffer.buffer, 'the body was copied');
+            assert.equal(sent.byteOffset, 0);
+            assert.deepEqual(sent, expected);
+          }
+          buffers.give(buffer);
+          assert.equal(buffer.length, size, 'a buffer given back is whole');
+          assert.deepEqual(buffer.subarray(0, bytes), expected, 'giving back kept the bytes before the cut');
+          assert.equal(buffers.take(), buffer, 'the buffer given back is lent again');
+          buffers.give(buffer);
+        }
+        // Any other buffer: an ordinary view, left as it is
+        const other = Buffer.alloc(size, 7);
+        const body = buffers.body(other, size);
+        assert.equal(body.buffer, other.buffer);
+        assert.notEqual(Buffer.from(body).buffer, other.buffer);
+        buffers.give(other);
+        assert.equal(other.length, size);
+        assert.notEqual(buffers.take(), other, 'a buffer not of take() is never lent');
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('requests sent from reused buffers by the package’s gRPC transport arrive as packed, one refused and sent again too', async () => {
+  const sink = await startOtlpSink();
+  const exporter = new OtlpGrpcRequestExporter({ url: sink.endpoint, timeoutMillis: 10_000 });
+  try {
+    const generated = fc.sample(reading, { numRuns: 80, seed: 23 }).map((r, i) => ({ ...r, pid: 2000 + i }));
+    const budget = 4096;
+    const eager = packResourceMetrics(sourceOf(storeOf(generated).store)(SDK_RESOURCE), budget).map(body);
+    assert.ok(eager.length >= 4, `${eager.length} requests: too few to reuse a buffer`);
+    const buffers = new RequestBuffers(budget);
+    const used = new Set<Buffer>();
+    let k = 0;
+    for (const request of packRequests(sourceOf(storeOf(generated).store)(SDK_RESOURCE), budget, buffers)) {
+      // The second request is refused, then exported again: the transport sends the same body twice.
+      const send = () =>
+        new Promise<{ code: number; error?: Error }>((resolve) => exporter.export(request, resolve));
+      if (k++ === 1) {
+        sink.failing = true;
+        const refused = await send();
+        sink.failing = false;
+        assert.equal(refused.code, ExportResultCode.FAILED, 'the refused request passed');
+        assert.equal(sink.refused, 1);
+      }
+      const outcome = await send();
+      assert.equal(outcome.code, ExportResultCode.SUCCESS, outcome.error?.message);
+      if (request.buffer) {
+        used.add(request.buffer);
+        buffers.give(request.buffer);
+      }
+    }
+    assert.equal(used.size, 1, 'one buffer for requests sent one after the other');
+    assert.deepEqual(
+      sink.requests.map((r) => r.bytes),
+      eager.map((b) => b.length),
+    );
+    assert.deepEqual(
+      sink.requests.map((r) => r.request),
+      eager.map((b) => decodeExportRequest(b)),
+    );
+  } finally {
+    await exporter.shutdown();
+    await sink.close();
   }
 });
