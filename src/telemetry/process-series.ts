@@ -155,11 +155,24 @@ export class CapturedSeries {
     this.#stride = stride;
   }
 
-  /** The points of the `p`th process, in the order of the split's values. */
-  eachPointOf(p: number, write: PointWriter): void {
+  /** The processes, in order: one array, shared by every series of a collection. */
+  get entries(): readonly SampledProcess[] {
+    return this.#entries;
+  }
+
+  /** The attribute set of the `p`th process. */
+  attributesOf(p: number): Attributes {
+    return this.#attributesOf(this.#entries[p] as SampledProcess);
+  }
+
+  /**
+   * The points of the `p`th process, in the order of the split's values; `base` is its attribute set,
+   * for a writer that looked it up already (`attributesOf`).
+   */
+  eachPointOf(p: number, write: PointWriter, base?: Attributes): void {
     const count = this.#counts[p] as number;
     if (count === 0) return;
-    const base = this.#attributesOf(this.#entries[p] as SampledProcess);
+    base ??= this.attributesOf(p);
     const at = p * this.#stride;
     for (let i = 0; i < count; i++)
       write(base, this.#splitKey, this.#splitValues?.[i], this.#values[at + i] as number);
