@@ -176,7 +176,7 @@ export class ProcessRegistry {
       spec.lifetimeMs === undefined
         ? undefined
         : startTimer(() => this.terminate(managed, 'lifetime'), spec.lifetimeMs);
-    void child.exited.then((exit) => {
+    child.onExit((exit) => {
       if (lifetime) clearTimeout(lifetime);
       this.#live.delete(managed.pid);
       if (this.#timed.get(managed.pid) === managed) this.#timed.delete(managed.pid);

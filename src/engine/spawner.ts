@@ -29,6 +29,11 @@ export interface SpawnedChild {
   readonly pid: number;
   /** settles once the child has exited and been reaped */
   readonly exited: Promise<ChildExit>;
+  /**
+   * Calls `listener` once the child has exited and been reaped, in a microtask as `exited.then` would,
+   * without the promises: the engine listens to every child for its whole life (see LauncherChild).
+   */
+  onExit(listener: (exit: ChildExit) => void): void;
   /** true while the child has not been reaped, so a signal cannot reach a recycled PID */
   isAlive(): boolean;
   /** sends `signal` to the child's process group; false when it is already gone */
@@ -112,6 +117,7 @@ export function createExecaSpawner(): Spawner {
       return {
         pid,
         exited,
+        onExit: (listener) => void exited.then(listener),
         isAlive,
         signalGroup: (signal) => send(-pid, signal),
         signal: (signal) => send(pid, signal),
@@ -171,6 +177,7 @@ export function createNodeSpawner(): Spawner {
           resolve({
             pid,
             exited,
+            onExit: (listener) => void exited.then(listener),
             isAlive: () => alive,
             signalGroup: (signal) => send(-pid, signal),
             signal: (signal) => send(pid, signal),

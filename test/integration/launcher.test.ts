@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createLauncherSpawner, NATIVE_LAUNCHER_PATH } from '../../src/engine/launcher-spawner.ts';
-import { SpawnError, type SpawnedChild } from '../../src/engine/spawner.ts';
+import {
+  createExecaSpawner,
+  createNodeSpawner,
+  SpawnError,
+  type SpawnedChild,
+  type Spawner,
+} from '../../src/engine/spawner.ts';
 import { ControlTable } from '../../src/workload/control-table.ts';
 import { NATIVE_WORKER_PATH } from '../../src/workload/worker-path.ts';
 import { childrenOf, isAlive, launcherOf, processGroup, procStatus } from '../helpers/proc.ts';
@@ -288,4 +294,37 @@ describe('the launcher program, sent malformed requests', () => {
       bystander.kill('SIGKILL');
     }
   });
+});
+
+describe('exit listeners, of every spawner', () => {
+  const spawners: Array<[string, () => Spawner]> = [
+    ['the launcher', () => spawner],
+    ['node:child_process', createNodeSpawner],
+    ['execa', createExecaSpawner],
+  ];
+  for (const [name, make] of spawners) {
+    it(`${name}: each listener is told the exit once, in the order they came, before the exit or after it, never at once`, async () => {
+      for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+        const child = await make().spawn({ executable: SH, argv0: 'listened', args: STAY, env: {} });
+        started.push(child);
+        const calls: string[] = [];
+        child.onExit((exit) => calls.push(`first ${exit.signal}`));
+        child.onExit((exit) => calls.push(`second ${exit.signal}`));
+        assert.equal(child.signalGroup(signal), true);
+        assert.deepEqual(await child.exited, { exitCode: undefined, signal });
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(calls, [`first ${signal}`, `second ${signal}`]);
+        let late: unknown;
+        child.onExit((exit) => {
+          late = exit;
+        });
+        assert.equal(late, undefined, 'a listener added after the exit was called at once');
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(late, { exitCode: undefined, signal });
+        assert.deepEqual(await child.exited, { exitCode: undefined, signal }, '`exited` asked again');
+        assert.equal(calls.length, 2, 'a listener was told twice');
+        assert.equal(child.isAlive(), false);
+      }
+    });
+  }
 });

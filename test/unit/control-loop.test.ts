@@ -49,6 +49,9 @@ class PaperChild implements SpawnedChild {
       this.#end = resolve;
     });
   }
+  onExit(listener: (exit: ChildExit) => void) {
+    void this.exited.then(listener);
+  }
   isAlive() {
     return this.#alive;
   }
