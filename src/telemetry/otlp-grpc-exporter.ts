@@ -6,7 +6,8 @@
  * receiver sends one Resource per process; an ExportMetricsServiceRequest holds any number of them,
  * but no exported function of the OpenTelemetry packages encodes more than one. So the requests are
  * encoded here from the package's own serializer (one ResourceMetrics each, concatenated) and only
- * the serializer handed to the transport is hand-written: it passes the bytes through. Everything on
+ * the serializer handed to the transport is hand-written: it passes the bytes through (a body from
+ * RequestBuffers, which the transport's Buffer.from wraps instead of copying). Everything on
  * the wire besides the body (the gRPC channel, metadata, timeout, compression, retries, the
  * OTEL_EXPORTER_OTLP_* settings) is the package's, built exactly as OTLPMetricExporter builds it.
  * The datapoint shape (one Resource, attributes on the points) needs none of this and is sent by the
