@@ -52,8 +52,7 @@ interface Pending {
  */
 class LauncherChild implements SpawnedChild {
   readonly pid: number;
-  alive = true;
-  /** how it ended, once it has */
+  /** how it ended, once it has been reaped (or its launcher is gone) */
   #exit: ChildExit | undefined;
   /** one listener, or several, called once it has ended */
   #listeners: ((exit: ChildExit) => void) | Array<(exit: ChildExit) => void> | undefined;
@@ -92,7 +91,7 @@ class LauncherChild implements SpawnedChild {
   }
 
   isAlive(): boolean {
-    return this.alive;
+    return this.#exit === undefined;
   }
 
   signalGroup(signal: NodeJS.Signals): boolean {
@@ -184,7 +183,7 @@ class Launcher {
   /** Asks the launcher to signal `pid` (or its group); false when the child is known to be gone. */
   signal(pid: number, signal: NodeJS.Signals, group: boolean): boolean {
     const tracked = this.#children.get(pid);
-    if (!tracked?.alive || this.#gone) return false;
+    if (!tracked?.isAlive() || this.#gone) return false;
     const number = osConstants.signals[signal];
     const body = Buffer.allocUnsafe(14);
     body.writeUInt32LE(10, 0);
@@ -262,7 +261,6 @@ class Launcher {
     const tracked = this.#children.get(pid);
     if (!tracked) return;
     this.#children.delete(pid);
-    tracked.alive = false;
     this.#updateReference();
     const signal =
       signalNumber === undefined ? undefined : (SIGNAL_NAMES.get(signalNumber) ?? String(signalNumber));
@@ -278,7 +276,6 @@ class Launcher {
     // Each child's parent-death signal (SIGKILL) ends it with the launcher.
     for (const [pid, tracked] of this.#children) {
       this.#children.delete(pid);
-      tracked.alive = false;
       tracked.settle({ exitCode: undefined, signal: 'SIGKILL' });
     }
     this.#updateReference();
