@@ -114,7 +114,7 @@ test('SIGTERM during a run: exit 0 after every child is gone', async () => {
   for (const pid of workers) assert.equal(isAlive(pid), false, `worker ${pid} gone`);
 });
 
-test('npm start, npm run bench, the package command, the image and the chart all launch with the same V8 flags and environment', () => {
+test('npm start, npm run bench, the package command, the image, the chart and npm run stack all launch with the same V8 flags and environment', () => {
   const scripts = JSON.parse(readRepoFile('package.json')).scripts as Record<string, string>;
   assert.equal(scripts.start, `${LAUNCH_ENV_WORDS} node ${LAUNCH_FLAGS} src/main.ts`);
   assert.equal(scripts.bench, `${LAUNCH_ENV_WORDS} node ${LAUNCH_FLAGS} bench/run.ts`);
@@ -133,6 +133,18 @@ test('npm start, npm run bench, the package command, the image and the chart all
   const command = `command: ["node", ${LAUNCH_FLAGS.split(' ')
     .map((flag) => JSON.stringify(flag))
     .join(', ')}, "src/main.ts"]`;
+  // npm run stack starts the simulator itself
+  const stack = readRepoFile('scripts/stack.ts');
+  assert.ok(
+    stack.includes(
+      LAUNCH_FLAGS.split(' ')
+        .map((flag) => `'${flag}',`)
+        .join('\n      '),
+    ),
+    `scripts/stack.ts: ${LAUNCH_FLAGS}`,
+  );
+  for (const [name, value] of Object.entries(LAUNCH_ENV))
+    assert.ok(stack.includes(`${name}: '${value}',`), `scripts/stack.ts: ${name}`);
   for (const template of ['_pod.tpl', 'job-verdict.yaml']) {
     const text = readRepoFile(`charts/process-simulator/templates/${template}`);
     assert.ok(text.includes(command), `${template}: ${command}`);
