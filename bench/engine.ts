@@ -1,15 +1,15 @@
 /**
  * `npm run bench -- --engine N [--for DURATION]`: all of the engine's CPU as users run it, broken down
- * by part from a CPU profile. The simulator runs as a child process with `npm start`'s Node flags plus
- * `--cpu-prof` (the profile is written when it exits), the high-cardinality profile scaled to N, a 10 s
- * interval, OTLP to the loopback sink and /metrics on a free loopback port scraped once per interval.
- * Over the measured window: the child's CPU from /proc (utime + stime, every thread), and the profile's
- * samples in that window attributed to the engine's parts (bench/lib/cpu-profile.ts). Then its RSS, the
- * C reference reader over the same processes, and the RSS of a second, small engine as the baseline of
- * the per-process overhead.
+ * by part from a CPU profile. The simulator runs as a child process with `npm start`'s Node flags, the
+ * high-cardinality profile scaled to N, a 10 s interval, OTLP to the loopback sink and /metrics on a
+ * free loopback port scraped once per interval. First a window under a CPU profile
+ * (bench/lib/profile-on-signal.ts), whose samples are attributed to the engine's parts
+ * (bench/lib/cpu-profile.ts); then the measured window of as many intervals, with no profiler: the
+ * child's CPU from /proc (utime + stime, every thread) and its RSS. Then the C reference reader over the
+ * same processes, and the RSS of a second, small engine as the baseline of the per-process overhead.
  */
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnChild, type TestChild } from '../test/helpers/children.ts';
@@ -37,6 +37,7 @@ import { HIGH_CARDINALITY_NAMES } from './scale.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src', 'main.ts');
+const PROFILE_ON_SIGNAL = join(import.meta.dirname, 'lib', 'profile-on-signal.ts');
 const INTERVAL_MS = 10_000;
 /** processes of the small engine whose RSS is the baseline of the per-process overhead */
 export const BASELINE_COUNT = 100;
@@ -61,6 +62,11 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
   return { env, flags: words.slice(1, -1) };
 }
 
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const running = (pid: number) => workersOf(pid).filter((child) => child.state !== 'Z' && child.state !== 'X');
 
@@ -76,26 +82,116 @@ async function startEngine(count: number, otlpEndpoint: string): Promise<Engine>
   const profileDir = mkdtempSync(join(tmpdir(), 'psim-bench-engine-'));
   const start = startCommand();
   const spawnedUs = nowUs();
-  const child = spawnChild(
-    process.execPath,
-    [...start.flags, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, MAIN],
-    {
-      ...process.env,
-      ...start.env,
-      PROFILE: 'high-cardinality',
-      PROCESS_COUNT: String(count),
-      SEED: '7',
-      MAX_PROCESSES: String(Math.max(12_000, count)),
-      METRICS_HOST: '127.0.0.1',
-      METRICS_PORT: String(metricsPort),
-      CONTROL_HOST: '127.0.0.1',
-      CONTROL_PORT: String(controlPort),
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-      OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS),
-      LOG_LEVEL: 'warn',
-    },
-  );
+  const child = spawnChild(process.execPath, [...start.flags, '--import', PROFILE_ON_SIGNAL, MAIN], {
+    ...process.env,
+    ...start.env,
+    BENCH_PROFILE_DIR: profileDir,
+    PROFILE: 'high-cardinality',
+    PROCESS_COUNT: String(count),
+    SEED: '7',
+    MAX_PROCESSES: String(Math.max(12_000, count)),
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: String(metricsPort),
+    CONTROL_HOST: '127.0.0.1',
+    CONTROL_PORT: String(controlPort),
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+    OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS),
+    LOG_LEVEL: 'warn',
+  });
   return { child, profileDir, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, spawnedUs };
+}
+
+/** Starts the engine's profile (bench/lib/profile-on-signal.ts) and waits until it runs. */
+async function startProfile(engine: Engine): Promise<void> {
+  process.kill(engine.child.pid, 'SIGUSR2');
+  await fileAppears(join(engine.profileDir, 'started'), engine);
+}
+
+/** Stops the engine's profile and reads it. */
+async function takeProfile(engine: Engine): Promise<CpuProfile> {
+  process.kill(engine.child.pid, 'SIGUSR2');
+  const file = join(engine.profileDir, 'engine.cpuprofile');
+  await fileAppears(file, engine);
+  return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+}
+
+async function fileAppears(file: string, engine: Engine): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(file)) {
+    if (engine.child.exited()) throw new Error(`the engine exited:\n${engine.child.log()}`);
+    if (Date.now() > deadline) throw new Error(`${file} did not appear within a minute`);
+    await sleep(100);
+  }
+}
+
+/** What one window measured: /proc CPU over it, its scrapes and OTLP requests, RSS once a second. */
+interface Window {
+  fromUs: number;
+  toUs: number;
+  /** utime + stime of the engine process, of its launcher, and per thread name (ms) */
+  cpuMs: number;
+  launcherCpuMs: number;
+  threadCpuMs: Record<string, number>;
+  scrapes: Array<{ ms: number; bytes: number }>;
+  requests: number[];
+  rssSamples: number[];
+  loadAtStart: string;
+  loadAtEnd: string;
+}
+
+/**
+ * One window: from the end of one export to the end of the export `intervals` later, so that it holds
+ * exactly that many samples and exports whatever the timers' phase (a fixed 60 s window held 6 or 7 of
+ * them, a 17 % swing of the per-interval figure). /metrics is scraped once per interval, half-way
+ * between two exports.
+ */
+async function measureWindow(engine: Engine, sink: OtlpSink, intervals: number): Promise<Window> {
+  const pid = engine.child.pid;
+  const metricsFile = join(engine.profileDir, 'metrics.txt');
+  await exportEnded(sink);
+  const loadAtStart = load();
+  const fromUs = nowUs();
+  const cpuFrom = cpuSeconds(pid);
+  const launcherFrom = launcherCpuSeconds(pid);
+  const threadsFrom = threadCpuSeconds(pid);
+  const scrapes: Array<{ ms: number; bytes: number }> = [];
+  const requests: number[] = [];
+  // RSS once a second: one reading at the window's end fell after an export or a scrape by chance, and
+  // moved by 50 MiB between runs of the same code.
+  const rssSamples: number[] = [];
+  const rssTimer = setInterval(() => {
+    const bytes = rssBytes(pid);
+    if (bytes > 0) rssSamples.push(bytes);
+  }, 1000);
+  try {
+    for (let slot = 0; slot < intervals; slot++) {
+      const wait = fromUs / 1000 + slot * INTERVAL_MS + INTERVAL_MS / 2 - nowUs() / 1000;
+      if (wait > 0) await sleep(wait);
+      scrapes.push(await scrape(engine.metricsUrl, metricsFile));
+      requests.push(...(await exportEnded(sink)));
+    }
+  } finally {
+    clearInterval(rssTimer);
+  }
+  const cpuTo = cpuSeconds(pid);
+  const launcherTo = launcherCpuSeconds(pid);
+  const threadsTo = threadCpuSeconds(pid);
+  const toUs = nowUs();
+  if (engine.child.exited()) throw new Error(`the engine exited during the window:\n${engine.child.log()}`);
+  return {
+    fromUs,
+    toUs,
+    cpuMs: (cpuTo - cpuFrom) * 1000,
+    launcherCpuMs: (launcherTo - launcherFrom) * 1000,
+    threadCpuMs: Object.fromEntries(
+      [...threadsTo].map(([name, seconds]) => [name, (seconds - (threadsFrom.get(name) ?? 0)) * 1000]),
+    ),
+    scrapes,
+    requests,
+    rssSamples,
+    loadAtStart,
+    loadAtEnd: load(),
+  };
 }
 
 /**
@@ -156,14 +252,10 @@ async function waitForCount(engine: Engine, count: number, log: (line: string) =
 }
 
 /**
- * SIGTERM to the engine alone (its shutdown stops its processes, and the profile is written on the
- * way out), then its process group and any process of `pids` still alive are SIGKILLed. Resolves with
- * the profile file's path (undefined if none appeared) and the processes that had to be killed.
+ * SIGTERM to the engine alone (its shutdown stops its processes), then its process group and any
+ * process of `pids` still alive are SIGKILLed. Resolves with the processes that had to be killed.
  */
-async function stopEngine(
-  engine: Engine,
-  pids: readonly number[],
-): Promise<{ profile?: string; killed: number }> {
+async function stopEngine(engine: Engine, pids: readonly number[]): Promise<{ killed: number }> {
   const { child } = engine;
   if (!child.exited()) {
     const exited = once(child.process, 'exit');
@@ -187,18 +279,24 @@ async function stopEngine(
       // gone meanwhile
     }
   }
-  let profile: string | undefined;
-  for (let attempt = 0; attempt < 60 && profile === undefined; attempt++) {
-    const file = readdirSync(engine.profileDir).find((name) => name.endsWith('.cpuprofile'));
-    if (file) profile = join(engine.profileDir, file);
-    else await sleep(500);
-  }
-  return { profile, killed };
+  return { killed };
+}
+
+/** /proc CPU over a window (ms): the engine process, its launcher, and per thread name. */
+export interface WindowCpu {
+  windowMs: number;
+  procCpuMs: number;
+  launcherCpuMs: number;
+  threadCpuMs: Record<string, number>;
 }
 
 export interface EngineResult {
   count: number;
-  /** sample and export intervals in the window: it runs from the end of one export to the end of another */
+  /**
+   * sample and export intervals in each window: a window runs from the end of one export to the end of
+   * another. The measured window (the fields below) runs without a profiler; `profiled` is a second
+   * window of as many intervals, profiled for the breakdown per part.
+   */
   intervals: number;
   windowMs: number;
   rampSeconds: number;
@@ -210,7 +308,9 @@ export interface EngineResult {
   launcherRssBytes: number;
   /** utime + stime over the window per thread name, from /proc/PID/task (ms) */
   threadCpuMs: Record<string, number>;
-  /** per part, ms of the profile's samples in the window */
+  /** the profiled window's /proc CPU: what the profile costs shows beside the measured window's */
+  profiled: WindowCpu;
+  /** per part, ms of the profile's samples in the profiled window */
   partsMs: Record<Part, number>;
   profileTotalMs: number;
   profileIdleMs: number;
@@ -241,11 +341,6 @@ export interface EngineResult {
   loadAtStart: string;
   loadAtEnd: string;
 }
-
-const load = () =>
-  loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
 
 /** RSS of an engine with BASELINE_COUNT processes after two intervals and two scrapes, same flags. */
 async function baselineRss(otlpEndpoint: string, log: (line: string) => void): Promise<number> {
@@ -285,46 +380,25 @@ export async function runEngineBench(options: {
     log(`engine: ${count} processes after ${fmt(rampSeconds, 1)} s; settling one interval`);
     await sleep(INTERVAL_MS);
 
-    const metricsFile = join(engine.profileDir, 'metrics.txt');
-    // The window runs from the end of one export to the end of the export `intervals` later, so it
-    // holds exactly that many samples and exports whatever the timers' phase (a fixed 60 s window
-    // held 6 or 7 of them, a 17 % swing of the per-interval figure).
     const intervals = Math.max(1, Math.round(forMs / INTERVAL_MS));
-    await exportEnded(sink);
-    const loadAtStart = load();
-    const fromUs = nowUs();
-    const cpuFrom = cpuSeconds(engine.child.pid);
-    const launcherFrom = launcherCpuSeconds(engine.child.pid);
-    const threadsFrom = threadCpuSeconds(engine.child.pid);
-    const scrapes: Array<{ ms: number; bytes: number }> = [];
-    const requests: number[] = [];
-    // RSS once a second over the window: one reading at its end fell after an export or a scrape by
-    // chance, and moved by 50 MiB between runs of the same code.
-    const rssSamples: number[] = [];
-    const enginePid = engine.child.pid;
-    const rssTimer = setInterval(() => {
-      const bytes = rssBytes(enginePid);
-      if (bytes > 0) rssSamples.push(bytes);
-    }, 1000);
-    for (let slot = 0; slot < intervals; slot++) {
-      // One scrape per interval, half-way between two exports.
-      const wait = fromUs / 1000 + slot * INTERVAL_MS + INTERVAL_MS / 2 - nowUs() / 1000;
-      if (wait > 0) await sleep(wait);
-      scrapes.push(await scrape(engine.metricsUrl, metricsFile));
-      requests.push(...(await exportEnded(sink)));
-    }
-    const cpuTo = cpuSeconds(engine.child.pid);
-    const launcherTo = launcherCpuSeconds(engine.child.pid);
-    const threadsTo = threadCpuSeconds(engine.child.pid);
-    const toUs = nowUs();
-    const loadAtEnd = load();
-    clearInterval(rssTimer);
+    // The profiled window first: the measured one then starts past the run's one-time costs (V8
+    // compiling the hot code, collecting the ramp's garbage), as a simulator that runs for hours spends.
+    log(`engine: profiling ${intervals} intervals`);
+    await startProfile(engine);
+    const profiledWindow = await measureWindow(engine, sink, intervals);
+    const profile = await takeProfile(engine);
+    const startAfterSpawnMs = (profile.startTime - engine.spawnedUs) / 1000;
+    if (profile.startTime > profiledWindow.fromUs || profile.endTime < profiledWindow.toUs)
+      throw new Error(
+        `the profile (${profile.startTime}-${profile.endTime} µs) does not cover the window (${profiledWindow.fromUs}-${profiledWindow.toUs} µs): its clock is not this process's monotonic clock`,
+      );
+    log(`engine: measuring ${intervals} intervals, no profiler`);
+    const measured = await measureWindow(engine, sink, intervals);
     const rss = rssBytes(engine.child.pid);
     const launcher = launcherOf(engine.child.pid);
     const launcherRss = launcher === undefined ? 0 : rssBytes(launcher);
     const smaps = smapsRollup(engine.child.pid);
-    if (engine.child.exited()) throw new Error(`the engine exited during the window:\n${engine.child.log()}`);
-    log(`engine: window done, ${scrapes.length} scrapes, ${requests.length} OTLP requests`);
+    log(`engine: window done, ${measured.scrapes.length} scrapes, ${measured.requests.length} OTLP requests`);
 
     const alive = running(engine.child.pid).map((child) => child.pid);
     log(`engine: C reader, ${C_READER_PASSES} passes over ${alive.length} processes`);
@@ -339,31 +413,29 @@ export async function runEngineBench(options: {
     );
     if (!collector) log('engine: collector not built (npm run collector:build): no collector figure');
 
-    log('engine: SIGTERM, waiting for the profile');
+    log('engine: SIGTERM');
     const stopped = await stopEngine(engine, pids);
-    if (!stopped.profile) throw new Error(`the engine wrote no CPU profile:\n${engine.child.log()}`);
-    const profile = JSON.parse(readFileSync(stopped.profile, 'utf8')) as CpuProfile;
-    const startAfterSpawnMs = (profile.startTime - engine.spawnedUs) / 1000;
-    if (startAfterSpawnMs < -1000 || startAfterSpawnMs > 60_000)
-      throw new Error(
-        `the profile started ${startAfterSpawnMs} ms after the spawn: its clock is not this process's monotonic clock`,
-      );
-    const attribution = attributeProfile(profile, fromUs, toUs);
+    const attribution = attributeProfile(profile, profiledWindow.fromUs, profiledWindow.toUs);
     const partsMs = Object.fromEntries(PARTS.map((part) => [part, attribution.us[part] / 1000])) as Record<
       Part,
       number
     >;
+    const { scrapes, requests, rssSamples } = measured;
     return {
       count,
       intervals,
-      windowMs: (toUs - fromUs) / 1000,
+      windowMs: (measured.toUs - measured.fromUs) / 1000,
       rampSeconds,
-      procCpuMs: (cpuTo - cpuFrom) * 1000,
-      launcherCpuMs: (launcherTo - launcherFrom) * 1000,
+      procCpuMs: measured.cpuMs,
+      launcherCpuMs: measured.launcherCpuMs,
       launcherRssBytes: launcherRss,
-      threadCpuMs: Object.fromEntries(
-        [...threadsTo].map(([name, seconds]) => [name, (seconds - (threadsFrom.get(name) ?? 0)) * 1000]),
-      ),
+      threadCpuMs: measured.threadCpuMs,
+      profiled: {
+        windowMs: (profiledWindow.toUs - profiledWindow.fromUs) / 1000,
+        procCpuMs: profiledWindow.cpuMs,
+        launcherCpuMs: profiledWindow.launcherCpuMs,
+        threadCpuMs: profiledWindow.threadCpuMs,
+      },
       partsMs,
       profileTotalMs: Object.values(partsMs).reduce((sum, ms) => sum + ms, 0),
       profileIdleMs: attribution.idleUs / 1000,
@@ -390,8 +462,8 @@ export async function runEngineBench(options: {
       smapsPss: smaps?.pss ?? Number.NaN,
       baselineRssBytes,
       killedAfterStop: stopped.killed,
-      loadAtStart,
-      loadAtEnd,
+      loadAtStart: measured.loadAtStart,
+      loadAtEnd: measured.loadAtEnd,
     };
   } finally {
     if (engine) {
@@ -410,26 +482,28 @@ const THREAD_LABELS: Record<string, string> = {
   'libuv-worker': 'libuv pool: asynchronous file system and DNS work',
 };
 
-/** CPU of the engine and its launcher over the window, less the profiler’s thread (ms). */
-export function engineCpuMs(r: EngineResult): number {
+/** CPU of the engine and its launcher over a window, less the profiler’s thread (ms). */
+export function engineCpuMs(r: WindowCpu): number {
   return r.procCpuMs - (r.threadCpuMs[PROFILER_THREAD] ?? 0) + (r.launcherCpuMs ?? 0);
 }
 
 export function engineReport(r: EngineResult): string {
-  const core = (ms: number) => fmt((ms / r.windowMs) * 100, 2);
+  const core = (ms: number, windowMs = r.windowMs) => fmt((ms / windowMs) * 100, 2);
   const intervals = r.intervals ?? r.windowMs / INTERVAL_MS;
   const engineMs = engineCpuMs(r);
   const perInterval = engineMs / intervals;
-  const others = Object.entries(r.threadCpuMs).filter(
+  const profiled = r.profiled;
+  const profiledMs = engineCpuMs(profiled);
+  const others = Object.entries(profiled.threadCpuMs).filter(
     ([name]) => name !== MAIN_THREAD && name !== PROFILER_THREAD,
   );
-  const othersMs = others.reduce((sum, [, ms]) => sum + ms, 0) + (r.launcherCpuMs ?? 0);
+  const othersMs = others.reduce((sum, [, ms]) => sum + ms, 0) + profiled.launcherCpuMs;
   const totalMs = r.profileTotalMs + othersMs;
   const share = (ms: number) => fmt((ms / totalMs) * 100, 1);
-  const row = (label: string, ms: number) => [label, fmt(ms, 0), core(ms), share(ms)];
+  const row = (label: string, ms: number) => [label, fmt(ms, 0), core(ms, profiled.windowMs), share(ms)];
   const breakdown = table(
     [
-      `engine at ${fmt(r.count, 0)} processes, ${fmt(r.windowMs / 1000, 1)} s window`,
+      `engine at ${fmt(r.count, 0)} processes, the profiled window (${fmt(profiled.windowMs / 1000, 1)} s)`,
       'CPU (ms)',
       '% of one core',
       'share (%)',
@@ -441,16 +515,22 @@ export function engineReport(r: EngineResult): string {
         .map(([name, ms]) => row(`${THREAD_LABELS[name] ?? 'other thread'} (\`${name}\`, /proc)`, ms)),
       row(
         'the launcher: starts, signals and reaps the workers (`ps-launcher`, a process of its own, /proc)',
-        r.launcherCpuMs ?? 0,
+        profiled.launcherCpuMs,
       ),
       [
         'sum: the main thread’s profile plus the other threads and the launcher',
         fmt(totalMs, 0),
-        core(totalMs),
+        core(totalMs, profiled.windowMs),
         '100',
       ],
       [
-        '**engine total: /proc utime + stime of every thread less the profiler’s, plus the launcher**',
+        'the profiled window’s /proc total: every thread less the profiler’s, plus the launcher',
+        fmt(profiledMs, 0),
+        core(profiledMs, profiled.windowMs),
+        '-',
+      ],
+      [
+        `**engine total, the measured window (${fmt(r.windowMs / 1000, 1)} s, no profiler): /proc utime + stime of every thread, plus the launcher**`,
         `**${fmt(engineMs, 0)}**`,
         `**${core(engineMs)}**`,
         '-',
@@ -462,20 +542,20 @@ export function engineReport(r: EngineResult): string {
     [
       ['time to reach N after the spawn (s)', fmt(r.rampSeconds, 1)],
       [
-        'profile samples in the window / (idle) time left out (ms)',
+        'profile samples in the profiled window / (idle) time left out (ms)',
         `${fmt(r.profileSamples, 0)} / ${fmt(r.profileIdleMs, 0)}`,
       ],
       [
-        'main thread: profile total / /proc utime + stime (ms)',
-        `${fmt(r.profileTotalMs, 0)} / ${fmt(r.threadCpuMs[MAIN_THREAD] ?? Number.NaN, 0)}`,
+        'main thread in the profiled window: profile total / /proc utime + stime (ms)',
+        `${fmt(r.profileTotalMs, 0)} / ${fmt(profiled.threadCpuMs[MAIN_THREAD] ?? Number.NaN, 0)}`,
       ],
       [
-        'whole process, /proc utime + stime: all threads / less the profiler’s thread (ms)',
-        `${fmt(r.procCpuMs, 0)} / ${fmt(engineMs, 0)}`,
+        'main thread, /proc utime + stime: the measured window / the profiled window (ms; the profile’s cost on the thread it samples)',
+        `${fmt(r.threadCpuMs[MAIN_THREAD] ?? Number.NaN, 0)} / ${fmt(profiled.threadCpuMs[MAIN_THREAD] ?? Number.NaN, 0)}`,
       ],
       [
-        `the profiler’s own thread (\`${PROFILER_THREAD}\`, left out above; ms, % of one core)`,
-        `${fmt(r.threadCpuMs[PROFILER_THREAD] ?? Number.NaN, 0)}, ${core(r.threadCpuMs[PROFILER_THREAD] ?? Number.NaN)}`,
+        `the profiler’s own thread in the profiled window (\`${PROFILER_THREAD}\`, left out of its total; ms, % of one core)`,
+        `${fmt(profiled.threadCpuMs[PROFILER_THREAD] ?? Number.NaN, 0)}, ${core(profiled.threadCpuMs[PROFILER_THREAD] ?? Number.NaN, profiled.windowMs)}`,
       ],
       [
         '/metrics scrapes in the window; median time (ms) and size (MiB)',
@@ -486,7 +566,7 @@ export function engineReport(r: EngineResult): string {
         `${r.otlpRequests} (${fmt(r.otlpBytes / MiB, 1)})`,
       ],
       [
-        `engine CPU per 10 s interval, /proc less the profiler’s thread, launcher included (ms; the window is ${fmt(intervals, 0)} whole intervals, each one sample and one export)`,
+        `engine CPU per 10 s interval in the measured window, /proc, launcher included (ms; the window is ${fmt(intervals, 0)} whole intervals, each one sample and one export)`,
         fmt(perInterval, 0),
       ],
       [
@@ -523,6 +603,6 @@ export function engineReport(r: EngineResult): string {
   );
   const other = r.otherTop.map(([where, ms]) => `\`${where}\` ${fmt(ms, 0)} ms`).join('; ');
   const note =
-    'A profile sample counts the time until the next one while the main thread is on that stack: CPU, but also time the thread waited for a core or in a system call, so the main thread’s profile can exceed its /proc CPU; the per-part rows are the profile’s, the engine total and the ratio are /proc’s.';
+    'The engine total, the ratio and the RSS come from the measured window, which runs with no profiler; the per-part rows come from the window of as many intervals before it, under a CPU profile, which costs the thread it samples too (a signal and a stack walk at every sample) and holds more of the run’s one-time costs (V8 compiling the hot code, collecting the ramp’s garbage), so its total is higher. A profile sample counts the time until the next one while the main thread is on that stack: CPU, but also time the thread waited for a core or in a system call, so the main thread’s profile can exceed its /proc CPU; the per-part rows are the profile’s shares.';
   return `${breakdown}\n\n${figures}\n\n${note} The leaf frames of "other" that took the most: ${other || 'none'}.`;
 }
