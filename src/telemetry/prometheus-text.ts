@@ -33,6 +33,7 @@ interface Family {
 }
 
 const NEWLINE = Buffer.from('\n');
+const NEWLINE_BYTE = 0x0a;
 const NO_LABELS: Buffer = Buffer.alloc(0);
 
 /** The processes of a page, in order: their attribute sets and label bytes (`#pageProcesses`). */
@@ -175,7 +176,7 @@ export class PrometheusTextSerializer {
   ): Generator<void, boolean, undefined> {
     let lines = 0;
     const newline = () => {
-      if (lines++ > 0) out.bytes(NEWLINE);
+      if (lines++ > 0) out.byte(NEWLINE_BYTE);
     };
     if (writeMetadata) {
       newline();
