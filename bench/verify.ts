@@ -54,7 +54,7 @@ json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": u
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(
       'python3',
-      ['-c', wrapper, process.execPath, '--max-semi-space-size=16', '--liftoff-only', MAIN, 'verify', ...args],
+      ['-c', wrapper, process.execPath, '--max-semi-space-size=16', '--heap-growing-percent=50', '--liftoff-only', MAIN, 'verify', ...args],
       { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 },
       (error, out) => (error ? reject(error) : resolve(out)),
     ),

@@ -208,6 +208,7 @@ async function main(): Promise<number> {
     process.execPath,
     [
       '--max-semi-space-size=16',
+      '--heap-growing-percent=50',
       '--liftoff-only',
       join(root, 'src', 'main.ts'),
       'run',

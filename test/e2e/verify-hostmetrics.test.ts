@@ -83,6 +83,7 @@ async function startNamespaced(dir: string, port: number, metricsPort: number): 
       'sh',
       process.execPath,
       '--max-semi-space-size=16',
+      '--heap-growing-percent=50',
       '--liftoff-only',
       MAIN,
       'run',

@@ -220,7 +220,7 @@ limits:
 - name: simulator
   image: {{ include "process-simulator.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
-  command: ["node", "--max-semi-space-size=16", "--liftoff-only", "src/main.ts"]
+  command: ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "--liftoff-only", "src/main.ts"]
   env:
     {{- include "process-simulator.env" . | nindent 4 }}
   ports:
