@@ -13,6 +13,7 @@ import type { Report } from '../src/verify/report.ts';
 import { freeCollectorPorts, REPO_ROOT, startCollector } from '../test/helpers/collector.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startPrometheus } from '../test/helpers/prometheus.ts';
+import { startCommand } from './engine.ts';
 import { table } from './lib/results.ts';
 import { startBenchSimulator } from './lib/simulator.ts';
 import { fmt } from './lib/stats.ts';
@@ -54,7 +55,8 @@ json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": u
   const stdout = await new Promise<string>((resolve, reject) =>
     execFile(
       'python3',
-      ['-c', wrapper, process.execPath, '--max-semi-space-size=16', '--heap-growing-percent=50', '--liftoff-only', MAIN, 'verify', ...args],
+      // npm start's Node flags (package.json), so that the command runs as users run it
+      ['-c', wrapper, process.execPath, ...startCommand().flags, MAIN, 'verify', ...args],
       { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 },
       (error, out) => (error ? reject(error) : resolve(out)),
     ),
