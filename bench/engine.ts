@@ -294,8 +294,8 @@ export interface EngineResult {
   count: number;
   /**
    * sample and export intervals in each window: a window runs from the end of one export to the end of
-   * another. The measured window (the fields below) runs without a profiler; `profiled` is a second
-   * window of as many intervals, profiled for the breakdown per part.
+   * another. The measured window (the fields below) runs without a profiler; `profiled` is the window
+   * of as many intervals before it, profiled for the breakdown per part.
    */
   intervals: number;
   windowMs: number;

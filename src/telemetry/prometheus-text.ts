@@ -32,8 +32,7 @@ interface Family {
   valid: boolean;
 }
 
-const NEWLINE = Buffer.from('\n');
-const NEWLINE_BYTE = 0x0a;
+const NEWLINE = 0x0a;
 const NO_LABELS: Buffer = Buffer.alloc(0);
 
 /** The processes of a page, in order: their attribute sets and label bytes (`#pageProcesses`). */
@@ -150,7 +149,7 @@ export class PrometheusTextSerializer {
         const series = captured.get(metric);
         const page = series && this.#pageProcesses(processes, series);
         if (yield* this.#writeMetric(out, limit, name, family, metric, series, page, writeMetadata)) {
-          out.bytes(NEWLINE);
+          out.byte(NEWLINE);
           writeMetadata = false;
           wroteMetric = true;
         }
@@ -176,7 +175,7 @@ export class PrometheusTextSerializer {
   ): Generator<void, boolean, undefined> {
     let lines = 0;
     const newline = () => {
-      if (lines++ > 0) out.byte(NEWLINE_BYTE);
+      if (lines++ > 0) out.byte(NEWLINE);
     };
     if (writeMetadata) {
       newline();
